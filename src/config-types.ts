@@ -1,0 +1,38 @@
+/** The bot's validated configuration, read once from the environment by `loadConfig`. */
+export interface Config {
+  discord: {
+    token: string;
+    /** REST base handed to discord.js `rest.api`; undefined means Discord's own. */
+    apiUrl: string | undefined;
+    /** `deploy-commands` registers to this guild only when set. */
+    guildId: string | undefined;
+  };
+  acedata: {
+    apiToken: string;
+    baseUrl: string;
+    /** Timeout for one HTTP request to the API. */
+    requestTimeoutMs: number;
+  };
+  /** `sqlite://path` or `redis://host:port` (or `memory://`, tests only). */
+  storeUrl: string;
+  pollIntervalMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logPretty: boolean;
+  /** Guilds the bot serves; undefined means every guild (a warning is logged at start-up). */
+  allowedGuildIds: ReadonlySet<string> | undefined;
+  limits: {
+    maxActiveGenerations: number;
+    perGuildConcurrency: number;
+    perMemberDailyQuota: number;
+    promptMaxChars: number;
+    imageMaxBytes: number;
+    /** Stop fast polling and tell the member after this long. */
+    pollGiveUpMs: number;
+    /** Keep a slow check for a late result this long after submit. */
+    lateResultWindowMs: number;
+    /** Minimum gap between two submits (the API allows about 0.5/s). */
+    submitMinIntervalMs: number;
+    /** How long submits stay stopped after invalid_token / used_up. */
+    circuitBreakerCooldownMs: number;
+  };
+}

@@ -1,0 +1,85 @@
+import type { GenerationRequest, Task } from './task.js';
+
+/** Wall clock, injected so tests control time. */
+export interface Clock {
+  now(): Date;
+}
+
+/** The system clock. */
+export const systemClock: Clock = { now: () => new Date() };
+
+/** What the provider said about one submitted task. */
+export type RemoteStatus =
+  | { kind: 'pending' }
+  | { kind: 'succeeded'; videoUrl: string }
+  | { kind: 'failed'; code: string; message: string };
+
+/** Result of one submit; the core decides from the kind whether a resubmit is safe. */
+export type SubmitOutcome =
+  | { kind: 'accepted'; providerTaskId: string }
+  /** 429: the provider surely did not accept it; the job goes back to the queue. */
+  | { kind: 'rate_limited'; retryAfterMs?: number }
+  /** invalid_token, used_up, token_expired, token_mismatched, disabled: stop all submits. */
+  | { kind: 'account_problem'; code: string; message: string }
+  /** A 4xx about this request (bad_request, forbidden/moderation): the member sees the message. */
+  | { kind: 'rejected'; code: string; message: string }
+  /** Timeout, 5xx or dropped connection: it may have been accepted; never resubmitted. */
+  | { kind: 'uncertain'; code: string; message: string };
+
+/** Result of one batched status request. */
+export type StatusBatchOutcome =
+  /** Ids the provider did not return are absent from the map (treated as still pending). */
+  | { kind: 'ok'; statuses: Map<string, RemoteStatus> }
+  | { kind: 'error'; code: string; message: string; retryable: boolean; retryAfterMs?: number };
+
+/** The Ace Data Cloud Sora API as the core needs it. */
+export interface VideoApi {
+  submit(request: GenerationRequest): Promise<SubmitOutcome>;
+  /** At most `maxBatchSize` ids per call. */
+  retrieveBatch(providerTaskIds: readonly string[]): Promise<StatusBatchOutcome>;
+}
+
+/** The task ledger. Implementations serialize writes per task; `update` is read-modify-write. */
+export interface TaskStore {
+  create(task: Task): Promise<void>;
+  get(id: string): Promise<Task | undefined>;
+  /** Finds a task by the provider's task id (for `/sora status`). */
+  getByProviderTaskId(providerTaskId: string): Promise<Task | undefined>;
+  /** Applies `change` to the stored task atomically (within this process) and returns the result. */
+  update(id: string, change: (task: Task) => Task): Promise<Task>;
+  /** Every task in an unfinished state, oldest first. */
+  listUnfinished(): Promise<Task[]>;
+  /** The member's most recent tasks in a guild, newest first. */
+  listByUser(guildId: string, userId: string, limit: number): Promise<Task[]>;
+  close(): Promise<void>;
+}
+
+/** Outcome of publishing a task's result in its channel. */
+export type PublishOutcome =
+  | { kind: 'posted'; messageId: string; mode: 'upload' | 'link' | 'notice' }
+  /** The channel is gone or the bot may not post there (10003, 50001, 50013): stop trying. */
+  | { kind: 'undeliverable'; code: number | string; reason: string }
+  /** A transient failure (rate limit, 5xx, network): try again later. */
+  | { kind: 'retry'; retryAfterMs: number; reason: string };
+
+/** Posts results as public channel messages with the bot token. */
+export interface Publisher {
+  /**
+   * Publishes `task.outcome`. Idempotent by nonce (= task id); when `lookForExisting` is set the
+   * publisher first looks for its own earlier message (the footer id) in the channel's recent history.
+   */
+  publish(task: Task, options: { lookForExisting: boolean }): Promise<PublishOutcome>;
+}
+
+/** Best-effort updates of the member's ephemeral reply while the interaction token lives. */
+export interface ProgressReporter {
+  report(task: Task, view: ProgressView): Promise<void>;
+}
+
+/** What the ephemeral reply shows. */
+export type ProgressView =
+  | { kind: 'queued'; position: number; providerBusy: boolean }
+  | { kind: 'generating'; elapsedMs: number }
+  | { kind: 'account_problem' }
+  | { kind: 'failed'; message: string }
+  | { kind: 'finished' };

@@ -1,0 +1,146 @@
+/** Generation options as the member chose them (defaults already applied). */
+export const MODELS = ['sora-2', 'sora-2-pro'] as const;
+export const DURATIONS = [10, 15, 25] as const;
+export const ORIENTATIONS = ['landscape', 'portrait'] as const;
+export const SIZES = ['small', 'large'] as const;
+
+export type Model = (typeof MODELS)[number];
+export type Duration = (typeof DURATIONS)[number];
+export type Orientation = (typeof ORIENTATIONS)[number];
+export type Size = (typeof SIZES)[number];
+
+/** What is sent to the provider for one generation. */
+export interface GenerationRequest {
+  prompt: string;
+  model: Model;
+  duration: Duration;
+  orientation: Orientation;
+  size: Size;
+  /** Public URL of the reference image (a Discord attachment URL). */
+  imageUrl?: string;
+}
+
+/**
+ * The ledger's state machine (design.md §3, crash outcomes §2a):
+ * queued → submitting → submitted → (succeeded | failed | timed_out) → posting → delivered | undeliverable.
+ * `interrupted` is a submit whose answer was lost in a crash: never resubmitted, the member is told.
+ * `timed_out` keeps a slow check running and may still turn into `succeeded` or `failed`.
+ */
+export const TASK_STATES = [
+  'queued',
+  'submitting',
+  'submitted',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'interrupted',
+  'posting',
+  'delivered',
+  'undeliverable',
+  'cancelled',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+/** The result a `posting` task is about to publish. */
+export type TaskOutcome =
+  | { kind: 'succeeded'; videoUrl: string }
+  | { kind: 'failed'; code: string; message: string }
+  | { kind: 'timed_out' }
+  | { kind: 'interrupted' };
+
+/** One command's ledger entry; JSON-safe (ISO strings for times). */
+export interface Task {
+  schemaVersion: 1;
+  /** Our short id (≤ 25 chars): shown to the member, the result's footer, and the message nonce. */
+  id: string;
+  guildId: string;
+  channelId: string;
+  userId: string;
+  /** Interaction webhook for the ephemeral progress reply; it dies after 15 minutes. */
+  interaction?: { applicationId: string; token: string; expiresAt: string };
+  request: GenerationRequest;
+  state: TaskState;
+  /** Bytes the bot may upload in this guild, read from the interaction when the command arrived. */
+  uploadLimitBytes: number;
+  /** Discord locale of the guild, for the public result message. */
+  locale?: string;
+  providerTaskId?: string;
+  /** The last finished (or given-up) result; `posting` publishes it. */
+  outcome?: TaskOutcome;
+  /** Whether the "still generating, gave up waiting" notice was already posted. */
+  timeoutNoticePosted?: boolean;
+  resultMessageId?: string;
+  deliveryMode?: 'upload' | 'link' | 'notice';
+  undeliverableReason?: string;
+  submitAttempts: number;
+  createdAt: string;
+  updatedAt: string;
+  submittedAt?: string;
+  finishedAt?: string;
+  postingStartedAt?: string;
+  deliveredAt?: string;
+}
+
+/** States that still need work from this process (queue, poller or publisher). */
+export const UNFINISHED_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
+  'queued',
+  'submitting',
+  'submitted',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'interrupted',
+  'posting',
+]);
+
+/** States that hold one of the account's generation slots. */
+export const RUNNING_STATES: ReadonlySet<TaskState> = new Set<TaskState>(['submitting', 'submitted']);
+
+const ALLOWED_TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
+  queued: ['submitting', 'cancelled'],
+  // 429 (surely not accepted) puts it back in the queue.
+  submitting: ['submitted', 'queued', 'failed', 'interrupted'],
+  submitted: ['succeeded', 'failed', 'timed_out'],
+  succeeded: ['posting'],
+  failed: ['posting'],
+  interrupted: ['posting'],
+  // A timed-out task first posts its notice, then may still finish.
+  timed_out: ['posting', 'succeeded', 'failed'],
+  posting: ['delivered', 'undeliverable', 'timed_out'],
+  delivered: [],
+  undeliverable: [],
+  cancelled: [],
+};
+
+/** Thrown when code asks for a transition the state machine forbids: always a bug. */
+export class InvalidTransitionError extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly from: TaskState,
+    readonly to: TaskState,
+  ) {
+    super(`task ${taskId}: invalid transition ${from} → ${to}`);
+    this.name = 'InvalidTransitionError';
+  }
+}
+
+/** Whether the ledger may move a task from one state to another. */
+export function canTransition(from: TaskState, to: TaskState): boolean {
+  return ALLOWED_TRANSITIONS[from].includes(to);
+}
+
+/** Returns the task in its new state with the given fields, or throws InvalidTransitionError. */
+export function transition(
+  task: Task,
+  to: TaskState,
+  now: Date,
+  fields: Partial<Omit<Task, 'id' | 'state' | 'schemaVersion'>> = {},
+): Task {
+  if (!canTransition(task.state, to)) throw new InvalidTransitionError(task.id, task.state, to);
+  return { ...task, ...fields, state: to, updatedAt: now.toISOString() };
+}
+
+/** Whether the task holds a generation slot or waits for one. */
+export function isUnfinished(task: Task): boolean {
+  return UNFINISHED_STATES.has(task.state);
+}
