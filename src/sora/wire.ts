@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import type { RemoteStatus } from '../core/ports.js';
+
+// The vendor documents few of these shapes exactly (sora-api.md §5.3, §10), so every schema is
+// tolerant: optional fields accept null, unknown keys are kept, and only what we act on is typed.
+
+const optionalString = z.string().nullish();
+
+const errorObjectSchema = z.looseObject({
+  code: z.union([z.string(), z.number()]).nullish(),
+  message: optionalString,
+});
+
+/** One generated video inside a response's `data[]`. */
+export const videoItemSchema = z.looseObject({
+  id: optionalString,
+  video_url: optionalString,
+  state: optionalString,
+  status: optionalString,
+});
+
+/** The final `/sora/videos` answer (or callback body) stored under a task record's `response`. */
+export const taskResponseSchema = z.looseObject({
+  success: z.boolean().nullish(),
+  task_id: optionalString,
+  trace_id: optionalString,
+  state: optionalString,
+  status: optionalString,
+  data: z.array(videoItemSchema).nullish(),
+  error: z.union([errorObjectSchema, z.string()]).nullish(),
+});
+
+/** A stored task record as `/sora/tasks` returns it (sora-api.md §5.2). */
+export const taskRecordSchema = z.looseObject({
+  id: optionalString,
+  trace_id: optionalString,
+  created_at: z.union([z.number(), z.string()]).nullish(),
+  state: optionalString,
+  status: optionalString,
+  request: z.record(z.string(), z.unknown()).nullish(),
+  response: taskResponseSchema.nullish(),
+});
+
+/** A task record after tolerant parsing. */
+export type TaskRecord = z.infer<typeof taskRecordSchema>;
+
+/** `/sora/videos` answer: async `{task_id}` (with or without `success`), or the sync shape with `data[]`. */
+export const submitResponseSchema = z.looseObject({
+  task_id: z.string().min(1),
+  success: z.boolean().nullish(),
+  trace_id: optionalString,
+  data: z.array(videoItemSchema).nullish(),
+});
+
+/** `retrieve_batch` answer; items are validated one by one so one odd item cannot sink the batch. */
+export const batchResponseSchema = z.looseObject({
+  items: z.array(z.unknown()).nullable(),
+  count: z.number().nullish(),
+  total: z.number().nullish(),
+});
+
+const errorBodySchema = z.looseObject({
+  error: z.union([errorObjectSchema, z.string()]).nullish(),
+  // Legacy top-level code, still checked by the vendor's own web app (sora-api.md §6.1).
+  code: z.union([z.string(), z.number()]).nullish(),
+  message: optionalString,
+  trace_id: optionalString,
+});
+
+/** What an error body says, whichever of the known shapes it uses. */
+export interface ErrorBodyDetails {
+  code?: string;
+  message?: string;
+  traceId?: string;
+}
+
+const CODE_LIKE = /^[a-z][a-z0-9_]*$/;
+
+/** Reads `error.code`/`error.message`, a legacy top-level `code`, or a bare-string `error`. */
+export function readErrorBody(body: unknown): ErrorBodyDetails {
+  const parsed = errorBodySchema.safeParse(body);
+  if (!parsed.success) return {};
+  const { error, code, message, trace_id: traceId } = parsed.data;
+  const details: ErrorBodyDetails = {};
+  if (typeof error === 'string') {
+    if (CODE_LIKE.test(error)) details.code = error;
+    details.message = error;
+  } else if (error) {
+    if (error.code !== undefined && error.code !== null && String(error.code) !== '') details.code = String(error.code);
+    if (error.message) details.message = error.message;
+  }
+  if (details.code === undefined && code !== undefined && code !== null && String(code) !== '') {
+    details.code = String(code);
+  }
+  if (details.message === undefined && message) details.message = message;
+  if (traceId) details.traceId = traceId;
+  return details;
+}
+
+/** Whether a 2xx body is an error answer rather than the expected payload. */
+export function isErrorOnlyBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const record = body as Record<string, unknown>;
+  const hasError = (record.error !== undefined && record.error !== null) || record.success === false;
+  return hasError && !('id' in record) && !('response' in record) && !('task_id' in record) && !('items' in record);
+}
+
+const FAILED_WORDS = new Set(['failed', 'failure', 'error', 'cancelled', 'canceled', 'rejected']);
+const SUCCEEDED_WORDS = new Set(['succeeded', 'succeed', 'success', 'completed', 'complete', 'finished']);
+
+function stateWords(record: TaskRecord): string[] {
+  const words = [record.state, record.status];
+  const response = record.response;
+  if (response) {
+    words.push(response.state, response.status);
+    for (const item of response.data ?? []) words.push(item.state, item.status);
+  }
+  return words.filter((word): word is string => typeof word === 'string').map((word) => word.trim().toLowerCase());
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function firstVideoUrl(record: TaskRecord): string | undefined {
+  for (const item of record.response?.data ?? []) {
+    const url = item.video_url?.trim();
+    if (url && isHttpUrl(url)) return url;
+  }
+  return undefined;
+}
+
+function failure(record: TaskRecord, stateWord: string | undefined): RemoteStatus {
+  const details = readErrorBody(record.response ?? {});
+  const cancelled = stateWord === 'cancelled' || stateWord === 'canceled';
+  return {
+    kind: 'failed',
+    code: details.code ?? (cancelled ? 'cancelled' : 'generation_failed'),
+    message: details.message ?? (cancelled ? 'The generation was cancelled.' : 'The generation failed.'),
+  };
+}
+
+const NO_OUTPUT: RemoteStatus = {
+  kind: 'failed',
+  code: 'no_output',
+  message: 'The generation ended without output.',
+};
+
+/**
+ * Classifies a task record as sora-api.md §5.3 describes: no `response` is pending, a `response`
+ * without `success` is still running, `success: true` with a video URL is done, `success: false` or a
+ * failure state word is failed, and a success without a URL is failed ("ended without output").
+ */
+export function classifyTaskRecord(record: TaskRecord): RemoteStatus {
+  const words = stateWords(record);
+  const failedWord = words.find((word) => FAILED_WORDS.has(word));
+  const response = record.response;
+  if (response?.success === false || failedWord !== undefined) return failure(record, failedWord);
+  if (!response) return { kind: 'pending' };
+
+  const videoUrl = firstVideoUrl(record);
+  if (response.success === true) return videoUrl ? { kind: 'succeeded', videoUrl } : NO_OUTPUT;
+  if (words.some((word) => SUCCEEDED_WORDS.has(word))) {
+    return videoUrl ? { kind: 'succeeded', videoUrl } : NO_OUTPUT;
+  }
+  return { kind: 'pending' };
+}
