@@ -83,3 +83,24 @@ export type ProgressView =
   | { kind: 'account_problem' }
   | { kind: 'failed'; message: string }
   | { kind: 'finished' };
+
+/** The slice of pino's Logger the core uses (so the core does not import pino). */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, string | number>): Logger;
+}
+
+/** Timers, injected so tests can drive them (vitest fake timers also work with the default). */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): NodeJS.Timeout;
+  clearTimeout(handle: NodeJS.Timeout): void;
+}
+
+/** The process's timers; `unref` so a pending wake-up never keeps the process alive on shutdown. */
+export const systemTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle),
+};

@@ -24,7 +24,8 @@ export interface GenerationRequest {
  * The ledger's state machine (design.md §3, crash outcomes §2a):
  * queued → submitting → submitted → (succeeded | failed | timed_out) → posting → delivered | undeliverable.
  * `interrupted` is a submit whose answer was lost in a crash: never resubmitted, the member is told.
- * `timed_out` keeps a slow check running and may still turn into `succeeded` or `failed`.
+ * `timed_out` keeps a slow check running and may still turn into `succeeded` or `failed`; when the
+ * late-result window closes too it ends as `expired`.
  */
 export const TASK_STATES = [
   'queued',
@@ -37,6 +38,7 @@ export const TASK_STATES = [
   'posting',
   'delivered',
   'undeliverable',
+  'expired',
   'cancelled',
 ] as const;
 export type TaskState = (typeof TASK_STATES)[number];
@@ -105,10 +107,11 @@ const ALLOWED_TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   failed: ['posting'],
   interrupted: ['posting'],
   // A timed-out task first posts its notice, then may still finish.
-  timed_out: ['posting', 'succeeded', 'failed'],
+  timed_out: ['posting', 'succeeded', 'failed', 'expired'],
   posting: ['delivered', 'undeliverable', 'timed_out'],
   delivered: [],
   undeliverable: [],
+  expired: [],
   cancelled: [],
 };
 

@@ -1,0 +1,185 @@
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { DeliveryService } from './delivery.js';
+import { newTaskId } from './ids.js';
+import type { Clock, Logger, ProgressReporter, TaskStore } from './ports.js';
+import type { SubmitScheduler } from './submit-scheduler.js';
+import { transition, type GenerationRequest, type Task } from './task.js';
+import { UserFacingError } from './user-facing-error.js';
+
+/** A preflighted command, ready to become a ledger entry. */
+export interface NewGeneration {
+  guildId: string;
+  channelId: string;
+  userId: string;
+  request: GenerationRequest;
+  uploadLimitBytes: number;
+  locale?: string;
+  interaction?: { applicationId: string; token: string; expiresAt: string };
+}
+
+/** Where a new task stands right after it was accepted. */
+export interface Enqueued {
+  task: Task;
+  position: number;
+  /** Set when submits are stopped (account problem): the task waits in the queue. */
+  accountProblem: boolean;
+}
+
+/** Something that follows submitted tasks (the poller registry). */
+export interface TaskFollower {
+  follow(task: Task, firstCheckInMs?: number): void;
+}
+
+/** States that count against the daily quota: everything but provider failures and cancels. */
+function countsAgainstQuota(task: Task): boolean {
+  if (task.state === 'cancelled') return false;
+  return task.outcome?.kind !== 'failed';
+}
+
+/** The use cases behind the commands: start a generation, look one up, and resume after a restart. */
+export class GenerationService {
+  private readonly startTails = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly deps: {
+      store: TaskStore;
+      scheduler: SubmitScheduler;
+      delivery: DeliveryService;
+      follower: TaskFollower;
+      breaker: CircuitBreaker;
+      progress: ProgressReporter;
+      clock: Clock;
+      logger: Logger;
+      limits: { perMemberDailyQuota: number };
+    },
+  ) {}
+
+  /** Checks the member's quota, records the task as `queued` and hands it to the scheduler. */
+  async start(input: NewGeneration): Promise<Enqueued> {
+    // One member's commands run one at a time, so two at once cannot both pass the quota check.
+    const key = `${input.guildId}:${input.userId}`;
+    const run = (this.startTails.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.startNow(input));
+    this.startTails.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.startTails.get(key) === run) this.startTails.delete(key);
+    }
+  }
+
+  private async startNow(input: NewGeneration): Promise<Enqueued> {
+    const { store, scheduler, clock, breaker, limits } = this.deps;
+    if (limits.perMemberDailyQuota > 0) {
+      const usedToday = await this.usedToday(input.guildId, input.userId);
+      if (usedToday >= limits.perMemberDailyQuota) {
+        throw new UserFacingError(
+          'QUOTA_REACHED',
+          `You have used your ${limits.perMemberDailyQuota} videos for today (UTC). The quota resets at midnight UTC.`,
+        );
+      }
+    }
+    const now = clock.now().toISOString();
+    const task: Task = {
+      schemaVersion: 1,
+      id: newTaskId(),
+      guildId: input.guildId,
+      channelId: input.channelId,
+      userId: input.userId,
+      request: input.request,
+      state: 'queued',
+      uploadLimitBytes: input.uploadLimitBytes,
+      submitAttempts: 0,
+      createdAt: now,
+      updatedAt: now,
+      ...(input.locale ? { locale: input.locale } : {}),
+      ...(input.interaction ? { interaction: input.interaction } : {}),
+    };
+    await store.create(task);
+    this.deps.logger.info({ taskId: task.id, guildId: task.guildId, model: task.request.model }, 'task queued');
+    const position = scheduler.enqueue(task);
+    return { task, position, accountProblem: breaker.isOpen() };
+  }
+
+  /** Finds a task of this guild by our id or the provider's task id; another guild's task is "not found". */
+  async find(guildId: string, id: string): Promise<Task | undefined> {
+    const trimmed = id.trim();
+    const task = (await this.deps.store.get(trimmed.toLowerCase())) ?? (await this.deps.store.getByProviderTaskId(trimmed));
+    return task?.guildId === guildId ? task : undefined;
+  }
+
+  /** The member's recent tasks in a guild, newest first. */
+  history(guildId: string, userId: string, limit: number): Promise<Task[]> {
+    return this.deps.store.listByUser(guildId, userId, limit);
+  }
+
+  /** Queue position of a waiting task. */
+  positionOf(taskId: string): number | undefined {
+    return this.deps.scheduler.positionOf(taskId);
+  }
+
+  /**
+   * Resumes every unfinished task after a restart (design.md §2a crash outcomes): queued tasks
+   * return to the queue, submitted ones to their poller, a `submitting` one is never resubmitted
+   * (it becomes `interrupted` and the member is told), and finished ones are published.
+   */
+  async recover(): Promise<{ resumed: number }> {
+    const { store, scheduler, delivery, follower, clock, logger } = this.deps;
+    const tasks = await store.listUnfinished();
+    const log = logger.child({ component: 'recovery' });
+    const toPublish: { id: string; recovered: boolean }[] = [];
+    let resumed = 0;
+
+    for (let task of tasks) {
+      resumed++;
+      if (task.state === 'submitting') {
+        task = await store.update(task.id, (t) =>
+          transition(t, 'interrupted', clock.now(), { outcome: { kind: 'interrupted' }, finishedAt: clock.now().toISOString() }),
+        );
+        log.warn({ taskId: task.id, guildId: task.guildId }, 'submit interrupted by a restart; not resubmitted');
+      }
+      switch (task.state) {
+        case 'submitted':
+          follower.follow(task, 0);
+          break;
+        case 'timed_out':
+          follower.follow(task, 0);
+          if (!task.timeoutNoticePosted) toPublish.push({ id: task.id, recovered: false });
+          break;
+        case 'succeeded':
+        case 'failed':
+        case 'interrupted':
+          toPublish.push({ id: task.id, recovered: false });
+          break;
+        case 'posting':
+          toPublish.push({ id: task.id, recovered: true });
+          // A timeout notice in flight still needs its slow check afterwards.
+          if (task.outcome?.kind === 'timed_out') follower.follow({ ...task, state: 'timed_out' }, 0);
+          break;
+        case 'queued':
+        case 'submitting':
+        case 'delivered':
+        case 'undeliverable':
+        case 'expired':
+        case 'cancelled':
+          break;
+      }
+    }
+    // Queued tasks (and the slots held by submitted ones) go to the scheduler in one step.
+    scheduler.load(tasks.filter((t) => t.state === 'queued' || t.state === 'submitted'));
+    for (const { id, recovered } of toPublish) delivery.deliver(id, { recovered });
+    scheduler.pump();
+    log.info({ resumed }, 'recovered unfinished tasks');
+    return { resumed };
+  }
+
+  private async usedToday(guildId: string, userId: string): Promise<number> {
+    const now = this.deps.clock.now();
+    const startOfUtcDay = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+    // Newest first: read further back until a task from before today (or the end) is reached.
+    for (let limit = 100; ; limit *= 2) {
+      const recent = await this.deps.store.listByUser(guildId, userId, limit);
+      const today = recent.filter((t) => Date.parse(t.createdAt) >= startOfUtcDay);
+      if (recent.length < limit || today.length < recent.length) return today.filter(countsAgainstQuota).length;
+    }
+  }
+}

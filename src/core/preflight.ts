@@ -1,0 +1,157 @@
+import {
+  DURATIONS,
+  MODELS,
+  ORIENTATIONS,
+  SIZES,
+  type Duration,
+  type GenerationRequest,
+  type Model,
+  type Orientation,
+  type Size,
+} from './task.js';
+import { UserFacingError } from './user-facing-error.js';
+
+/** Channel permissions the bot needs to deliver a result (Discord's flag names). */
+export type BotPermission =
+  | 'ViewChannel'
+  | 'SendMessages'
+  | 'SendMessagesInThreads'
+  | 'EmbedLinks'
+  | 'AttachFiles'
+  | 'ReadMessageHistory';
+
+/** What the member typed, plus the facts about the channel the command came from. */
+export interface GenerateCommandInput {
+  guildId: string | null;
+  channelIsThread: boolean;
+  botPermissions: ReadonlySet<BotPermission>;
+  prompt: string;
+  model?: string | null;
+  duration?: number | null;
+  orientation?: string | null;
+  size?: string | null;
+  attachment?: { name: string; contentType: string | null; size: number; url: string } | null;
+}
+
+/** The rules preflight applies (from config; guild settings later). */
+export interface PreflightRules {
+  allowedGuildIds: ReadonlySet<string> | undefined;
+  promptMaxChars: number;
+  imageMaxBytes: number;
+  defaults: { model: Model; duration: Duration; orientation: Orientation; size: Size };
+}
+
+/** Preflight's answer: a request safe to spend credits on, or the reason it is not. */
+export type PreflightResult =
+  | { ok: true; request: GenerationRequest }
+  | { ok: false; error: UserFacingError };
+
+const IMAGE_TYPES = new Map([
+  ['image/png', 'png'],
+  ['image/jpeg', 'jpeg'],
+  ['image/webp', 'webp'],
+  ['image/gif', 'gif'],
+]);
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif)$/i;
+
+/** The permissions a result needs in a channel (threads take SendMessagesInThreads). */
+export function requiredPermissions(channelIsThread: boolean): BotPermission[] {
+  return [
+    'ViewChannel',
+    channelIsThread ? 'SendMessagesInThreads' : 'SendMessages',
+    'EmbedLinks',
+    'AttachFiles',
+    // Needed to find our own result after a crash (design.md §2a).
+    'ReadMessageHistory',
+  ];
+}
+
+/** Checks everything that can be checked before a credit is spent. Pure. */
+export function preflightGenerate(input: GenerateCommandInput, rules: PreflightRules): PreflightResult {
+  const fail = (error: UserFacingError): PreflightResult => ({ ok: false, error });
+
+  if (input.guildId === null) {
+    return fail(new UserFacingError('NOT_IN_GUILD', 'Videos can only be made in a server channel, not in DMs.'));
+  }
+  if (rules.allowedGuildIds && !rules.allowedGuildIds.has(input.guildId)) {
+    return fail(new UserFacingError('GUILD_NOT_ALLOWED', 'This bot is not enabled on this server.'));
+  }
+
+  const missing = requiredPermissions(input.channelIsThread).filter((p) => !input.botPermissions.has(p));
+  if (missing.length > 0) {
+    return fail(
+      new UserFacingError(
+        'MISSING_PERMISSIONS',
+        `I can't post the video in this channel: I'm missing ${missing.map(humanize).join(', ')}. ` +
+          'Ask an admin to grant them, or use another channel.',
+      ),
+    );
+  }
+
+  const prompt = input.prompt.trim();
+  if (prompt.length === 0) {
+    return fail(new UserFacingError('PROMPT_EMPTY', 'The prompt is empty: describe the video you want.'));
+  }
+  const promptChars = [...prompt].length;
+  if (promptChars > rules.promptMaxChars) {
+    return fail(
+      new UserFacingError(
+        'PROMPT_TOO_LONG',
+        `The prompt is ${promptChars} characters long; the limit is ${rules.promptMaxChars}.`,
+      ),
+    );
+  }
+
+  const model = pick(MODELS, input.model, rules.defaults.model);
+  const duration = pick(DURATIONS, input.duration, rules.defaults.duration);
+  const orientation = pick(ORIENTATIONS, input.orientation, rules.defaults.orientation);
+  const size = pick(SIZES, input.size, rules.defaults.size);
+  if (model === undefined || duration === undefined || orientation === undefined || size === undefined) {
+    return fail(new UserFacingError('OPTION_INVALID', 'One of the options has a value I do not know.'));
+  }
+  // The provider only renders 25 s with sora-2-pro; refusing here saves a failed round trip.
+  if (duration === 25 && model !== 'sora-2-pro') {
+    return fail(
+      new UserFacingError('OPTION_INVALID', '25-second videos need the sora-2-pro model. Pick 10 or 15 seconds, or sora-2-pro.'),
+    );
+  }
+
+  const request: GenerationRequest = { prompt, model, duration, orientation, size };
+  if (input.attachment) {
+    const { name, contentType, size: bytes, url } = input.attachment;
+    const mime = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+    const isImage = mime ? IMAGE_TYPES.has(mime) : IMAGE_EXTENSIONS.test(name);
+    if (!isImage) {
+      return fail(
+        new UserFacingError('ATTACHMENT_NOT_IMAGE', `"${name}" is not a PNG, JPEG, WebP or GIF image.`),
+      );
+    }
+    if (bytes > rules.imageMaxBytes) {
+      return fail(
+        new UserFacingError(
+          'ATTACHMENT_TOO_LARGE',
+          `"${name}" is ${formatMegabytes(bytes)}; images may be at most ${formatMegabytes(rules.imageMaxBytes)}.`,
+        ),
+      );
+    }
+    request.imageUrl = url;
+  }
+  return { ok: true, request };
+}
+
+function pick<T extends string | number>(
+  allowed: readonly T[],
+  value: string | number | null | undefined,
+  fallback: T,
+): T | undefined {
+  if (value === null || value === undefined) return fallback;
+  return allowed.find((candidate) => candidate === value);
+}
+
+function humanize(permission: BotPermission): string {
+  return permission.replace(/([a-z])([A-Z])/g, '$1 $2');
+}
+
+function formatMegabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

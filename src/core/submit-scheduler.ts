@@ -1,0 +1,312 @@
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { Clock, Logger, ProgressReporter, SubmitOutcome, TaskStore, Timers, VideoApi } from './ports.js';
+import { InvalidTransitionError, transition, type Task } from './task.js';
+
+/** Limits the scheduler enforces. */
+export interface SubmitLimits {
+  /** Generations running at once on the account (the provider allows about 5 per token). */
+  maxActiveGenerations: number;
+  /** Generations running at once per guild, so one server cannot take every slot. */
+  perGuildConcurrency: number;
+  /** Minimum gap between two submits (the provider allows about 0.5 submits/s). */
+  submitMinIntervalMs: number;
+}
+
+/** What the scheduler tells the rest of the core. */
+export interface SubmitSchedulerEvents {
+  /** The provider accepted the task: start following it. */
+  onSubmitted(task: Task): void;
+  /** The task ended without a generation (rejected or uncertain submit): publish its outcome. */
+  onFinishedWithoutGeneration(task: Task): void;
+  /** The account failed (invalid_token, used_up…); `firstTime` is true once per trip. */
+  onAccountProblem(code: string, message: string, firstTime: boolean): void;
+}
+
+const DEFAULT_RATE_LIMIT_PAUSE_MS = 5_000;
+
+/**
+ * The queue in front of the provider: a global cap on running generations, a per-guild cap,
+ * round-robin across guilds (FIFO inside a guild), submit pacing and the circuit breaker.
+ * The store is the source of truth; this class keeps the in-memory order and slot counts.
+ */
+export class SubmitScheduler {
+  private readonly queues = new Map<string, string[]>();
+  private readonly guildRing: string[] = [];
+  private ringCursor = 0;
+  private readonly running = new Map<string, string>();
+  private lastSubmitAtMs = Number.NEGATIVE_INFINITY;
+  private pausedUntilMs = 0;
+  private pumping = false;
+  private pumpRequested = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAtMs = Number.POSITIVE_INFINITY;
+  private stopped = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly deps: {
+      store: TaskStore;
+      api: VideoApi;
+      clock: Clock;
+      timers: Timers;
+      breaker: CircuitBreaker;
+      progress: ProgressReporter;
+      logger: Logger;
+      limits: SubmitLimits;
+      events: SubmitSchedulerEvents;
+    },
+  ) {}
+
+  /** Rebuilds the in-memory view from the ledger at boot (tasks oldest first). */
+  load(tasks: readonly Task[]): void {
+    for (const task of tasks) {
+      if (task.state === 'queued') this.pushBack(task.guildId, task.id);
+      else if (task.state === 'submitted') this.running.set(task.id, task.guildId);
+    }
+  }
+
+  /** Adds a stored `queued` task; returns its 1-based queue position. */
+  enqueue(task: Task): number {
+    this.pushBack(task.guildId, task.id);
+    const position = this.positionOf(task.id) ?? 1;
+    this.pump();
+    return position;
+  }
+
+  /** Frees the slot a task held (it finished, failed or timed out). */
+  release(taskId: string): void {
+    if (this.running.delete(taskId)) this.pump();
+  }
+
+  /** Removes a queued task (cancel); returns false when it is not waiting. */
+  dequeue(taskId: string, guildId: string): boolean {
+    const queue = this.queues.get(guildId);
+    const index = queue?.indexOf(taskId) ?? -1;
+    if (!queue || index < 0) return false;
+    queue.splice(index, 1);
+    return true;
+  }
+
+  /**
+   * 1-based position in service order: round-robin from the guild whose turn is next, FIFO inside
+   * a guild (per-guild caps are not foreseen).
+   */
+  positionOf(taskId: string): number | undefined {
+    const ring = this.guildRing;
+    let position = 0;
+    for (let round = 0; ; round++) {
+      let anyLeft = false;
+      for (let step = 0; step < ring.length; step++) {
+        const queue = this.queues.get(ring[(this.ringCursor + step) % ring.length]!);
+        if (!queue || round >= queue.length) continue;
+        anyLeft = true;
+        position++;
+        if (queue[round] === taskId) return position;
+      }
+      if (!anyLeft) return undefined;
+    }
+  }
+
+  /** Number of tasks waiting for a slot. */
+  queuedCount(): number {
+    let count = 0;
+    for (const queue of this.queues.values()) count += queue.length;
+    return count;
+  }
+
+  /** Number of generations holding a slot. */
+  runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Stops submitting and waits for submits already sent to be recorded. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.wakeTimer) this.deps.timers.clearTimeout(this.wakeTimer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Submits as many queued tasks as the limits allow right now; safe to call any time. */
+  pump(): void {
+    if (this.pumping) {
+      this.pumpRequested = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpRequested = false;
+        this.submitWhatFits();
+      } while (this.pumpRequested);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private submitWhatFits(): void {
+    const { breaker, clock, limits } = this.deps;
+    while (!this.stopped) {
+      if (this.queuedCount() === 0) return;
+      if (breaker.isOpen()) return this.wakeIn(breaker.msUntilClose());
+      if (this.running.size >= limits.maxActiveGenerations) return;
+      const nowMs = clock.now().getTime();
+      const waitMs = Math.max(this.pausedUntilMs, this.lastSubmitAtMs + limits.submitMinIntervalMs) - nowMs;
+      if (waitMs > 0) return this.wakeIn(waitMs);
+
+      const next = this.takeNext();
+      if (!next) return;
+      this.running.set(next.taskId, next.guildId);
+      this.lastSubmitAtMs = nowMs;
+      const work = this.submitOne(next.taskId, next.guildId).finally(() => this.inFlight.delete(work));
+      this.inFlight.add(work);
+    }
+  }
+
+  private takeNext(): { taskId: string; guildId: string } | undefined {
+    const ringSize = this.guildRing.length;
+    for (let step = 0; step < ringSize; step++) {
+      const index = (this.ringCursor + step) % ringSize;
+      const guildId = this.guildRing[index]!;
+      const queue = this.queues.get(guildId);
+      if (!queue?.length || this.runningIn(guildId) >= this.deps.limits.perGuildConcurrency) continue;
+      const taskId = queue.shift()!;
+      this.ringCursor = (index + 1) % ringSize;
+      if (queue.length === 0) this.dropGuild(guildId);
+      return { taskId, guildId };
+    }
+    return undefined;
+  }
+
+  private async submitOne(taskId: string, guildId: string): Promise<void> {
+    const { store, api, clock, progress } = this.deps;
+    const log = this.deps.logger.child({ taskId, guildId });
+    let task: Task;
+    try {
+      // Written before the POST: after a crash a `submitting` task is never sent again (design.md §2a).
+      task = await store.update(taskId, (t) =>
+        transition(t, 'submitting', clock.now(), { submitAttempts: t.submitAttempts + 1 }),
+      );
+    } catch (err) {
+      this.running.delete(taskId);
+      if (err instanceof InvalidTransitionError) log.info({ state: err.from }, 'task left the queue before submit');
+      else log.error({ err }, 'could not mark task submitting; left for the next boot');
+      this.pump();
+      return;
+    }
+
+    log.info({ attempt: task.submitAttempts, model: task.request.model }, 'submitting');
+    void progress.report(task, { kind: 'generating', elapsedMs: 0 });
+    let outcome: SubmitOutcome;
+    try {
+      outcome = await api.submit(task.request);
+    } catch (err) {
+      // The VideoApi returns values; a throw here is a bug, and the POST may have gone out.
+      log.error({ err }, 'submit threw');
+      outcome = { kind: 'uncertain', code: 'internal_error', message: 'The request could not be confirmed.' };
+    }
+
+    try {
+      await this.applySubmitOutcome(task, outcome, log);
+    } catch (err) {
+      this.running.delete(taskId);
+      log.error({ err, outcome }, 'could not record the submit outcome');
+    }
+    this.pump();
+  }
+
+  private async applySubmitOutcome(task: Task, outcome: SubmitOutcome, log: Logger): Promise<void> {
+    const { store, clock, progress, events, breaker } = this.deps;
+    switch (outcome.kind) {
+      case 'accepted': {
+        const submitted = await store.update(task.id, (t) =>
+          transition(t, 'submitted', clock.now(), {
+            providerTaskId: outcome.providerTaskId,
+            submittedAt: clock.now().toISOString(),
+          }),
+        );
+        log.info({ providerTaskId: outcome.providerTaskId }, 'submitted');
+        events.onSubmitted(submitted);
+        return;
+      }
+      case 'rate_limited': {
+        await this.requeue(task);
+        this.pausedUntilMs = clock.now().getTime() + (outcome.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS);
+        log.warn({ retryAfterMs: outcome.retryAfterMs }, 'provider busy (429); task back in the queue');
+        void progress.report(task, { kind: 'queued', position: this.positionOf(task.id) ?? 1, providerBusy: true });
+        this.wakeIn(this.pausedUntilMs - clock.now().getTime());
+        return;
+      }
+      case 'account_problem': {
+        await this.requeue(task);
+        const firstTime = breaker.open(outcome.code, outcome.message);
+        events.onAccountProblem(outcome.code, outcome.message, firstTime);
+        void progress.report(task, { kind: 'account_problem' });
+        return;
+      }
+      case 'rejected':
+      case 'uncertain': {
+        const message =
+          outcome.kind === 'rejected'
+            ? outcome.message
+            : `Ace Data Cloud did not confirm the request (${outcome.code}). It was not sent again, ` +
+              'so you are not charged twice; run the command again.';
+        const failed = await store.update(task.id, (t) =>
+          transition(t, 'failed', clock.now(), {
+            outcome: { kind: 'failed', code: outcome.code, message },
+            finishedAt: clock.now().toISOString(),
+          }),
+        );
+        this.running.delete(task.id);
+        log.warn({ code: outcome.code, kind: outcome.kind }, 'submit failed');
+        events.onFinishedWithoutGeneration(failed);
+        return;
+      }
+    }
+  }
+
+  /** A submit the provider surely did not accept goes back to the head of its guild's queue. */
+  private async requeue(task: Task): Promise<void> {
+    await this.deps.store.update(task.id, (t) => transition(t, 'queued', this.deps.clock.now()));
+    this.running.delete(task.id);
+    const queue = this.queues.get(task.guildId);
+    if (queue) queue.unshift(task.id);
+    else this.pushBack(task.guildId, task.id);
+  }
+
+  private pushBack(guildId: string, taskId: string): void {
+    let queue = this.queues.get(guildId);
+    if (!queue) {
+      queue = [];
+      this.queues.set(guildId, queue);
+      this.guildRing.push(guildId);
+    }
+    queue.push(taskId);
+  }
+
+  private dropGuild(guildId: string): void {
+    this.queues.delete(guildId);
+    const index = this.guildRing.indexOf(guildId);
+    if (index < 0) return;
+    this.guildRing.splice(index, 1);
+    if (this.ringCursor > index) this.ringCursor--;
+    if (this.ringCursor >= this.guildRing.length) this.ringCursor = 0;
+  }
+
+  private runningIn(guildId: string): number {
+    let count = 0;
+    for (const owner of this.running.values()) if (owner === guildId) count++;
+    return count;
+  }
+
+  private wakeIn(ms: number): void {
+    const wakeAtMs = this.deps.clock.now().getTime() + Math.max(ms, 0);
+    if (this.wakeTimer && this.wakeAtMs <= wakeAtMs) return;
+    if (this.wakeTimer) this.deps.timers.clearTimeout(this.wakeTimer);
+    this.wakeAtMs = wakeAtMs;
+    this.wakeTimer = this.deps.timers.setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAtMs = Number.POSITIVE_INFINITY;
+      this.pump();
+    }, Math.max(ms, 0));
+  }
+}

@@ -1,0 +1,214 @@
+import { decide, type FollowRules } from '../core/decide.js';
+import type { Clock, Logger, RemoteStatus, TaskStore, Timers } from '../core/ports.js';
+import { InvalidTransitionError, transition, type Task } from '../core/task.js';
+import type { StatusBatcher } from './status-batcher.js';
+
+/** How often tasks are checked. */
+export interface PollSchedule extends FollowRules {
+  pollIntervalMs: number;
+  /** Check interval for a task past the give-up time (the slow check for a late result). */
+  slowPollIntervalMs: number;
+  /** Cap of the backoff after failed status requests. */
+  maxBackoffMs: number;
+}
+
+/** What a poller reports back to the composition root. */
+export interface PollerEvents {
+  /** The task left `submitted`: it succeeded, failed or timed out. Free its slot and publish it. */
+  onOutcome(task: Task): void;
+  /** The task is still running after a check (progress updates). */
+  onStillRunning?(task: Task): void;
+}
+
+/**
+ * The clock's multiple of `intervalMs` nearest to `atMs`: every task and every guild's poller checks
+ * on the same beat, so the shared batcher can merge their ids into one request.
+ */
+function onBeat(atMs: number, intervalMs: number): number {
+  return Math.round(atMs / intervalMs) * intervalMs;
+}
+
+/**
+ * Follows one guild's submitted tasks on a self-rescheduling timer (never overlapping passes).
+ * Each task has its own next-check time; a pass asks the shared batcher for the due ones only.
+ */
+export class GuildPoller {
+  private readonly followed = new Map<string, Task>();
+  private readonly nextCheckAtMs = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAtMs = Number.POSITIVE_INFINITY;
+  private passRunning = false;
+  private consecutiveFailures = 0;
+  private stopped = false;
+  private readonly log: Logger;
+
+  constructor(
+    readonly guildId: string,
+    private readonly deps: {
+      store: TaskStore;
+      batcher: StatusBatcher;
+      clock: Clock;
+      timers: Timers;
+      logger: Logger;
+      schedule: PollSchedule;
+      events: PollerEvents;
+      onEmpty(guildId: string): void;
+    },
+  ) {
+    this.log = deps.logger.child({ component: 'poller', guildId });
+  }
+
+  /** Starts (or keeps) following a `submitted` or `timed_out` task. */
+  follow(task: Task, firstCheckInMs = this.intervalFor(task)): void {
+    if (this.stopped || !task.providerTaskId) return;
+    this.followed.set(task.id, task);
+    this.nextCheckAtMs.set(task.id, onBeat(this.nowMs() + firstCheckInMs, this.intervalFor(task)));
+    this.scheduleNext();
+  }
+
+  /** Number of tasks followed. */
+  get size(): number {
+    return this.followed.size;
+  }
+
+  /** Stops the timer; a pass in flight finishes on its own. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) this.deps.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async pass(): Promise<void> {
+    if (this.passRunning || this.stopped) return;
+    this.passRunning = true;
+    try {
+      const nowMs = this.nowMs();
+      const due = [...this.followed.values()].filter((t) => (this.nextCheckAtMs.get(t.id) ?? 0) <= nowMs);
+      if (due.length > 0) await this.check(due);
+    } catch (err) {
+      this.log.error({ err }, 'poll pass failed');
+    } finally {
+      this.passRunning = false;
+    }
+    if (this.followed.size === 0) {
+      this.stop();
+      this.deps.onEmpty(this.guildId);
+      return;
+    }
+    this.scheduleNext();
+  }
+
+  private async check(due: Task[]): Promise<void> {
+    const result = await this.deps.batcher.fetch(due.map((t) => t.providerTaskId!));
+    const nowMs = this.nowMs();
+    if (!(result instanceof Map)) {
+      this.consecutiveFailures++;
+      const backoffMs = Math.min(
+        Math.max(result.retryAfterMs ?? 0, this.deps.schedule.pollIntervalMs * 2 ** this.consecutiveFailures),
+        this.deps.schedule.maxBackoffMs,
+      );
+      const level = result.retryable ? 'warn' : 'error';
+      this.log[level]({ code: result.code, backoffMs, failures: this.consecutiveFailures }, 'status request failed');
+      for (const task of due) this.nextCheckAtMs.set(task.id, nowMs + backoffMs);
+      return;
+    }
+    this.consecutiveFailures = 0;
+    const settled = await Promise.allSettled(due.map((t) => this.apply(t, result.get(t.providerTaskId!))));
+    settled.forEach((s, i) => {
+      if (s.status === 'rejected') {
+        this.log.error({ err: s.reason as unknown, taskId: due[i]!.id }, 'could not apply status');
+        this.nextCheckAtMs.set(due[i]!.id, nowMs + this.deps.schedule.pollIntervalMs);
+      }
+    });
+  }
+
+  private async apply(task: Task, remote: RemoteStatus | undefined): Promise<void> {
+    const now = this.deps.clock.now();
+    const decision = decide(task, remote, now, this.deps.schedule);
+    const log = this.log.child({ taskId: task.id });
+    switch (decision.kind) {
+      case 'wait':
+        this.nextCheckAtMs.set(task.id, onBeat(now.getTime() + this.intervalFor(task), this.intervalFor(task)));
+        if (task.state === 'submitted') this.deps.events.onStillRunning?.(task);
+        return;
+      case 'succeeded':
+      case 'failed': {
+        const outcome =
+          decision.kind === 'succeeded'
+            ? { kind: 'succeeded' as const, videoUrl: decision.videoUrl }
+            : { kind: 'failed' as const, code: decision.code, message: decision.message };
+        const updated = await this.transitionOrWait(task, decision.kind, { outcome, finishedAt: now.toISOString() });
+        if (!updated) return;
+        this.forget(task.id);
+        log.info({ outcome: decision.kind, code: decision.kind === 'failed' ? decision.code : undefined }, 'generation finished');
+        this.deps.events.onOutcome(updated);
+        return;
+      }
+      case 'timed_out': {
+        const updated = await this.transitionOrWait(task, 'timed_out', { outcome: { kind: 'timed_out' } });
+        if (!updated) return;
+        this.followed.set(task.id, updated);
+        this.nextCheckAtMs.set(task.id, onBeat(now.getTime() + this.deps.schedule.slowPollIntervalMs, this.deps.schedule.slowPollIntervalMs));
+        log.warn({}, 'gave up fast polling; slow check continues');
+        this.deps.events.onOutcome(updated);
+        return;
+      }
+      case 'expired': {
+        const updated = await this.transitionOrWait(task, 'expired', {});
+        if (!updated) return;
+        this.forget(task.id);
+        log.warn({}, 'no result within the late-result window; stopped following');
+        return;
+      }
+    }
+  }
+
+  /** A transition refused because the task is busy elsewhere (e.g. its notice is being posted) waits a turn. */
+  private async transitionOrWait(
+    task: Task,
+    to: 'succeeded' | 'failed' | 'timed_out' | 'expired',
+    fields: Partial<Task>,
+  ): Promise<Task | undefined> {
+    try {
+      return await this.deps.store.update(task.id, (t) => transition(t, to, this.deps.clock.now(), fields));
+    } catch (err) {
+      if (!(err instanceof InvalidTransitionError)) throw err;
+      const stored = await this.deps.store.get(task.id);
+      if (!stored || (stored.state !== 'submitted' && stored.state !== 'timed_out' && stored.state !== 'posting')) {
+        this.forget(task.id);
+        return undefined;
+      }
+      this.followed.set(task.id, stored.state === 'posting' ? task : stored);
+      this.nextCheckAtMs.set(task.id, this.nowMs() + this.deps.schedule.pollIntervalMs);
+      return undefined;
+    }
+  }
+
+  private forget(taskId: string): void {
+    this.followed.delete(taskId);
+    this.nextCheckAtMs.delete(taskId);
+  }
+
+  private intervalFor(task: Task): number {
+    return task.state === 'timed_out' ? this.deps.schedule.slowPollIntervalMs : this.deps.schedule.pollIntervalMs;
+  }
+
+  private scheduleNext(): void {
+    if (this.stopped || this.passRunning) return;
+    let earliestMs = Number.POSITIVE_INFINITY;
+    for (const atMs of this.nextCheckAtMs.values()) earliestMs = Math.min(earliestMs, atMs);
+    if (earliestMs === Number.POSITIVE_INFINITY) return;
+    if (this.timer && this.timerAtMs <= earliestMs) return;
+    if (this.timer) this.deps.timers.clearTimeout(this.timer);
+    this.timerAtMs = earliestMs;
+    this.timer = this.deps.timers.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAtMs = Number.POSITIVE_INFINITY;
+      void this.pass();
+    }, Math.max(earliestMs - this.nowMs(), 0));
+  }
+
+  private nowMs(): number {
+    return this.deps.clock.now().getTime();
+  }
+}
