@@ -1,0 +1,19 @@
+import { Client, GatewayIntentBits, Partials } from 'discord.js';
+
+/** Options for the bot's discord.js client. */
+export interface DiscordClientOptions {
+  /** REST base (`DISCORD_API_URL`); undefined uses Discord's own. */
+  apiUrl: string | undefined;
+}
+
+// Uploads of up to 100 MiB (boost tier 3) do not fit in discord.js's default 15 s REST timeout.
+const REST_TIMEOUT_MS = 5 * 60_000;
+
+/** Creates the discord.js client: slash commands only need the Guilds intent (no privileged intents). */
+export function createDiscordClient(options: DiscordClientOptions): Client {
+  return new Client({
+    intents: [GatewayIntentBits.Guilds],
+    partials: [Partials.Channel],
+    rest: { timeout: REST_TIMEOUT_MS, ...(options.apiUrl ? { api: options.apiUrl } : {}) },
+  });
+}

@@ -1,0 +1,467 @@
+import type { APIEmbed, APIEmbedField, RESTPostAPIChannelMessageJSONBody } from 'discord.js';
+import type { ProgressView } from '../core/ports.js';
+import type { Task, TaskOutcome, TaskState } from '../core/task.js';
+
+// Discord's message limits (characters).
+export const CONTENT_MAX = 2000;
+export const EMBED_TITLE_MAX = 256;
+export const EMBED_DESCRIPTION_MAX = 4096;
+export const EMBED_FIELD_NAME_MAX = 256;
+export const EMBED_FIELD_VALUE_MAX = 1024;
+export const EMBED_FOOTER_MAX = 2048;
+export const EMBED_TOTAL_MAX = 6000;
+export const NONCE_MAX = 25;
+
+const COLOR_SUCCESS = 0x2ecc71;
+const COLOR_FAILURE = 0xe74c3c;
+const COLOR_WAITING = 0xf1c40f;
+const COLOR_NEUTRAL = 0x95a5a6;
+const COLOR_WORKING = 0x3498db;
+
+/** How a succeeded video reaches the channel: as a file, or as the provider's link (and why). */
+export type ResultDelivery =
+  | { mode: 'upload' }
+  | { mode: 'link'; reason?: 'too_large' | 'download_failed' };
+
+/** Which public message a footer belongs to: the result itself, or the interim timeout notice. */
+export type ResultMarker = 'video' | 'failed' | 'still generating' | 'interrupted';
+
+/** A JSON body for an ephemeral reply (interaction edit or reply). */
+export interface EphemeralMessageBody {
+  content: string;
+  embeds: APIEmbed[];
+  allowed_mentions: { parse: [] };
+}
+
+const MARKERS: Record<TaskOutcome['kind'], ResultMarker> = {
+  succeeded: 'video',
+  failed: 'failed',
+  timed_out: 'still generating',
+  interrupted: 'interrupted',
+};
+
+/** The footer marker the result message for this outcome kind carries. */
+export function resultMarker(kind: TaskOutcome['kind']): ResultMarker {
+  return MARKERS[kind];
+}
+
+/** The file name a result video is uploaded under. */
+export function videoFileName(task: Pick<Task, 'id'>): string {
+  return `sora-${task.id}.mp4`;
+}
+
+/** The nonce of the public message for this outcome (the task id; the timeout notice gets its own). */
+export function resultNonce(task: Pick<Task, 'id'>, kind: TaskOutcome['kind']): string {
+  if (kind !== 'timed_out') return task.id.slice(0, NONCE_MAX);
+  // The timeout notice must not share the result's nonce, or a late result would be swallowed.
+  return `${task.id.slice(0, NONCE_MAX - 2)}-t`;
+}
+
+/** The footer text of a result message: `Task <id> · <marker>[ · Ace Data Cloud task <id>]`. */
+export function resultFooter(task: Pick<Task, 'id' | 'providerTaskId'>, kind: TaskOutcome['kind']): string {
+  const provider = task.providerTaskId ? ` · Ace Data Cloud task ${task.providerTaskId}` : '';
+  return truncate(`Task ${task.id} · ${resultMarker(kind)}${provider}`, EMBED_FOOTER_MAX);
+}
+
+const FOOTER_PATTERN = /^Task (\S+) · (video|failed|still generating|interrupted)(?: · |$)/;
+
+/** Reads our task id and marker back from a result footer; undefined for any other footer. */
+export function parseResultFooter(text: string | undefined): { taskId: string; marker: ResultMarker } | undefined {
+  const match = text === undefined ? null : FOOTER_PATTERN.exec(text);
+  if (!match?.[1] || !match[2]) return undefined;
+  return { taskId: match[1], marker: match[2] as ResultMarker };
+}
+
+/** The public channel message for a `posting` task's outcome. */
+export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTPostAPIChannelMessageJSONBody {
+  const outcome: TaskOutcome = task.outcome ?? { kind: 'interrupted' };
+  const mention = `<@${task.userId}>`;
+  const outcomeFields: APIEmbedField[] = [];
+  let content: string;
+  let title: string;
+  let color: number;
+  let url: string | undefined;
+
+  switch (outcome.kind) {
+    case 'succeeded': {
+      color = COLOR_SUCCESS;
+      title = 'Sora video';
+      if (delivery.mode === 'upload') {
+        content = `${mention} your Sora video is ready.`;
+      } else {
+        // A bare link in the content lets Discord unfurl it into a player.
+        const withLink = `${mention} your Sora video is ready: ${outcome.videoUrl}`;
+        const linkInContent = withLink.length <= CONTENT_MAX;
+        content = linkInContent ? withLink : `${mention} your Sora video is ready (open it from the title below).`;
+        // Discord rejects an embed url longer than 2048 characters.
+        url = isWebUrl(outcome.videoUrl) && outcome.videoUrl.length <= 2048 ? outcome.videoUrl : undefined;
+        outcomeFields.push({
+          name: 'Video',
+          value: linkFieldValue(outcome.videoUrl, linkInContent, delivery.reason, task),
+        });
+      }
+      break;
+    }
+    case 'failed':
+      color = COLOR_FAILURE;
+      title = 'Sora video failed';
+      content = `${mention} your Sora video could not be made.`;
+      outcomeFields.push({
+        name: 'Reason',
+        value: fitField(
+          (reason) => `${reason}\n*Failed generations are not billed by the provider.*`,
+          outcome.message.trim() || outcome.code || 'no reason given',
+        ),
+      });
+      break;
+    case 'timed_out': {
+      color = COLOR_WAITING;
+      title = 'Sora video still generating';
+      content = `${mention} your Sora video is taking longer than usual.`;
+      const minutes = Math.max(1, Math.round(generationTimeMs(task) / 60_000));
+      outcomeFields.push({
+        name: 'Status',
+        value:
+          `Still generating after ${minutes} minute${minutes === 1 ? '' : 's'} — the bot keeps checking ` +
+          'for 24 h and will post it here if it arrives.',
+      });
+      break;
+    }
+    case 'interrupted':
+      color = COLOR_NEUTRAL;
+      title = 'Sora request interrupted';
+      content = `${mention} your Sora request was interrupted.`;
+      outcomeFields.push({
+        name: 'What happened',
+        value:
+          'The bot restarted while submitting; it was not resubmitted to avoid paying twice — ' +
+          'run `/sora generate` again.',
+      });
+      break;
+  }
+
+  const embed = buildEmbed({
+    title,
+    color,
+    url,
+    prompt: task.request.prompt,
+    fields: [...optionFields(task), ...outcomeFields],
+    footer: resultFooter(task, outcome.kind),
+    timestamp: validIso(task.finishedAt),
+  });
+
+  const body: RESTPostAPIChannelMessageJSONBody = {
+    content,
+    embeds: [embed],
+    // Only the member is pinged; nothing in the prompt or the API's text can ping anyone.
+    allowed_mentions: { parse: [], users: [task.userId] },
+    nonce: resultNonce(task, outcome.kind),
+    enforce_nonce: true,
+  };
+  if (outcome.kind === 'succeeded' && delivery.mode === 'upload') {
+    body.attachments = [{ id: 0, filename: videoFileName(task) }];
+  }
+  return body;
+}
+
+function linkFieldValue(
+  videoUrl: string,
+  linkInContent: boolean,
+  reason: 'too_large' | 'download_failed' | undefined,
+  task: Task,
+): string {
+  const why =
+    reason === 'too_large'
+      ? `Too large to upload in this server (limit ${formatMiB(task.uploadLimitBytes)}), so here is the link.`
+      : reason === 'download_failed'
+        ? 'The bot could not fetch the file to upload it, so here is the link.'
+        : '';
+  const note = 'Provider links expire after about 30 days — download the video to keep it.';
+  const fallback = linkInContent ? 'The link is in the message above.' : 'Open it from the title above.';
+  const withLink = [why, `[Open the video](${videoUrl})`, note].filter(Boolean).join('\n');
+  if (isWebUrl(videoUrl) && withLink.length <= EMBED_FIELD_VALUE_MAX) return withLink;
+  return [why, fallback, note].filter(Boolean).join('\n');
+}
+
+/** The ephemeral progress reply for one progress view. */
+export function renderProgress(view: ProgressView, task: Task, now: Date): EphemeralMessageBody {
+  let content: string;
+  let color: number;
+  switch (view.kind) {
+    case 'queued': {
+      const busy = view.providerBusy ? ' The provider is busy right now; your request will be sent automatically.' : '';
+      content = `⏳ Queued — position ${view.position}, waiting ${formatElapsed(elapsedMs(task.createdAt, now))}.${busy}`;
+      color = COLOR_WAITING;
+      break;
+    }
+    case 'generating':
+      content =
+        `🎬 Generating… ${formatElapsed(view.elapsedMs)} elapsed (usually 1–5 minutes). ` +
+        `The video will be posted in <#${task.channelId}>.`;
+      color = COLOR_WORKING;
+      break;
+    case 'account_problem':
+      content =
+        "⚠️ The bot's Ace Data Cloud account needs attention (admins have been told); " +
+        'your request is kept in the queue.';
+      color = COLOR_WAITING;
+      break;
+    case 'failed':
+      content = truncate(`❌ Failed: ${safeText(view.message) || 'no reason given'}`, CONTENT_MAX);
+      color = COLOR_FAILURE;
+      break;
+    case 'finished':
+      ({ content, color } = finishedProgress(task));
+      break;
+  }
+  const embed = buildEmbed({
+    color,
+    prompt: task.request.prompt,
+    promptMax: 300,
+    fields: [],
+    footer: `Task ${task.id}`,
+  });
+  return { content, embeds: [embed], allowed_mentions: { parse: [] } };
+}
+
+const STATE_WORDS: Record<TaskState, string> = {
+  queued: 'Queued — waiting for a free generation slot',
+  submitting: 'Being sent to Sora',
+  submitted: 'Generating',
+  succeeded: 'Finished — being posted',
+  failed: 'Failed',
+  timed_out: 'Still generating (the bot gave up waiting but keeps checking for 24 h)',
+  interrupted: 'Interrupted by a bot restart while submitting (not resubmitted)',
+  posting: 'Being posted',
+  delivered: 'Delivered',
+  undeliverable: 'Finished, but the bot could not post it',
+  expired: 'No result arrived within the 24 h the bot kept checking',
+  cancelled: 'Cancelled',
+};
+
+/** The core reports `finished` once any public message is posted; its wording follows the outcome. */
+function finishedProgress(task: Task): { content: string; color: number } {
+  const channel = `<#${task.channelId}>`;
+  const jump = task.resultMessageId ? ` ${messageLink(task, task.resultMessageId)}` : '';
+  switch (task.outcome?.kind) {
+    case 'timed_out':
+      return {
+        content: `⌛ Still generating — a notice was posted in ${channel}; the video will be posted there if it arrives within 24 h.`,
+        color: COLOR_WAITING,
+      };
+    case 'failed':
+      return {
+        content: truncate(
+          `❌ The generation failed: ${safeText(task.outcome.message) || task.outcome.code}. Details posted in ${channel}.${jump}`,
+          CONTENT_MAX,
+        ),
+        color: COLOR_FAILURE,
+      };
+    case 'interrupted':
+      return { content: `⚠️ Interrupted by a bot restart — see ${channel}.${jump}`, color: COLOR_NEUTRAL };
+    case 'succeeded':
+    case undefined:
+      return { content: `✅ Done — posted in ${channel}.${jump}`, color: COLOR_SUCCESS };
+  }
+}
+
+/** The ephemeral `/sora status` answer for one task; `queuePosition` is 1-based, when queued. */
+export function renderStatus(task: Task, now: Date, queuePosition?: number): EphemeralMessageBody {
+  const finished = !['queued', 'submitting', 'submitted', 'timed_out'].includes(task.state);
+  let state = STATE_WORDS[task.state];
+  if (task.state === 'queued' && queuePosition !== undefined) state += ` (position ${queuePosition})`;
+  const fields: APIEmbedField[] = [{ name: 'State', value: state }];
+
+  const endIso = task.finishedAt ?? (finished ? task.updatedAt : undefined);
+  const total = elapsedMs(task.createdAt, endIso ? new Date(endIso) : now);
+  fields.push({ name: finished ? 'Took' : 'Elapsed', value: formatElapsed(total), inline: true });
+  if (task.submittedAt && (task.state === 'submitted' || task.state === 'timed_out')) {
+    fields.push({ name: 'Generating for', value: formatElapsed(elapsedMs(task.submittedAt, now)), inline: true });
+  }
+  if (task.providerTaskId) fields.push({ name: 'Ace Data Cloud task', value: truncate(task.providerTaskId, 100), inline: true });
+
+  const outcome = task.outcome;
+  if (outcome?.kind === 'failed') {
+    fields.push({ name: 'Reason', value: truncate(safeText(outcome.message) || outcome.code, EMBED_FIELD_VALUE_MAX) });
+  }
+  if (outcome?.kind === 'succeeded' && isWebUrl(outcome.videoUrl) && outcome.videoUrl.length <= 1000) {
+    fields.push({ name: 'Video', value: `[Open the video](${outcome.videoUrl}) (provider links expire after about 30 days)` });
+  }
+  if (task.resultMessageId) {
+    fields.push({ name: 'Result', value: messageLink(task, task.resultMessageId) });
+  }
+  if (task.state === 'undeliverable' && task.undeliverableReason) {
+    fields.push({ name: 'Why it was not posted', value: truncate(safeText(task.undeliverableReason), EMBED_FIELD_VALUE_MAX) });
+  }
+  fields.push({ name: 'Options', value: optionSummary(task) });
+
+  const embed = buildEmbed({
+    title: `Task ${task.id}`,
+    color: statusColor(task.state),
+    prompt: task.request.prompt,
+    promptMax: 1000,
+    fields,
+    footer: `Task ${task.id}`,
+  });
+  return { content: truncate(`**${task.id}**: ${state}`, CONTENT_MAX), embeds: [embed], allowed_mentions: { parse: [] } };
+}
+
+function statusColor(state: TaskState): number {
+  switch (state) {
+    case 'delivered':
+    case 'succeeded':
+      return COLOR_SUCCESS;
+    case 'failed':
+    case 'undeliverable':
+      return COLOR_FAILURE;
+    case 'timed_out':
+    case 'queued':
+      return COLOR_WAITING;
+    case 'interrupted':
+    case 'expired':
+    case 'cancelled':
+      return COLOR_NEUTRAL;
+    case 'submitting':
+    case 'submitted':
+    case 'posting':
+      return COLOR_WORKING;
+  }
+}
+
+/** A jump link to a message in the task's channel. */
+export function messageLink(task: Pick<Task, 'guildId' | 'channelId'>, messageId: string): string {
+  return `https://discord.com/channels/${task.guildId}/${task.channelId}/${messageId}`;
+}
+
+/** `m:ss` (or `h:mm:ss` from one hour). */
+export function formatElapsed(ms: number): string {
+  const totalSeconds = Math.max(0, Math.floor(ms / 1000));
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = String(totalSeconds % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
+}
+
+/**
+ * Makes member or API text inert: markdown is escaped and every `@` gets a zero-width space, so
+ * `@everyone`, `<@id>` and `<@&role>` show as text even where allowed_mentions would not apply.
+ */
+export function safeText(text: string): string {
+  // Hand-written: discord.js escapeMarkdown's italic rule is quadratic (~0.5 s on a 4000-char prompt).
+  return text
+    .replace(/[\\*_~`|[\]]/g, '\\$&')
+    .replace(/^(\s*)([>#+-])/gm, '$1\\$2')
+    .replace(/^(\s*\d+)\./gm, '$1\\.')
+    .replaceAll('@', '@\u200b');
+}
+
+/** Cuts `text` to `max` characters with an ellipsis, never splitting a surrogate pair. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${cutAt(text, max - 1)}…`;
+}
+
+/** The escaped prompt within `max` characters (escaping grows the text, so the raw prompt is cut first). */
+function fitPrompt(prompt: string, max: number): string {
+  const raw = prompt.trim();
+  const full = safeText(raw);
+  if (full.length <= max) return full;
+  const shownAt = (length: number): string => `${safeText(cutAt(raw, length))}…`;
+  // Binary search for the longest raw prefix whose escaped form still fits.
+  let low = 0;
+  let high = Math.min(raw.length, max - 1);
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (shownAt(mid).length <= max) low = mid;
+    else high = mid - 1;
+  }
+  return shownAt(low);
+}
+
+/** The first `length` characters of `text`, one fewer if that would split a surrogate pair. */
+function cutAt(text: string, length: number): string {
+  if (length <= 0) return '';
+  const last = text.charCodeAt(length - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
+}
+
+/** A field value built around member/API text that is escaped and cut to fit 1024. */
+function fitField(build: (text: string) => string, text: string): string {
+  const room = EMBED_FIELD_VALUE_MAX - build('').length;
+  return build(truncate(safeText(text), Math.max(1, room)));
+}
+
+interface EmbedParts {
+  title?: string;
+  color: number;
+  url?: string;
+  prompt: string;
+  promptMax?: number;
+  fields: APIEmbedField[];
+  footer: string;
+  timestamp?: string;
+}
+
+function buildEmbed(parts: EmbedParts): APIEmbed {
+  const title = parts.title === undefined ? undefined : truncate(parts.title, EMBED_TITLE_MAX);
+  const fields = parts.fields.slice(0, 25).map((field) => ({
+    ...field,
+    name: truncate(field.name, EMBED_FIELD_NAME_MAX),
+    value: truncate(field.value, EMBED_FIELD_VALUE_MAX),
+  }));
+  const footer = truncate(parts.footer, EMBED_FOOTER_MAX);
+  const used =
+    (title?.length ?? 0) + footer.length + fields.reduce((sum, field) => sum + field.name.length + field.value.length, 0);
+  // The description takes what the 6000-character embed total leaves.
+  const room = Math.min(parts.promptMax ?? EMBED_DESCRIPTION_MAX, EMBED_DESCRIPTION_MAX, EMBED_TOTAL_MAX - used);
+  const embed: APIEmbed = { color: parts.color, fields, footer: { text: footer } };
+  const description = fitPrompt(parts.prompt, Math.max(1, room));
+  // Discord rejects an empty description.
+  if (description.length > 0) embed.description = description;
+  if (title !== undefined) embed.title = title;
+  if (parts.url !== undefined) embed.url = parts.url;
+  if (parts.timestamp !== undefined) embed.timestamp = parts.timestamp;
+  return embed;
+}
+
+function optionFields(task: Task): APIEmbedField[] {
+  const { model, duration, orientation, size, imageUrl } = task.request;
+  return [
+    { name: 'Model', value: model, inline: true },
+    { name: 'Duration', value: `${duration} s`, inline: true },
+    { name: 'Orientation', value: orientation, inline: true },
+    { name: 'Size', value: size, inline: true },
+    { name: 'Image', value: imageUrl ? 'yes' : 'no', inline: true },
+  ];
+}
+
+function optionSummary(task: Task): string {
+  const { model, duration, orientation, size, imageUrl } = task.request;
+  return `${model} · ${duration} s · ${orientation} · ${size} · image: ${imageUrl ? 'yes' : 'no'}`;
+}
+
+/** How long the provider had been working on it when the outcome was recorded. */
+function generationTimeMs(task: Task): number {
+  const end = task.finishedAt ?? task.postingStartedAt ?? task.updatedAt;
+  return elapsedMs(task.submittedAt ?? task.createdAt, new Date(end));
+}
+
+function elapsedMs(fromIso: string, to: Date): number {
+  const from = Date.parse(fromIso);
+  return Number.isNaN(from) ? 0 : Math.max(0, to.getTime() - from);
+}
+
+function validIso(iso: string | undefined): string | undefined {
+  return iso !== undefined && !Number.isNaN(Date.parse(iso)) ? new Date(iso).toISOString() : undefined;
+}
+
+function isWebUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === 'https:' || protocol === 'http:';
+}
+
+function formatMiB(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB`;
+}
