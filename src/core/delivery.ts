@@ -115,10 +115,14 @@ export class DeliveryService {
         this.attempts.set(taskId, attempt);
         if (attempt >= MAX_PUBLISH_ATTEMPTS) {
           this.attempts.delete(taskId);
+          // A timeout notice that cannot get through must not cost the late video: back to the slow check.
+          const isNotice = task.outcome?.kind === 'timed_out';
           const done = await store.update(taskId, (t) =>
-            transition(t, 'undeliverable', clock.now(), { undeliverableReason: `gave up: ${result.reason}` }),
+            isNotice
+              ? transition(t, 'timed_out', clock.now())
+              : transition(t, 'undeliverable', clock.now(), { undeliverableReason: `gave up: ${result.reason}` }),
           );
-          log.error({ reason: result.reason, attempt }, 'result undeliverable after retries');
+          log.error({ reason: result.reason, attempt }, isNotice ? 'timeout notice not posted after retries' : 'result undeliverable after retries');
           this.deps.onPublished?.(done);
           return;
         }

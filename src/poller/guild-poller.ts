@@ -103,9 +103,10 @@ export class GuildPoller {
     const nowMs = this.nowMs();
     if (!(result instanceof Map)) {
       this.consecutiveFailures++;
-      const backoffMs = Math.min(
-        Math.max(result.retryAfterMs ?? 0, this.deps.schedule.pollIntervalMs * 2 ** this.consecutiveFailures),
-        this.deps.schedule.maxBackoffMs,
+      // The cap bounds our own exponential backoff; a longer Retry-After from the provider still wins.
+      const backoffMs = Math.max(
+        result.retryAfterMs ?? 0,
+        Math.min(this.deps.schedule.pollIntervalMs * 2 ** this.consecutiveFailures, this.deps.schedule.maxBackoffMs),
       );
       const level = result.retryable ? 'warn' : 'error';
       this.log[level]({ code: result.code, backoffMs, failures: this.consecutiveFailures }, 'status request failed');

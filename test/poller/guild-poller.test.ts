@@ -1,0 +1,205 @@
+import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
+import { systemClock, systemTimers } from '../../src/core/ports.js';
+import { transition, type Task } from '../../src/core/task.js';
+import { GuildPoller, type PollSchedule } from '../../src/poller/guild-poller.js';
+import { StatusBatcher } from '../../src/poller/status-batcher.js';
+import { FakeVideoApi } from '../fakes/fake-video-api.js';
+import { MemoryTaskStore } from '../fakes/memory-task-store.js';
+import { SilentLogger } from '../fakes/silent-logger.js';
+import { makeTask } from '../fakes/task-factory.js';
+
+const START = new Date('2025-03-01T12:00:00.000Z');
+const MINUTE = 60_000;
+const schedule: PollSchedule = {
+  pollIntervalMs: 5_000,
+  slowPollIntervalMs: 10 * MINUTE,
+  maxBackoffMs: 2 * MINUTE,
+  pollGiveUpMs: 30 * MINUTE,
+  lateResultWindowMs: 24 * 60 * MINUTE,
+};
+
+function setup() {
+  const store = new MemoryTaskStore();
+  const api = new FakeVideoApi();
+  const batcher = new StatusBatcher({ api, timers: systemTimers, maxBatchSize: 50, gatherMs: 0, minRequestIntervalMs: 0 });
+  const outcomes: Task[] = [];
+  const stillRunning: string[] = [];
+  const emptied: string[] = [];
+  const poller = new GuildPoller('guild-1', {
+    store,
+    batcher,
+    clock: systemClock,
+    timers: systemTimers,
+    logger: new SilentLogger(),
+    schedule,
+    events: { onOutcome: (task) => outcomes.push(task), onStillRunning: (task) => stillRunning.push(task.id) },
+    onEmpty: (guildId) => emptied.push(guildId),
+  });
+  const submit = async (providerTaskId: string, overrides: Partial<Task> = {}) => {
+    const task = makeTask({ state: 'submitted', providerTaskId, submittedAt: new Date().toISOString(), ...overrides });
+    await store.create(task);
+    return task;
+  };
+  return { store, api, poller, outcomes, stillRunning, emptied, submit };
+}
+
+/** The batcher's flush is one more timer hop (Node clamps a 0 ms timeout to 1 ms). */
+const HOP = 1;
+
+describe('GuildPoller', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: START });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('waits while pending, then reports the success exactly once and stops when empty', async () => {
+    const h = setup();
+    const task = await h.submit('p1');
+    h.poller.follow(task);
+
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(h.api.batchCalls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1 + HOP);
+    expect(h.api.batchCalls).toEqual([['p1']]);
+    expect(h.outcomes).toHaveLength(0);
+    expect(h.stillRunning).toEqual([task.id]);
+
+    h.api.setStatus('p1', { kind: 'succeeded', videoUrl: 'https://videos.example/p1.mp4' });
+    await vi.advanceTimersByTimeAsync(5_000 + HOP);
+    expect(h.outcomes).toHaveLength(1);
+    expect(h.outcomes[0]).toMatchObject({
+      id: task.id,
+      state: 'succeeded',
+      outcome: { kind: 'succeeded', videoUrl: 'https://videos.example/p1.mp4' },
+    });
+    expect((await h.store.get(task.id))?.state).toBe('succeeded');
+    expect(h.poller.size).toBe(0);
+    expect(h.emptied).toEqual(['guild-1']);
+
+    await vi.advanceTimersByTimeAsync(10 * MINUTE);
+    expect(h.api.batchCalls).toHaveLength(2);
+    expect(h.outcomes).toHaveLength(1);
+  });
+
+  it('reports a failed generation with the API message', async () => {
+    const h = setup();
+    h.api.setStatus('p1', { kind: 'failed', code: 'content_policy', message: 'The video violates the content policy.' });
+    const task = await h.submit('p1');
+    h.poller.follow(task, 0);
+    await vi.advanceTimersByTimeAsync(HOP);
+    expect(h.outcomes.map((t) => t.outcome)).toEqual([
+      { kind: 'failed', code: 'content_policy', message: 'The video violates the content policy.' },
+    ]);
+    expect((await h.store.get(task.id))?.state).toBe('failed');
+  });
+
+  it('checks every due task of the guild in one request', async () => {
+    const h = setup();
+    const tasks = [await h.submit('p1'), await h.submit('p2'), await h.submit('p3')];
+    for (const task of tasks) h.poller.follow(task, 0);
+    await vi.advanceTimersByTimeAsync(HOP);
+    expect(h.api.batchCalls).toEqual([['p1', 'p2', 'p3']]);
+  });
+
+  it('backs off after a failed status request, honouring retryAfterMs, then succeeds', async () => {
+    const h = setup();
+    h.api.scriptBatchErrors({ kind: 'error', code: 'too_many_requests', message: 'slow down', retryable: true, retryAfterMs: 30_000 });
+    h.api.setStatus('p1', { kind: 'succeeded', videoUrl: 'https://videos.example/p1.mp4' });
+    const task = await h.submit('p1');
+    h.poller.follow(task, 0);
+    await vi.advanceTimersByTimeAsync(HOP);
+    expect(h.api.batchCalls).toHaveLength(1);
+
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(h.api.batchCalls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1 + HOP);
+    expect(h.api.batchCalls).toHaveLength(2);
+    expect(h.outcomes.map((t) => t.state)).toEqual(['succeeded']);
+  });
+
+  it('backs off exponentially without retryAfterMs and resets after a good answer', async () => {
+    const h = setup();
+    const error = { kind: 'error', code: 'api_error', message: '502', retryable: true } as const;
+    h.api.scriptBatchErrors(error, error);
+    const task = await h.submit('p1');
+    h.poller.follow(task, 0);
+    const callTimes: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const before = h.api.batchCalls.length;
+      await vi.advanceTimersByTimeAsync(1_000);
+      if (h.api.batchCalls.length > before) callTimes.push(Date.now() - START.getTime());
+    }
+    // 0 (fails) → +10 s (2×interval, fails) → +20 s (4×interval, ok) → +5 s …
+    expect(callTimes.slice(0, 4)).toEqual([1_000, 11_000, 31_000, 36_000]);
+  });
+
+  it('gives up after pollGiveUpMs, keeps a slow check, and still reports a late success', async () => {
+    const h = setup();
+    const task = await h.submit('p1');
+    h.poller.follow(task);
+
+    await vi.advanceTimersByTimeAsync(30 * MINUTE - 1);
+    expect(h.outcomes).toHaveLength(0);
+    // Noticed at the first check at or after the give-up time.
+    await vi.advanceTimersByTimeAsync(schedule.pollIntervalMs + 1_000);
+    expect(h.outcomes.map((t) => [t.state, t.outcome?.kind])).toEqual([['timed_out', 'timed_out']]);
+    expect((await h.store.get(task.id))?.state).toBe('timed_out');
+
+    // The slow check: one request per slowPollIntervalMs.
+    const callsAtGiveUp = h.api.batchCalls.length;
+    await vi.advanceTimersByTimeAsync(30 * MINUTE);
+    expect(h.api.batchCalls.length - callsAtGiveUp).toBe(3);
+
+    h.api.setStatus('p1', { kind: 'succeeded', videoUrl: 'https://videos.example/late.mp4' });
+    await vi.advanceTimersByTimeAsync(10 * MINUTE);
+    expect(h.outcomes.map((t) => t.state)).toEqual(['timed_out', 'succeeded']);
+    expect((await h.store.get(task.id))?.outcome).toEqual({ kind: 'succeeded', videoUrl: 'https://videos.example/late.mp4' });
+    expect(h.poller.size).toBe(0);
+  });
+
+  it('waits for a timeout notice being posted before recording the late result', async () => {
+    const h = setup();
+    const task = await h.submit('p1');
+    h.poller.follow(task);
+    await vi.advanceTimersByTimeAsync(30 * MINUTE + schedule.pollIntervalMs + 1_000);
+    expect(h.outcomes).toHaveLength(1);
+    // Delivery is posting the notice.
+    await h.store.update(task.id, (t) => transition(t, 'posting', new Date()));
+    h.api.setStatus('p1', { kind: 'succeeded', videoUrl: 'https://videos.example/late.mp4' });
+    await vi.advanceTimersByTimeAsync(10 * MINUTE);
+    expect(h.outcomes).toHaveLength(1);
+    expect((await h.store.get(task.id))?.state).toBe('posting');
+
+    await h.store.update(task.id, (t) => transition(t, 'timed_out', new Date(), { timeoutNoticePosted: true }));
+    await vi.advanceTimersByTimeAsync(schedule.pollIntervalMs + HOP);
+    expect(h.outcomes.map((t) => t.state)).toEqual(['timed_out', 'succeeded']);
+    expect(await h.store.get(task.id)).toMatchObject({ state: 'succeeded', timeoutNoticePosted: true });
+  });
+
+  it('expires a task when the late-result window closes and stops following it', async () => {
+    const h = setup();
+    const task = await h.submit('p1');
+    h.poller.follow(task);
+    await vi.advanceTimersByTimeAsync(24 * 60 * MINUTE + 10 * MINUTE);
+    expect((await h.store.get(task.id))?.state).toBe('expired');
+    expect(h.outcomes.map((t) => t.state)).toEqual(['timed_out']);
+    expect(h.poller.size).toBe(0);
+    const calls = h.api.batchCalls.length;
+    await vi.advanceTimersByTimeAsync(24 * 60 * MINUTE);
+    expect(h.api.batchCalls).toHaveLength(calls);
+  });
+
+  it('stops following a task another path already finished', async () => {
+    const h = setup();
+    const task = await h.submit('p1');
+    h.poller.follow(task, 0);
+    await h.store.update(task.id, (t) => transition(t, 'failed', new Date()));
+    h.api.setStatus('p1', { kind: 'succeeded', videoUrl: 'https://videos.example/p1.mp4' });
+    await vi.advanceTimersByTimeAsync(HOP);
+    expect(h.outcomes).toHaveLength(0);
+    expect(h.poller.size).toBe(0);
+    expect((await h.store.get(task.id))?.state).toBe('failed');
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
+import { systemTimers } from '../../src/core/ports.js';
+import { StatusBatcher } from '../../src/poller/status-batcher.js';
+import { FakeVideoApi } from '../fakes/fake-video-api.js';
+
+function setup(options: { gatherMs?: number; minRequestIntervalMs?: number } = {}) {
+  const api = new FakeVideoApi();
+  const batcher = new StatusBatcher({
+    api,
+    timers: systemTimers,
+    maxBatchSize: 50,
+    gatherMs: options.gatherMs ?? 100,
+    minRequestIntervalMs: options.minRequestIntervalMs ?? 20,
+  });
+  return { api, batcher };
+}
+
+const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+
+describe('StatusBatcher', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2025-03-01T12:00:00.000Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('merges the ids of several callers into one request and maps each result back', async () => {
+    const { api, batcher } = setup();
+    api.setStatus('a', { kind: 'succeeded', videoUrl: 'https://v/a.mp4' });
+    api.setStatus('b', { kind: 'pending' });
+    api.setStatus('c', { kind: 'failed', code: 'bad', message: 'no' });
+    const first = batcher.fetch(['a', 'b']);
+    await vi.advanceTimersByTimeAsync(50);
+    const second = batcher.fetch(['c', 'a']);
+    expect(api.batchCalls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(50);
+
+    expect(api.batchCalls).toEqual([['a', 'b', 'c']]);
+    expect(batcher.requestsSent).toBe(1);
+    const mine = await first;
+    const theirs = await second;
+    expect(mine).toBeInstanceOf(Map);
+    expect(theirs).toBeInstanceOf(Map);
+    expect([...(mine as Map<string, unknown>).keys()].sort()).toEqual(['a', 'b']);
+    expect((theirs as Map<string, unknown>).get('c')).toEqual({ kind: 'failed', code: 'bad', message: 'no' });
+    expect((theirs as Map<string, unknown>).get('a')).toEqual({ kind: 'succeeded', videoUrl: 'https://v/a.mp4' });
+    expect((theirs as Map<string, unknown>).has('b')).toBe(false);
+  });
+
+  it('leaves ids the provider did not return out of the map', async () => {
+    const { api, batcher } = setup();
+    api.setStatus('known', { kind: 'pending' });
+    const result = batcher.fetch(['known', 'unknown']);
+    await vi.advanceTimersByTimeAsync(100);
+    const map = (await result) as Map<string, unknown>;
+    expect([...map.keys()]).toEqual(['known']);
+  });
+
+  it('splits more than 50 ids into requests of at most 50, spaced apart, covering each id once', async () => {
+    const { api, batcher } = setup({ minRequestIntervalMs: 20 });
+    const all = [...ids('g1', 70), ...ids('g2', 50)];
+    for (const id of all) api.setStatus(id, { kind: 'succeeded', videoUrl: `https://v/${id}.mp4` });
+    const results = [batcher.fetch(all.slice(0, 70)), batcher.fetch(all.slice(70))];
+    // 120 ids ≥ 50: sent without waiting for the gather window.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.batchCalls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(40);
+
+    expect(api.batchCalls.map((c) => c.length)).toEqual([50, 50, 20]);
+    expect(api.batchCalls.flat().sort()).toEqual([...all].sort());
+    const [g1, g2] = (await Promise.all(results)) as Map<string, unknown>[];
+    expect(g1?.size).toBe(70);
+    expect(g2?.size).toBe(50);
+    expect(g2?.get('g2-49')).toEqual({ kind: 'succeeded', videoUrl: 'https://v/g2-49.mp4' });
+  });
+
+  it('gives a failed request’s error only to the callers whose ids were in it', async () => {
+    const { api, batcher } = setup();
+    api.scriptBatchErrors({ kind: 'error', code: 'too_many_requests', message: 'slow down', retryable: true, retryAfterMs: 2_000 });
+    const inFirstChunk = batcher.fetch(ids('x', 50));
+    const inSecondChunk = batcher.fetch(['y']);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(inFirstChunk).resolves.toMatchObject({ kind: 'error', code: 'too_many_requests', retryAfterMs: 2_000 });
+    await expect(inSecondChunk).resolves.toBeInstanceOf(Map);
+  });
+
+  it('turns a thrown request into a retryable error', async () => {
+    const { api, batcher } = setup();
+    api.scriptBatchErrors(new Error('ECONNRESET'));
+    const result = batcher.fetch(['a']);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(result).resolves.toMatchObject({ kind: 'error', retryable: true });
+  });
+
+  it('sends a fetch that arrives after the flush in a request of its own', async () => {
+    const { api, batcher } = setup();
+    const first = batcher.fetch(['a']);
+    await vi.advanceTimersByTimeAsync(100);
+    await first;
+    const second = batcher.fetch(['b']);
+    await vi.advanceTimersByTimeAsync(100);
+    await second;
+    expect(api.batchCalls).toEqual([['a'], ['b']]);
+  });
+});
