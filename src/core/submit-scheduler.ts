@@ -34,6 +34,8 @@ export class SubmitScheduler {
   private readonly guildRing: string[] = [];
   private ringCursor = 0;
   private readonly running = new Map<string, string>();
+  /** createdAt of each queued task, to put a requeued task back in order. */
+  private readonly queuedAt = new Map<string, string>();
   private lastSubmitAtMs = Number.NEGATIVE_INFINITY;
   private pausedUntilMs = 0;
   private pumping = false;
@@ -60,14 +62,14 @@ export class SubmitScheduler {
   /** Rebuilds the in-memory view from the ledger at boot (tasks oldest first). */
   load(tasks: readonly Task[]): void {
     for (const task of tasks) {
-      if (task.state === 'queued') this.pushBack(task.guildId, task.id);
+      if (task.state === 'queued') this.pushBack(task.guildId, task.id, task.createdAt);
       else if (task.state === 'submitted') this.running.set(task.id, task.guildId);
     }
   }
 
   /** Adds a stored `queued` task; returns its 1-based queue position. */
   enqueue(task: Task): number {
-    this.pushBack(task.guildId, task.id);
+    this.pushBack(task.guildId, task.id, task.createdAt);
     const position = this.positionOf(task.id) ?? 1;
     this.pump();
     return position;
@@ -84,6 +86,7 @@ export class SubmitScheduler {
     const index = queue?.indexOf(taskId) ?? -1;
     if (!queue || index < 0) return false;
     queue.splice(index, 1);
+    this.queuedAt.delete(taskId);
     return true;
   }
 
@@ -170,6 +173,7 @@ export class SubmitScheduler {
       const queue = this.queues.get(guildId);
       if (!queue?.length || this.runningIn(guildId) >= this.deps.limits.perGuildConcurrency) continue;
       const taskId = queue.shift()!;
+      this.queuedAt.delete(taskId);
       this.ringCursor = (index + 1) % ringSize;
       if (queue.length === 0) this.dropGuild(guildId);
       return { taskId, guildId };
@@ -269,11 +273,15 @@ export class SubmitScheduler {
     await this.deps.store.update(task.id, (t) => transition(t, 'queued', this.deps.clock.now()));
     this.running.delete(task.id);
     const queue = this.queues.get(task.guildId);
-    if (queue) queue.unshift(task.id);
-    else this.pushBack(task.guildId, task.id);
+    if (!queue) return this.pushBack(task.guildId, task.id, task.createdAt);
+    // Back in its original place: several 429s in a row must not reverse the guild's FIFO order.
+    const index = queue.findIndex((id) => (this.queuedAt.get(id) ?? '') >= task.createdAt);
+    queue.splice(index < 0 ? queue.length : index, 0, task.id);
+    this.queuedAt.set(task.id, task.createdAt);
   }
 
-  private pushBack(guildId: string, taskId: string): void {
+  private pushBack(guildId: string, taskId: string, createdAt: string): void {
+    this.queuedAt.set(taskId, createdAt);
     let queue = this.queues.get(guildId);
     if (!queue) {
       queue = [];
