@@ -18,6 +18,9 @@ export const ACCOUNT_PROBLEM_CODES: ReadonlySet<string> = new Set([
   'used_up',
   'disabled',
   'no_token',
+  // A wrong ACEDATA_BASE_URL: operator misconfiguration, not the member's request.
+  'no_api',
+  'api_not_implemented',
 ]);
 
 /** The VideoApi port over the Ace Data Cloud client, with its batch limit. */

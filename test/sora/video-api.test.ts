@@ -99,6 +99,8 @@ describe('submit', () => {
     [403, 'error-disabled.json'],
     [400, 'error-disabled.json'],
     [400, 'error-400-no-token.json'],
+    [404, 'error-404-no-api.json'],
+    [400, 'error-400-api-not-implemented.json'],
   ])('maps HTTP %i %s to account_problem', async (status, name) => {
     const body = fixture(name);
     emulator.failNext('/sora/videos', { kind: 'respond', status, body });
@@ -127,8 +129,6 @@ describe('submit', () => {
   it.each([
     [403, 'error-403-forbidden-inferred.json'],
     [400, 'error-400-bad-request.json'],
-    [404, 'error-404-no-api.json'],
-    [400, 'error-400-api-not-implemented.json'],
   ])('maps HTTP %i %s to rejected', async (status, name) => {
     const body = fixture(name);
     emulator.failNext('/sora/videos', { kind: 'respond', status, body });
