@@ -29,6 +29,7 @@ const STATUS_GATHER_MS = 25;
 const SLOW_POLL_INTERVAL_MS = 5 * 60_000;
 const MAX_POLL_BACKOFF_MS = 5 * 60_000;
 const PROGRESS_MIN_INTERVAL_MS = 10_000;
+const WAITING_REPLY_REFRESH_MS = 15_000;
 
 /** The composition root: config → store → clients → core → pollers → router → login. */
 export async function startBot(config: Config, logger: PinoLogger): Promise<RunningBot> {
@@ -90,6 +91,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       onAccountProblem: (code, _message, firstTime) => {
         // Said once per trip: every queued member would otherwise repeat it.
         if (firstTime) {
+          generation.refreshWaitingReplies();
           logger.error(
             { code, cooldownMs: config.limits.circuitBreakerCooldownMs },
             'Ace Data Cloud refused the account; submits are stopped until the cool-down ends or the bot restarts',
@@ -143,6 +145,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     limits: { perMemberDailyQuota: config.limits.perMemberDailyQuota },
   });
 
+  const replyRefresher = setInterval(() => generation.refreshWaitingReplies(), WAITING_REPLY_REFRESH_MS).unref();
+
   const router = new InteractionRouter(
     commands,
     {
@@ -177,6 +181,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     stop() {
       stopping ??= (async () => {
         router.beginShutdown();
+        clearInterval(replyRefresher);
         pollers.stop();
         await scheduler.stop();
         await delivery.stop();

@@ -38,6 +38,7 @@ function countsAgainstQuota(task: Task): boolean {
 
 /** The use cases behind the commands: start a generation, look one up, and resume after a restart. */
 export class GenerationService {
+  private readonly waitingWithLiveReply = new Map<string, Task>();
   private readonly startTails = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -96,8 +97,30 @@ export class GenerationService {
     };
     await store.create(task);
     this.deps.logger.info({ taskId: task.id, guildId: task.guildId, model: task.request.model }, 'task queued');
+    if (task.interaction) this.waitingWithLiveReply.set(task.id, task);
     const position = scheduler.enqueue(task);
     return { task, position, accountProblem: breaker.isOpen() };
+  }
+
+  /**
+   * Refreshes the ephemeral reply of every member still waiting in the queue (position, or the
+   * account problem while submits are stopped). Only replies whose interaction token lives are kept.
+   */
+  refreshWaitingReplies(): void {
+    const { scheduler, breaker, progress, clock } = this.deps;
+    const nowMs = clock.now().getTime();
+    const accountProblem = breaker.isOpen();
+    for (const [id, task] of this.waitingWithLiveReply) {
+      const position = scheduler.positionOf(id);
+      if (position === undefined || Date.parse(task.interaction!.expiresAt) <= nowMs) {
+        this.waitingWithLiveReply.delete(id);
+        continue;
+      }
+      void progress.report(
+        task,
+        accountProblem ? { kind: 'account_problem' } : { kind: 'queued', position, providerBusy: false },
+      );
+    }
   }
 
   /** Finds a task of this guild by our id or the provider's task id; another guild's task is "not found". */

@@ -100,6 +100,27 @@ describe('GenerationService', () => {
       await h.stop();
     });
 
+    it('refreshes the waiting replies with current positions, and stops once the token died', async () => {
+      const h = createCoreHarness({ limits: { maxActiveGenerations: 1 } });
+      const live = (g: string, u: string) => ({
+        ...newGeneration(g, u),
+        interaction: { applicationId: 'app', token: `tok-${u}`, expiresAt: new Date(START.getTime() + 60_000).toISOString() },
+      });
+      await h.service.start(live('g1', 'u1'));
+      const second = await h.service.start(live('g1', 'u2'));
+      const third = await h.service.start(live('g1', 'u3'));
+      await vi.advanceTimersByTimeAsync(1);
+      h.service.refreshWaitingReplies();
+      expect(h.progress.viewsFor(second.task.id).at(-1)).toEqual({ kind: 'queued', position: 1, providerBusy: false });
+      expect(h.progress.viewsFor(third.task.id).at(-1)).toEqual({ kind: 'queued', position: 2, providerBusy: false });
+
+      await vi.advanceTimersByTimeAsync(61_000);
+      const before = h.progress.viewsFor(third.task.id).length;
+      h.service.refreshWaitingReplies();
+      expect(h.progress.viewsFor(third.task.id)).toHaveLength(before);
+      await h.stop();
+    });
+
     it('tells the caller when submits are stopped by an account problem', async () => {
       const h = createCoreHarness();
       h.api.scriptSubmits({ kind: 'account_problem', code: 'used_up', message: 'credits used up' });
