@@ -188,6 +188,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
         await client.destroy();
         await soraClient.close();
         await store.close();
+        await backend.close();
       })();
       return stopping;
     },
