@@ -6,7 +6,11 @@ import { createLogger } from './logger.js';
 // Registers the slash commands: instantly in DISCORD_GUILD_ID when set, else globally.
 const config = readConfigOrExit(process.env, process.stderr);
 if (typeof config === 'number') process.exit(config);
-const logger = createLogger({ level: config.logLevel, pretty: config.logPretty });
+const logger = createLogger({
+  level: config.logLevel,
+  pretty: config.logPretty,
+  secrets: [config.discord.token, config.acedata.apiToken],
+});
 
 const rest = new REST(config.discord.apiUrl ? { api: config.discord.apiUrl } : {}).setToken(config.discord.token);
 try {

@@ -8,7 +8,12 @@ const SHUTDOWN_DEADLINE_MS = 8_000;
 const config = readConfigOrExit(process.env, process.stderr);
 if (typeof config === 'number') process.exit(config);
 
-const logger = createLogger({ level: config.logLevel, pretty: config.logPretty });
+const logger = createLogger({
+  level: config.logLevel,
+  pretty: config.logPretty,
+  // Scrubbed by value too: library errors can embed a token in their message.
+  secrets: [config.discord.token, config.acedata.apiToken],
+});
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 process.on('uncaughtException', (err) => {
   logger.fatal({ err }, 'uncaught exception');

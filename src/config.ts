@@ -1,0 +1,399 @@
+import { z } from 'zod';
+import type { Config } from './config-types.js';
+
+export type { Config } from './config-types.js';
+
+/** Every missing or invalid variable at once; the message lists them, never a value. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(formatConfigError(problems));
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+/** The text shown to the admin: a heading and one indented line per problem. */
+export function formatConfigError(problems: readonly string[]): string {
+  return ['Configuration problems:', ...problems.map((problem) => `  - ${problem}`)].join('\n');
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const STORE_SCHEMES = ['sqlite', 'redis', 'rediss', 'memory'] as const;
+const SNOWFLAKE = /^\d{17,20}$/;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Defaults of the optional variables, as documented in `.env.example`. */
+export const CONFIG_DEFAULTS = Object.freeze({
+  ACEDATA_BASE_URL: 'https://api.acedata.cloud',
+  ACEDATA_REQUEST_TIMEOUT_MS: 30_000,
+  STORE_URL: 'sqlite://data/sora-bot.sqlite',
+  POLL_INTERVAL_MS: 5_000,
+  LOG_LEVEL: 'info',
+  LOG_PRETTY: false,
+  MAX_ACTIVE_GENERATIONS: 5,
+  GUILD_MAX_ACTIVE_GENERATIONS: 3,
+  MEMBER_DAILY_QUOTA: 10,
+  PROMPT_MAX_CHARS: 2_000,
+  IMAGE_MAX_BYTES: 25 * 1024 * 1024,
+  POLL_GIVE_UP_MS: 30 * MINUTE_MS,
+  LATE_RESULT_WINDOW_MS: DAY_MS,
+  SUBMIT_MIN_INTERVAL_MS: 2_000,
+  CIRCUIT_BREAKER_COOLDOWN_MS: 10 * MINUTE_MS,
+});
+
+/** Every variable `loadConfig` reads. */
+export const CONFIG_ENV_NAMES = [
+  'DISCORD_TOKEN',
+  'DISCORD_API_URL',
+  'DISCORD_GUILD_ID',
+  'ACEDATA_API_TOKEN',
+  'ACEDATA_BASE_URL',
+  'ACEDATA_REQUEST_TIMEOUT_MS',
+  'STORE_URL',
+  'POLL_INTERVAL_MS',
+  'LOG_LEVEL',
+  'LOG_PRETTY',
+  'ALLOWED_GUILD_IDS',
+  'MAX_ACTIVE_GENERATIONS',
+  'GUILD_MAX_ACTIVE_GENERATIONS',
+  'MEMBER_DAILY_QUOTA',
+  'PROMPT_MAX_CHARS',
+  'IMAGE_MAX_BYTES',
+  'POLL_GIVE_UP_MS',
+  'LATE_RESULT_WINDOW_MS',
+  'SUBMIT_MIN_INTERVAL_MS',
+  'CIRCUIT_BREAKER_COOLDOWN_MS',
+] as const;
+
+function secretToken(prefix: string, what: string) {
+  return z
+    .string({ error: `is required (${what})` })
+    .check((ctx) => {
+      if (new RegExp(`^${prefix}\\s`, 'i').test(ctx.value)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `give the token alone, without the "${prefix} " prefix`,
+        });
+      } else if (/\s/.test(ctx.value)) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must not contain spaces' });
+      }
+    });
+}
+
+function httpUrl(expected: string) {
+  return z
+    .string()
+    .refine(
+      (value) => {
+        const url = parseUrl(value);
+        return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:');
+      },
+      { error: `must be an http:// or https:// URL (${expected})` },
+    )
+    .transform((value) => value.replace(/\/+$/, ''));
+}
+
+interface IntegerRule {
+  min: number;
+  max: number;
+  fallback: number;
+  unit: string;
+  note?: string;
+}
+
+function integer({ min, max, fallback, unit, note }: IntegerRule) {
+  const expected = `must be a whole number of ${unit} from ${min} to ${max} (default ${fallback}${note === undefined ? '' : `; ${note}`})`;
+  return (
+    z
+      .string()
+      // Digits only: `5s`, `1e3`, `-1` and `1.5` are mistakes, not numbers to round.
+      .regex(/^\d+$/, { error: expected })
+      .transform(Number)
+      .refine((value) => value >= min && value <= max, { error: expected })
+      .optional()
+      .default(fallback)
+  );
+}
+
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+const booleanFlag = z
+  .string()
+  .transform((value) => value.toLowerCase())
+  .pipe(
+    z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {
+      error: 'must be true or false (default false)',
+    }),
+  )
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value))
+  .optional()
+  .default(CONFIG_DEFAULTS.LOG_PRETTY);
+
+const storeUrl = z
+  .string()
+  .check((ctx) => {
+    const scheme = /^([a-z]+):\/\//i.exec(ctx.value)?.[1]?.toLowerCase();
+    const rest = ctx.value.slice((scheme?.length ?? 0) + 3);
+    let message: string | undefined;
+    if (scheme === undefined || !(STORE_SCHEMES as readonly string[]).includes(scheme)) {
+      message = `must start with sqlite://, redis://, rediss:// or memory:// (default ${CONFIG_DEFAULTS.STORE_URL})`;
+    } else if (scheme === 'sqlite' && rest === '') {
+      message = 'sqlite:// needs a file path, e.g. sqlite://data/sora-bot.sqlite';
+    } else if ((scheme === 'redis' || scheme === 'rediss') && !parseUrl(ctx.value)?.hostname) {
+      message = `${scheme}:// needs a host, e.g. ${scheme}://127.0.0.1:6379`;
+    }
+    if (message !== undefined) ctx.issues.push({ code: 'custom', input: ctx.value, message });
+  })
+  .optional()
+  .default(CONFIG_DEFAULTS.STORE_URL);
+
+const guildIdList = z
+  .string()
+  .transform((value, ctx) => {
+    const entries = value.split(',').map((entry) => entry.trim());
+    const ids = entries.filter((entry) => entry !== '');
+    if (ids.length === 0) {
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        message: 'lists no guild id; leave it unset to serve every guild',
+      });
+      return z.NEVER;
+    }
+    // Positions, not values: a token pasted into the wrong variable must not be echoed.
+    const bad = ids.flatMap((id, index) => (SNOWFLAKE.test(id) ? [] : [index + 1]));
+    if (bad.length > 0) {
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        message: `entr${bad.length === 1 ? 'y' : 'ies'} ${bad.join(', ')} of ${ids.length} ${bad.length === 1 ? 'is not a guild id' : 'are not guild ids'} (17–20 digits, comma-separated)`,
+      });
+      return z.NEVER;
+    }
+    return ids;
+  })
+  .optional();
+
+const envSchema = z
+  .object({
+    DISCORD_TOKEN: secretToken('Bot', "the bot's token from the Discord developer portal"),
+    DISCORD_API_URL: httpUrl("Discord's REST base, e.g. http://127.0.0.1:3001/api").optional(),
+    DISCORD_GUILD_ID: z
+      .string()
+      .regex(SNOWFLAKE, { error: 'must be a guild id (17–20 digits)' })
+      .optional(),
+    ACEDATA_API_TOKEN: secretToken('Bearer', 'your Ace Data Cloud API token'),
+    ACEDATA_BASE_URL: httpUrl(`default ${CONFIG_DEFAULTS.ACEDATA_BASE_URL}`)
+      .optional()
+      .default(CONFIG_DEFAULTS.ACEDATA_BASE_URL),
+    ACEDATA_REQUEST_TIMEOUT_MS: integer({
+      min: 100,
+      max: 10 * MINUTE_MS,
+      fallback: CONFIG_DEFAULTS.ACEDATA_REQUEST_TIMEOUT_MS,
+      unit: 'milliseconds',
+    }),
+    STORE_URL: storeUrl,
+    POLL_INTERVAL_MS: integer({
+      min: 100,
+      max: 10 * MINUTE_MS,
+      fallback: CONFIG_DEFAULTS.POLL_INTERVAL_MS,
+      unit: 'milliseconds',
+    }),
+    LOG_LEVEL: z
+      .string()
+      .transform((value) => value.toLowerCase())
+      .pipe(
+        z.enum(LOG_LEVELS, {
+          error: `must be one of ${LOG_LEVELS.join(', ')} (default ${CONFIG_DEFAULTS.LOG_LEVEL})`,
+        }),
+      )
+      .optional()
+      .default(CONFIG_DEFAULTS.LOG_LEVEL),
+    LOG_PRETTY: booleanFlag,
+    ALLOWED_GUILD_IDS: guildIdList,
+    MAX_ACTIVE_GENERATIONS: integer({
+      min: 1,
+      max: 1000,
+      fallback: CONFIG_DEFAULTS.MAX_ACTIVE_GENERATIONS,
+      unit: 'generations',
+    }),
+    GUILD_MAX_ACTIVE_GENERATIONS: integer({
+      min: 1,
+      max: 1000,
+      fallback: CONFIG_DEFAULTS.GUILD_MAX_ACTIVE_GENERATIONS,
+      unit: 'generations',
+    }),
+    MEMBER_DAILY_QUOTA: integer({
+      min: 0,
+      max: 1_000_000,
+      fallback: CONFIG_DEFAULTS.MEMBER_DAILY_QUOTA,
+      unit: 'generations a day',
+      note: '0 means unlimited',
+    }),
+    // A modal text input holds at most 4000 characters.
+    PROMPT_MAX_CHARS: integer({
+      min: 1,
+      max: 4000,
+      fallback: CONFIG_DEFAULTS.PROMPT_MAX_CHARS,
+      unit: 'characters',
+    }),
+    IMAGE_MAX_BYTES: integer({
+      min: 1,
+      max: 1024 * 1024 * 1024,
+      fallback: CONFIG_DEFAULTS.IMAGE_MAX_BYTES,
+      unit: 'bytes',
+    }),
+    // Upper bounds stay below 2^31 - 1 ms so any of these can be handed to setTimeout.
+    POLL_GIVE_UP_MS: integer({
+      min: 1_000,
+      max: 7 * DAY_MS,
+      fallback: CONFIG_DEFAULTS.POLL_GIVE_UP_MS,
+      unit: 'milliseconds',
+    }),
+    LATE_RESULT_WINDOW_MS: integer({
+      min: 1_000,
+      max: 7 * DAY_MS,
+      fallback: CONFIG_DEFAULTS.LATE_RESULT_WINDOW_MS,
+      unit: 'milliseconds',
+    }),
+    SUBMIT_MIN_INTERVAL_MS: integer({
+      min: 0,
+      max: 10 * MINUTE_MS,
+      fallback: CONFIG_DEFAULTS.SUBMIT_MIN_INTERVAL_MS,
+      unit: 'milliseconds',
+    }),
+    CIRCUIT_BREAKER_COOLDOWN_MS: integer({
+      min: 100,
+      max: DAY_MS,
+      fallback: CONFIG_DEFAULTS.CIRCUIT_BREAKER_COOLDOWN_MS,
+      unit: 'milliseconds',
+    }),
+  })
+  .superRefine(
+    (env, ctx) => {
+      // Runs even when other fields failed (`when`), so the one error lists every problem.
+      const interval = env.POLL_INTERVAL_MS;
+      const giveUp = env.POLL_GIVE_UP_MS;
+      const lateWindow = env.LATE_RESULT_WINDOW_MS;
+      if (isNumber(interval) && isNumber(giveUp) && giveUp <= interval) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['POLL_GIVE_UP_MS'],
+          message: 'must be longer than POLL_INTERVAL_MS',
+        });
+      }
+      if (isNumber(giveUp) && isNumber(lateWindow) && lateWindow < giveUp) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['LATE_RESULT_WINDOW_MS'],
+          message: 'must not be shorter than POLL_GIVE_UP_MS',
+        });
+      }
+    },
+    { when: () => true },
+  );
+
+function isNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** Trimmed values of the variables we read; blank counts as unset (`FOO=` in a .env file). */
+function pickEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const picked: Record<string, string | undefined> = {};
+  for (const name of CONFIG_ENV_NAMES) {
+    const value = env[name]?.trim();
+    picked[name] = value === '' ? undefined : value;
+  }
+  return picked;
+}
+
+/** Parses and validates the environment; returns a deep-frozen Config or throws one ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const result = envSchema.safeParse(pickEnv(env));
+  if (!result.success) {
+    // Our own messages only: zod's defaults could quote the input, and inputs may be secrets.
+    const problems = result.error.issues.map((issue) => {
+      const name = typeof issue.path[0] === 'string' ? issue.path[0] : 'environment';
+      return `${name}: ${issue.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = result.data;
+  const config: Config = {
+    discord: { token: e.DISCORD_TOKEN, apiUrl: e.DISCORD_API_URL, guildId: e.DISCORD_GUILD_ID },
+    acedata: {
+      apiToken: e.ACEDATA_API_TOKEN,
+      baseUrl: e.ACEDATA_BASE_URL,
+      requestTimeoutMs: e.ACEDATA_REQUEST_TIMEOUT_MS,
+    },
+    storeUrl: e.STORE_URL,
+    pollIntervalMs: e.POLL_INTERVAL_MS,
+    logLevel: e.LOG_LEVEL,
+    logPretty: e.LOG_PRETTY,
+    allowedGuildIds: e.ALLOWED_GUILD_IDS === undefined ? undefined : frozenSet(e.ALLOWED_GUILD_IDS),
+    limits: {
+      maxActiveGenerations: e.MAX_ACTIVE_GENERATIONS,
+      perGuildConcurrency: e.GUILD_MAX_ACTIVE_GENERATIONS,
+      perMemberDailyQuota: e.MEMBER_DAILY_QUOTA,
+      promptMaxChars: e.PROMPT_MAX_CHARS,
+      imageMaxBytes: e.IMAGE_MAX_BYTES,
+      pollGiveUpMs: e.POLL_GIVE_UP_MS,
+      lateResultWindowMs: e.LATE_RESULT_WINDOW_MS,
+      submitMinIntervalMs: e.SUBMIT_MIN_INTERVAL_MS,
+      circuitBreakerCooldownMs: e.CIRCUIT_BREAKER_COOLDOWN_MS,
+    },
+  };
+  return deepFreeze(config);
+}
+
+/** Where `readConfigOrExit` writes; `process.stderr` in main. */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/**
+ * Loads the config for main: on a ConfigError prints the problems (no stack trace) to `stderr` and
+ * returns the exit code 1, leaving the exit to the caller. Any other error is a bug and is rethrown.
+ */
+export function readConfigOrExit(env: NodeJS.ProcessEnv, stderr: TextSink): Config | 1 {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    stderr.write(`${error.message}\nSee .env.example for every variable and its default.\n`);
+    return 1;
+  }
+}
+
+function frozenSet<T>(values: Iterable<T>): ReadonlySet<T> {
+  const set = new Set(values);
+  // Object.freeze does not stop Set#add; make the mutators throw like a frozen object's setters.
+  const readOnly = (): never => {
+    throw new TypeError('Cannot modify a frozen set');
+  };
+  Object.defineProperties(set, {
+    add: { value: readOnly },
+    delete: { value: readOnly },
+    clear: { value: readOnly },
+  });
+  return Object.freeze(set);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,381 @@
+import { readFileSync } from 'node:fs';
+import { describe, it, expect } from 'vitest';
+import {
+  CONFIG_DEFAULTS,
+  CONFIG_ENV_NAMES,
+  ConfigError,
+  formatConfigError,
+  loadConfig,
+  readConfigOrExit,
+} from '../src/config.js';
+
+const DISCORD_TOKEN = 'discord-token-value-for-tests';
+const ACEDATA_API_TOKEN = 'acedata-token-value-for-tests';
+const REQUIRED = { DISCORD_TOKEN, ACEDATA_API_TOKEN };
+const GUILD_A = '123456789012345678';
+const GUILD_B = '98765432109876543';
+
+function problemsFor(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+describe('loadConfig defaults', () => {
+  it('fills every optional variable with its documented default', () => {
+    expect(loadConfig(REQUIRED)).toEqual({
+      discord: { token: DISCORD_TOKEN, apiUrl: undefined, guildId: undefined },
+      acedata: {
+        apiToken: ACEDATA_API_TOKEN,
+        baseUrl: 'https://api.acedata.cloud',
+        requestTimeoutMs: 30_000,
+      },
+      storeUrl: 'sqlite://data/sora-bot.sqlite',
+      pollIntervalMs: 5_000,
+      logLevel: 'info',
+      logPretty: false,
+      allowedGuildIds: undefined,
+      limits: {
+        maxActiveGenerations: 5,
+        perGuildConcurrency: 3,
+        perMemberDailyQuota: 10,
+        promptMaxChars: 2_000,
+        imageMaxBytes: 26_214_400,
+        pollGiveUpMs: 1_800_000,
+        lateResultWindowMs: 86_400_000,
+        submitMinIntervalMs: 2_000,
+        circuitBreakerCooldownMs: 600_000,
+      },
+    });
+  });
+
+  it('treats blank and whitespace-only values as unset', () => {
+    const config = loadConfig({
+      ...REQUIRED,
+      POLL_INTERVAL_MS: '',
+      LOG_LEVEL: '   ',
+      ALLOWED_GUILD_IDS: '',
+      DISCORD_GUILD_ID: '',
+      STORE_URL: '',
+    });
+    expect(config.pollIntervalMs).toBe(CONFIG_DEFAULTS.POLL_INTERVAL_MS);
+    expect(config.logLevel).toBe('info');
+    expect(config.allowedGuildIds).toBeUndefined();
+    expect(config.discord.guildId).toBeUndefined();
+    expect(config.storeUrl).toBe(CONFIG_DEFAULTS.STORE_URL);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(() => loadConfig({ ...REQUIRED, PATH: '/usr/bin', SORA_API_KEY: 'x' })).not.toThrow();
+  });
+});
+
+describe('loadConfig with every variable set', () => {
+  it('maps each variable to its field', () => {
+    const config = loadConfig({
+      DISCORD_TOKEN: `  ${DISCORD_TOKEN}\n`,
+      DISCORD_API_URL: 'http://127.0.0.1:3001/api/',
+      DISCORD_GUILD_ID: GUILD_A,
+      ACEDATA_API_TOKEN,
+      ACEDATA_BASE_URL: 'http://127.0.0.1:4010//',
+      ACEDATA_REQUEST_TIMEOUT_MS: '1500',
+      STORE_URL: 'redis://127.0.0.1:6379',
+      POLL_INTERVAL_MS: '250',
+      LOG_LEVEL: 'DEBUG',
+      LOG_PRETTY: 'yes',
+      ALLOWED_GUILD_IDS: ` ${GUILD_A} , ${GUILD_B},`,
+      MAX_ACTIVE_GENERATIONS: '7',
+      GUILD_MAX_ACTIVE_GENERATIONS: '2',
+      MEMBER_DAILY_QUOTA: '0',
+      PROMPT_MAX_CHARS: '4000',
+      IMAGE_MAX_BYTES: '10485760',
+      POLL_GIVE_UP_MS: '60000',
+      LATE_RESULT_WINDOW_MS: '120000',
+      SUBMIT_MIN_INTERVAL_MS: '0',
+      CIRCUIT_BREAKER_COOLDOWN_MS: '5000',
+    });
+    expect(config.discord).toEqual({
+      token: DISCORD_TOKEN,
+      apiUrl: 'http://127.0.0.1:3001/api',
+      guildId: GUILD_A,
+    });
+    expect(config.acedata).toEqual({
+      apiToken: ACEDATA_API_TOKEN,
+      baseUrl: 'http://127.0.0.1:4010',
+      requestTimeoutMs: 1500,
+    });
+    expect(config.storeUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.pollIntervalMs).toBe(250);
+    expect(config.logLevel).toBe('debug');
+    expect(config.logPretty).toBe(true);
+    expect([...(config.allowedGuildIds ?? [])]).toEqual([GUILD_A, GUILD_B]);
+    expect(config.limits).toEqual({
+      maxActiveGenerations: 7,
+      perGuildConcurrency: 2,
+      perMemberDailyQuota: 0,
+      promptMaxChars: 4000,
+      imageMaxBytes: 10_485_760,
+      pollGiveUpMs: 60_000,
+      lateResultWindowMs: 120_000,
+      submitMinIntervalMs: 0,
+      circuitBreakerCooldownMs: 5000,
+    });
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['on', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+    ['Off', false],
+  ])('reads LOG_PRETTY=%s as %s', (value, expected) => {
+    expect(loadConfig({ ...REQUIRED, LOG_PRETTY: value }).logPretty).toBe(expected);
+  });
+
+  it.each([
+    'sqlite://data/sora-bot.sqlite',
+    'sqlite:///data/sora-bot.sqlite',
+    'redis://127.0.0.1:6379',
+    'redis://:pass@cache:6379/2',
+    'rediss://cache.example:6380',
+    'memory://',
+  ])('accepts STORE_URL=%s', (storeUrl) => {
+    expect(loadConfig({ ...REQUIRED, STORE_URL: storeUrl }).storeUrl).toBe(storeUrl);
+  });
+});
+
+describe('loadConfig problems', () => {
+  it('lists both missing tokens in one error', () => {
+    expect(problemsFor({})).toEqual([
+      "DISCORD_TOKEN: is required (the bot's token from the Discord developer portal)",
+      'ACEDATA_API_TOKEN: is required (your Ace Data Cloud API token)',
+    ]);
+  });
+
+  it('lists every invalid variable at once, one problem each', () => {
+    const env = {
+      DISCORD_API_URL: 'ftp://discord.local',
+      DISCORD_GUILD_ID: '12345',
+      ACEDATA_BASE_URL: 'not a url',
+      ACEDATA_REQUEST_TIMEOUT_MS: '30s',
+      STORE_URL: 'postgres://db/sora',
+      POLL_INTERVAL_MS: '50',
+      LOG_LEVEL: 'verbose',
+      LOG_PRETTY: 'maybe',
+      ALLOWED_GUILD_IDS: `${GUILD_A},general`,
+      MAX_ACTIVE_GENERATIONS: '0',
+      GUILD_MAX_ACTIVE_GENERATIONS: '-1',
+      MEMBER_DAILY_QUOTA: '1.5',
+      PROMPT_MAX_CHARS: '4001',
+      IMAGE_MAX_BYTES: '25MB',
+      POLL_GIVE_UP_MS: '1e6',
+      LATE_RESULT_WINDOW_MS: 'a day',
+      SUBMIT_MIN_INTERVAL_MS: '0x10',
+      CIRCUIT_BREAKER_COOLDOWN_MS: '99',
+    };
+    const problems = problemsFor(env);
+    const named = problems.map((problem) => problem.split(':')[0]);
+    expect(named.sort()).toEqual(
+      ['DISCORD_TOKEN', 'ACEDATA_API_TOKEN', ...Object.keys(env)].sort(),
+    );
+  });
+
+  it('builds a message with a heading and one line per problem', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ DISCORD_TOKEN, POLL_INTERVAL_MS: 'fast' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).message).toBe(
+      [
+        'Configuration problems:',
+        '  - ACEDATA_API_TOKEN: is required (your Ace Data Cloud API token)',
+        '  - POLL_INTERVAL_MS: must be a whole number of milliseconds from 100 to 600000 (default 5000)',
+      ].join('\n'),
+    );
+    expect((caught as ConfigError).name).toBe('ConfigError');
+  });
+
+  it.each(['5s', '1e3', '-1', '1.5', '0x10', '+5', '5 000', '١٢٣'])(
+    'rejects the non-integer %j',
+    (value) => {
+      expect(problemsFor({ ...REQUIRED, MAX_ACTIVE_GENERATIONS: value })).toEqual([
+        'MAX_ACTIVE_GENERATIONS: must be a whole number of generations from 1 to 1000 (default 5)',
+      ]);
+    },
+  );
+
+  it.each([
+    ['POLL_INTERVAL_MS', '99', false],
+    ['POLL_INTERVAL_MS', '100', true],
+    ['POLL_INTERVAL_MS', '600000', true],
+    ['POLL_INTERVAL_MS', '600001', false],
+    ['MAX_ACTIVE_GENERATIONS', '1000', true],
+    ['MAX_ACTIVE_GENERATIONS', '1001', false],
+    ['PROMPT_MAX_CHARS', '0', false],
+    ['PROMPT_MAX_CHARS', '1', true],
+    ['MEMBER_DAILY_QUOTA', '0', true],
+    ['POLL_INTERVAL_MS', '99999999999999999999999', false],
+  ])('checks the range of %s=%s (accepted: %s)', (name, value, accepted) => {
+    const load = () => loadConfig({ ...REQUIRED, [name]: value });
+    if (accepted) expect(load).not.toThrow();
+    else expect(load).toThrow(ConfigError);
+  });
+
+  it.each([
+    ['postgres://db/sora', 'must start with sqlite://, redis://, rediss:// or memory://'],
+    ['data/sora-bot.sqlite', 'must start with sqlite://'],
+    ['sqlite://', 'sqlite:// needs a file path'],
+    ['redis://', 'redis:// needs a host'],
+  ])('rejects STORE_URL=%s', (storeUrl, expected) => {
+    const problems = problemsFor({ ...REQUIRED, STORE_URL: storeUrl });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`STORE_URL: ${expected}`);
+  });
+
+  it('names the positions of bad ALLOWED_GUILD_IDS entries', () => {
+    expect(problemsFor({ ...REQUIRED, ALLOWED_GUILD_IDS: `${GUILD_A},abc,${GUILD_B},12` })).toEqual([
+      'ALLOWED_GUILD_IDS: entries 2, 4 of 4 are not guild ids (17–20 digits, comma-separated)',
+    ]);
+  });
+
+  it('rejects an ALLOWED_GUILD_IDS that lists nothing but commas', () => {
+    expect(problemsFor({ ...REQUIRED, ALLOWED_GUILD_IDS: ' , ,' })).toEqual([
+      'ALLOWED_GUILD_IDS: lists no guild id; leave it unset to serve every guild',
+    ]);
+  });
+
+  it.each([
+    ['DISCORD_TOKEN', `Bot ${DISCORD_TOKEN}`, 'give the token alone, without the "Bot " prefix'],
+    ['ACEDATA_API_TOKEN', `Bearer ${ACEDATA_API_TOKEN}`, 'give the token alone, without the "Bearer " prefix'],
+    ['DISCORD_TOKEN', 'two words', 'must not contain spaces'],
+  ])('explains a malformed %s', (name, value, expected) => {
+    expect(problemsFor({ ...REQUIRED, [name]: value })).toEqual([`${name}: ${expected}`]);
+  });
+
+  it('checks the polling durations against each other, alongside other problems', () => {
+    expect(
+      problemsFor({
+        ...REQUIRED,
+        LOG_LEVEL: 'loud',
+        POLL_INTERVAL_MS: '60000',
+        POLL_GIVE_UP_MS: '60000',
+        LATE_RESULT_WINDOW_MS: '30000',
+      }),
+    ).toEqual([
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (default info)',
+      'POLL_GIVE_UP_MS: must be longer than POLL_INTERVAL_MS',
+      'LATE_RESULT_WINDOW_MS: must not be shorter than POLL_GIVE_UP_MS',
+    ]);
+  });
+
+  it('never echoes a value, even a secret put in the wrong variable', () => {
+    const secret = 'SECRETxVALUEx0123456789';
+    const env: NodeJS.ProcessEnv = { DISCORD_TOKEN: `Bot ${secret}`, ACEDATA_API_TOKEN: `a ${secret}` };
+    for (const name of [
+      'DISCORD_API_URL',
+      'DISCORD_GUILD_ID',
+      'ACEDATA_BASE_URL',
+      'ACEDATA_REQUEST_TIMEOUT_MS',
+      'STORE_URL',
+      'POLL_INTERVAL_MS',
+      'LOG_LEVEL',
+      'LOG_PRETTY',
+      'ALLOWED_GUILD_IDS',
+      'MEMBER_DAILY_QUOTA',
+    ]) {
+      env[name] = secret;
+    }
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (error) {
+      message = `${String(error)}\n${(error as ConfigError).problems.join('\n')}`;
+    }
+    expect(message).toContain('DISCORD_TOKEN');
+    expect(message).toContain('MEMBER_DAILY_QUOTA');
+    expect(message).not.toContain(secret);
+    expect(message).not.toContain('SECRET');
+  });
+});
+
+describe('the loaded config', () => {
+  it('is deeply frozen, its guild set included', () => {
+    const config = loadConfig({ ...REQUIRED, ALLOWED_GUILD_IDS: GUILD_A });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.discord)).toBe(true);
+    expect(Object.isFrozen(config.limits)).toBe(true);
+    expect(() => {
+      (config.limits as { promptMaxChars: number }).promptMaxChars = 1;
+    }).toThrow(TypeError);
+    const guilds = config.allowedGuildIds as Set<string>;
+    expect(() => guilds.add(GUILD_B)).toThrow(TypeError);
+    expect(() => guilds.delete(GUILD_A)).toThrow(TypeError);
+    expect(() => guilds.clear()).toThrow(TypeError);
+    expect(guilds.has(GUILD_A)).toBe(true);
+    expect(guilds.size).toBe(1);
+  });
+});
+
+describe('formatConfigError', () => {
+  it('indents each problem under the heading', () => {
+    expect(formatConfigError(['A: x', 'B: y'])).toBe('Configuration problems:\n  - A: x\n  - B: y');
+  });
+});
+
+describe('readConfigOrExit', () => {
+  function sink() {
+    const chunks: string[] = [];
+    return { chunks, write: (text: string) => chunks.push(text) };
+  }
+
+  it('returns the config and writes nothing when the environment is valid', () => {
+    const stderr = sink();
+    const result = readConfigOrExit(REQUIRED, stderr);
+    expect(result).toEqual(loadConfig(REQUIRED));
+    expect(stderr.chunks).toEqual([]);
+  });
+
+  it('prints the problems without a stack trace and returns exit code 1', () => {
+    const stderr = sink();
+    expect(readConfigOrExit({ DISCORD_TOKEN }, stderr)).toBe(1);
+    const output = stderr.chunks.join('');
+    expect(output).toBe(
+      'Configuration problems:\n' +
+        '  - ACEDATA_API_TOKEN: is required (your Ace Data Cloud API token)\n' +
+        'See .env.example for every variable and its default.\n',
+    );
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('.env.example', () => {
+  const lines = readFileSync(new URL('../.env.example', import.meta.url), 'utf8').split('\n');
+  const entries = lines.flatMap((line) => {
+    const match = /^#? ?([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    return match ? [[match[1] ?? '', match[2] ?? ''] as const] : [];
+  });
+
+  it('lists every variable loadConfig reads, once, each after a comment line', () => {
+    expect(entries.map(([name]) => name).sort()).toEqual([...CONFIG_ENV_NAMES].sort());
+    for (const [name] of entries) {
+      const index = lines.findIndex((line) => new RegExp(`^#? ?${name}=`).test(line));
+      expect(lines[index - 1], name).toMatch(/^# \S/);
+    }
+  });
+
+  it('shows the real defaults', () => {
+    const env: NodeJS.ProcessEnv = Object.fromEntries(entries);
+    expect(loadConfig({ ...env, ...REQUIRED })).toEqual(loadConfig(REQUIRED));
+    expect(Object.keys(env).filter((name) => env[name] !== '').length).toBeGreaterThanOrEqual(15);
+  });
+});
