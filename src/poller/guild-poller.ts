@@ -1,11 +1,14 @@
 import { decide, type FollowRules } from '../core/decide.js';
 import type { Clock, Logger, RemoteStatus, TaskStore, Timers } from '../core/ports.js';
 import { InvalidTransitionError, transition, type Task } from '../core/task.js';
+import { cadenceKey, nextCheckDelayMs, type CadenceOptions, type GenerationTimeEstimator } from './poll-cadence.js';
 import type { StatusBatcher } from './status-batcher.js';
 
 /** How often tasks are checked. */
 export interface PollSchedule extends FollowRules {
   pollIntervalMs: number;
+  /** Adaptive cadence (seldom early, often near the expected finish); absent: every pollIntervalMs. */
+  cadence?: CadenceOptions;
   /** Check interval for a task past the give-up time (the slow check for a late result). */
   slowPollIntervalMs: number;
   /** Cap of the backoff after failed status requests. */
@@ -52,6 +55,8 @@ export class GuildPoller {
       logger: Logger;
       schedule: PollSchedule;
       events: PollerEvents;
+      /** Shared by every guild's poller: generation times learned from finished tasks. */
+      estimator?: GenerationTimeEstimator;
       onEmpty(guildId: string): void;
     },
   ) {
@@ -59,10 +64,10 @@ export class GuildPoller {
   }
 
   /** Starts (or keeps) following a `submitted` or `timed_out` task. */
-  follow(task: Task, firstCheckInMs = this.intervalFor(task)): void {
+  follow(task: Task, firstCheckInMs = this.delayFor(task)): void {
     if (this.stopped || !task.providerTaskId) return;
     this.followed.set(task.id, task);
-    this.nextCheckAtMs.set(task.id, onBeat(this.nowMs() + firstCheckInMs, this.intervalFor(task)));
+    this.nextCheckAtMs.set(task.id, onBeat(this.nowMs() + firstCheckInMs, this.beatFor(task)));
     this.scheduleNext();
   }
 
@@ -129,7 +134,7 @@ export class GuildPoller {
     const log = this.log.child({ taskId: task.id });
     switch (decision.kind) {
       case 'wait':
-        this.nextCheckAtMs.set(task.id, onBeat(now.getTime() + this.intervalFor(task), this.intervalFor(task)));
+        this.nextCheckAtMs.set(task.id, onBeat(now.getTime() + this.delayFor(task), this.beatFor(task)));
         if (task.state === 'submitted') this.deps.events.onStillRunning?.(task);
         return;
       case 'succeeded':
@@ -141,6 +146,9 @@ export class GuildPoller {
         const updated = await this.transitionOrWait(task, decision.kind, { outcome, finishedAt: now.toISOString() });
         if (!updated) return;
         this.forget(task.id);
+        if (decision.kind === 'succeeded' && task.state === 'submitted') {
+          this.deps.estimator?.record(cadenceKey(task.request), now.getTime() - Date.parse(task.submittedAt ?? task.createdAt));
+        }
         log.info({ outcome: decision.kind, code: decision.kind === 'failed' ? decision.code : undefined }, 'generation finished');
         this.deps.events.onOutcome(updated);
         return;
@@ -190,8 +198,17 @@ export class GuildPoller {
     this.nextCheckAtMs.delete(taskId);
   }
 
-  private intervalFor(task: Task): number {
+  /** Checks land on shared beats of the base interval, so the batcher can merge guilds' requests. */
+  private beatFor(task: Task): number {
     return task.state === 'timed_out' ? this.deps.schedule.slowPollIntervalMs : this.deps.schedule.pollIntervalMs;
+  }
+
+  private delayFor(task: Task): number {
+    const { schedule, estimator } = this.deps;
+    if (task.state === 'timed_out') return schedule.slowPollIntervalMs;
+    if (!schedule.cadence || !estimator) return schedule.pollIntervalMs;
+    const elapsedMs = this.nowMs() - Date.parse(task.submittedAt ?? task.createdAt);
+    return nextCheckDelayMs(elapsedMs, estimator.expectedMs(cadenceKey(task.request)), schedule.cadence);
   }
 
   private scheduleNext(): void {

@@ -1,6 +1,7 @@
 import type { Clock, Logger, TaskStore, Timers } from '../core/ports.js';
 import type { Task } from '../core/task.js';
 import { GuildPoller, type PollSchedule, type PollerEvents } from './guild-poller.js';
+import type { GenerationTimeEstimator } from './poll-cadence.js';
 import type { StatusBatcher } from './status-batcher.js';
 
 /** One poller per guild with followed tasks: started with its first task, dropped when it has none. */
@@ -17,6 +18,7 @@ export class PollerRegistry {
       logger: Logger;
       schedule: PollSchedule;
       events: PollerEvents;
+      estimator?: GenerationTimeEstimator;
     },
   ) {}
 

@@ -2,6 +2,8 @@ import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
 import { systemClock, systemTimers } from '../../src/core/ports.js';
 import { transition, type Task } from '../../src/core/task.js';
 import { GuildPoller, type PollSchedule } from '../../src/poller/guild-poller.js';
+import { GenerationTimeEstimator, cadenceKey } from '../../src/poller/poll-cadence.js';
+import { PollerRegistry } from '../../src/poller/poller-registry.js';
 import { StatusBatcher } from '../../src/poller/status-batcher.js';
 import { FakeVideoApi } from '../fakes/fake-video-api.js';
 import { MemoryTaskStore } from '../fakes/memory-task-store.js';
@@ -201,5 +203,58 @@ describe('GuildPoller', () => {
     expect(h.outcomes).toHaveLength(0);
     expect(h.poller.size).toBe(0);
     expect((await h.store.get(task.id))?.state).toBe('failed');
+  });
+});
+
+describe('GuildPoller with an adaptive cadence', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: START });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('learns generation times and then checks seldom early and at the base interval near the finish', async () => {
+    const store = new MemoryTaskStore();
+    const api = new FakeVideoApi();
+    const batcher = new StatusBatcher({ api, timers: systemTimers, maxBatchSize: 50, gatherMs: 0, minRequestIntervalMs: 0 });
+    const estimator = new GenerationTimeEstimator();
+    // The registry starts a new guild poller whenever the previous one emptied.
+    const poller = new PollerRegistry({
+      store,
+      batcher,
+      clock: systemClock,
+      timers: systemTimers,
+      logger: new SilentLogger(),
+      schedule: { ...schedule, cadence: { baseIntervalMs: 5_000, earlyFactor: 3, maxIntervalMs: 30_000 } },
+      events: { onOutcome: () => undefined },
+      estimator,
+    });
+    const runOne = async (providerTaskId: string, generationMs: number) => {
+      const task = makeTask({ state: 'submitted', providerTaskId, submittedAt: new Date().toISOString() });
+      await store.create(task);
+      poller.follow(task);
+      await vi.advanceTimersByTimeAsync(generationMs);
+      api.setStatus(providerTaskId, { kind: 'succeeded', videoUrl: `https://videos.example/${providerTaskId}.mp4` });
+      await vi.advanceTimersByTimeAsync(30_000);
+    };
+    // Three finished generations of about a minute teach the poller what to expect.
+    for (const id of ['a', 'b', 'c']) await runOne(id, 60_000);
+    expect(estimator.expectedMs(cadenceKey(makeTask().request))).toBeGreaterThanOrEqual(60_000);
+
+    const before = api.batchCalls.length;
+    const task = makeTask({ state: 'submitted', providerTaskId: 'd', submittedAt: new Date().toISOString() });
+    await store.create(task);
+    poller.follow(task);
+    await vi.advanceTimersByTimeAsync(40_000);
+    // At a fixed 5 s cadence 40 s would take 8 checks; early in the generation only every ~15 s.
+    const earlyChecks = api.batchCalls.length - before;
+    expect(earlyChecks).toBeGreaterThanOrEqual(2);
+    expect(earlyChecks).toBeLessThanOrEqual(3);
+    const nearFinish = api.batchCalls.length;
+    await vi.advanceTimersByTimeAsync(20_000);
+    // Around the expected finish (from 70 % of it) it is back at the base interval.
+    expect(api.batchCalls.length - nearFinish).toBeGreaterThanOrEqual(3);
+    poller.stop();
   });
 });

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { GenerationTimeEstimator, cadenceKey, nextCheckDelayMs } from '../../src/poller/poll-cadence.js';
+
+const OPTIONS = { baseIntervalMs: 5_000, earlyFactor: 3, maxIntervalMs: 30_000 };
+
+describe('nextCheckDelayMs', () => {
+  it('polls at the base interval while nothing has been learned', () => {
+    expect(nextCheckDelayMs(0, undefined, OPTIONS)).toBe(5_000);
+    expect(nextCheckDelayMs(600_000, undefined, OPTIONS)).toBe(5_000);
+  });
+
+  it('polls seldom early in a generation, but lands near the expected finish', () => {
+    expect(nextCheckDelayMs(0, 120_000, OPTIONS)).toBe(15_000);
+    // 84 s is 70 % of 120 s: from 80 s the next check is 4 s away, never under the base interval.
+    expect(nextCheckDelayMs(80_000, 120_000, OPTIONS)).toBe(5_000);
+    expect(nextCheckDelayMs(75_000, 120_000, OPTIONS)).toBe(9_000);
+  });
+
+  it('polls at the base interval around the expected finish', () => {
+    expect(nextCheckDelayMs(100_000, 120_000, OPTIONS)).toBe(5_000);
+    expect(nextCheckDelayMs(240_000, 120_000, OPTIONS)).toBe(5_000);
+  });
+
+  it('backs off for generations far past the expected time, up to the cap', () => {
+    expect(nextCheckDelayMs(360_000, 120_000, OPTIONS)).toBe(15_000);
+    expect(nextCheckDelayMs(3_600_000, 120_000, OPTIONS)).toBe(30_000);
+  });
+
+  it('never polls faster than the base interval, even with a cap below it', () => {
+    expect(nextCheckDelayMs(3_600_000, 120_000, { ...OPTIONS, maxIntervalMs: 1_000 })).toBe(5_000);
+  });
+});
+
+describe('GenerationTimeEstimator', () => {
+  it('needs three samples, then answers the median of the recent ones per key', () => {
+    const estimator = new GenerationTimeEstimator();
+    const key = cadenceKey({ model: 'sora-2', duration: 10 });
+    estimator.record(key, 60_000);
+    estimator.record(key, 200_000);
+    expect(estimator.expectedMs(key)).toBeUndefined();
+    estimator.record(key, 90_000);
+    expect(estimator.expectedMs(key)).toBe(90_000);
+    expect(estimator.expectedMs(cadenceKey({ model: 'sora-2-pro', duration: 25 }))).toBeUndefined();
+  });
+
+  it('forgets old samples and ignores nonsense', () => {
+    const estimator = new GenerationTimeEstimator();
+    for (let i = 0; i < 30; i++) estimator.record('k', 10_000);
+    for (let i = 0; i < 25; i++) estimator.record('k', 50_000);
+    estimator.record('k', -5);
+    estimator.record('k', Number.NaN);
+    expect(estimator.expectedMs('k')).toBe(50_000);
+  });
+});
