@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { IncomingMessage, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -78,6 +80,8 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     SUBMIT_MIN_INTERVAL_MS: '0',
     ACEDATA_REQUEST_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'debug',
+    // Off unless a test asks (`freePort()`): parallel bots would all want the default 8080.
+    HTTP_PORT: 'off',
     ...options.env,
   };
 
@@ -161,4 +165,124 @@ function spawnBot(env: Record<string, string>): BotProcess {
       return exited;
     },
   };
+}
+
+// ---- helpers for crash, restart and scale scenarios (additions) ----
+
+/** Resolves once `predicate` returns a value (checked every 20 ms): for state an emulator does not announce. */
+export function waitUntil<T>(
+  predicate: () => T | undefined | null | false,
+  timeoutMs = 10_000,
+  what = 'a condition',
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const startedAt = Date.now();
+    const check = () => {
+      let value: T | undefined | null | false;
+      try {
+        value = predicate();
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      if (value !== undefined && value !== null && value !== false) return resolve(value);
+      if (Date.now() - startedAt > timeoutMs) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      setTimeout(check, 20);
+    };
+    check();
+  });
+}
+
+/** Waits `ms`: gives a duplicate the chance to show up before counting (never an assertion by itself). */
+export function settle(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A REST request as it reached the Discord emulator, before it was answered. */
+export interface ArrivingRequest {
+  method: string;
+  /** The path after `/api/v10`, e.g. `/channels/123/messages`. */
+  path: string;
+}
+
+/**
+ * Resolves when a REST request matching `predicate` has *arrived* at the Discord emulator, body and
+ * all. The emulator records a request only once it answers it; this sees it come in, so a test can
+ * kill the bot while the request is in flight (e.g. one held back with `delayNext`) and know the
+ * emulator will still process it.
+ */
+export function waitForDiscordRequestArrival(
+  discord: DiscordEmulator,
+  predicate: (request: ArrivingRequest) => boolean,
+  timeoutMs = 10_000,
+): Promise<ArrivingRequest> {
+  // The emulator keeps its node:http server private; listening beside its own handler changes nothing.
+  const server = (discord as unknown as { server?: Server }).server;
+  if (!server || typeof server.on !== 'function') throw new Error('discord emulator: no http server to watch');
+  return new Promise((resolve, reject) => {
+    const onRequest = (req: IncomingMessage) => {
+      const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+      if (!pathname.startsWith('/api/v10/')) return;
+      const arriving: ArrivingRequest = { method: (req.method ?? 'GET').toUpperCase(), path: decodeURIComponent(pathname.slice('/api/v10'.length)) };
+      if (!predicate(arriving)) return;
+      clearTimeout(timer);
+      server.off('request', onRequest);
+      // 'end' only observes: the emulator's own handler is the one reading the body.
+      if (req.complete) resolve(arriving);
+      else req.once('end', () => resolve(arriving));
+    };
+    const timer = setTimeout(() => {
+      server.off('request', onRequest);
+      reject(new Error(`no matching Discord request arrived within ${timeoutMs} ms`));
+    }, timeoutMs);
+    server.on('request', onRequest);
+  });
+}
+
+/**
+ * Kills the running bot with SIGKILL (no shutdown code runs) and waits until the Discord emulator saw
+ * its gateway connection close, so the next `startBot()` is the only live session.
+ */
+export async function crashBot(world: World): Promise<void> {
+  const bot = world.bot;
+  if (!bot) throw new Error('no bot to crash');
+  await bot.kill('SIGKILL');
+  await world.discord.waitFor(() => !world.discord.isGatewayConnected, 10_000, 'the killed bot’s gateway socket to close');
+}
+
+/** Our footer on a public result message: `Task <id> · <marker>[ · Ace Data Cloud task <id>]`. */
+export interface ResultFooter {
+  taskId: string;
+  marker: string;
+  providerTaskId: string | undefined;
+}
+
+/** Reads the bot's result footer from a message's embeds (undefined for any other message). */
+export function resultFooterOf(message: { embeds: ReadonlyArray<{ footer?: { text?: string } }> }): ResultFooter | undefined {
+  for (const embed of message.embeds) {
+    const match = /^Task (\S+) · (video|failed|still generating|interrupted)(?: · Ace Data Cloud task (\S+))?/.exec(embed.footer?.text ?? '');
+    if (match) return { taskId: match[1]!, marker: match[2]!, providerTaskId: match[3] };
+  }
+  return undefined;
+}
+
+/** Provider task ids a `/sora/tasks` request asked for (`ids` of a batch, or the single `id`). */
+export function idsAskedIn(request: { body: unknown }): string[] {
+  const body = request.body as { ids?: unknown; id?: unknown } | undefined;
+  if (Array.isArray(body?.ids)) return body.ids.filter((id): id is string => typeof id === 'string');
+  return typeof body?.id === 'string' ? [body.id] : [];
+}
+
+// ---- helpers for the operations HTTP server (additions) ----
+
+/** A TCP port on 127.0.0.1 that was free a moment ago, for `HTTP_PORT` (the kernel picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
