@@ -38,8 +38,11 @@ FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/*
+# HTTP_HOST: outside Docker the HTTP server stays on loopback; here it must listen on the container's
+# interface for a published port (-p 127.0.0.1:8080:8080) or a Prometheus on the same network.
 ENV NODE_ENV=production \
-    STORE_URL=sqlite:///data/sora-bot.sqlite
+    STORE_URL=sqlite:///data/sora-bot.sqlite \
+    HTTP_HOST=0.0.0.0
 WORKDIR /app
 # package.json carries "type": "module", which dist/ needs at run time.
 COPY package.json ./
@@ -52,10 +55,12 @@ RUN mkdir -p /data \
   && ln -s /data /app/data
 VOLUME ["/data"]
 USER node
-# Checks only that the bot's node process is running and is neither a zombie nor stopped; it does
-# not reach Discord or Ace Data Cloud (no network). If the bot touches
-# /tmp/sora-discord-bot.heartbeat, the check instead requires that file to be younger than 90 s.
+# /healthz (/healthz, /readyz and /metrics on HTTP_PORT, 8080 by default): the process is up and
+# serving; readiness and alerts belong to /readyz and /metrics. No curl in the slim image, so node's
+# fetch asks. With HTTP_PORT=off there is nothing to ask and the check passes; the restart policy
+# still covers a process that exits.
+EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD node -e "const fs=require('fs');const hb='/tmp/sora-discord-bot.heartbeat';if(fs.existsSync(hb))process.exit(Date.now()-fs.statSync(hb).mtimeMs<90000?0:1);const alive=fs.readdirSync('/proc').some(p=>{if(!/^[0-9]+$/.test(p)||p===String(process.pid))return false;try{return fs.readFileSync('/proc/'+p+'/cmdline','latin1').split('\\0').includes('dist/src/main.js')&&!/\) [ZT] /.test(fs.readFileSync('/proc/'+p+'/stat','latin1'))}catch{return false}});process.exit(alive?0:1)"
+  CMD ["node", "-e", "const port=(process.env.HTTP_PORT||'').trim().toLowerCase()||'8080';if(port==='off'||port==='0')process.exit(0);const h=(process.env.HTTP_HOST||'').trim();const host=!h||h==='0.0.0.0'||h==='::'?'127.0.0.1':h.includes(':')?'['+h+']':h;fetch('http://'+host+':'+port+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "--enable-source-maps", "dist/src/main.js"]

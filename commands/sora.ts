@@ -8,9 +8,10 @@ import { preflightGenerate } from '../src/core/preflight.js';
 import { DURATIONS, MODELS, ORIENTATIONS, SIZES } from '../src/core/task.js';
 import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, SlashCommand } from '../src/discord/command.js';
-import { toBotPermissions } from '../src/discord/permissions.js';
+import { memberRoleIds, toBotPermissions } from '../src/discord/permissions.js';
 import { renderHistory } from '../src/discord/render-history.js';
 import { renderProgress, renderStatus } from '../src/discord/render.js';
+import { guildPreflightRules } from '../src/settings/guild-settings.js';
 
 // An interaction token lives 15 minutes; stop editing the reply a little before that.
 const INTERACTION_TOKEN_TTL_MS = 14 * 60_000;
@@ -67,11 +68,17 @@ const data = new SlashCommandBuilder()
 
 async function generate(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
   const attachment = interaction.options.getAttachment('image');
+  // Settings are held in memory after start-up, so reading them here does not risk the 3 s deadline.
+  const settings = interaction.guildId ? await context.settings.get(interaction.guildId) : undefined;
+  const channel = interaction.channel;
   // Everything checkable is checked before the acknowledgement, so a refusal costs nothing.
   const preflight = preflightGenerate(
     {
       guildId: interaction.guildId,
-      channelIsThread: interaction.channel?.isThread() ?? false,
+      channelId: interaction.channelId,
+      parentChannelId: channel?.isThread() ? channel.parentId : null,
+      memberRoleIds: memberRoleIds(interaction.member),
+      channelIsThread: channel?.isThread() ?? false,
       botPermissions: toBotPermissions(interaction.appPermissions),
       prompt: interaction.options.getString('prompt', true),
       model: interaction.options.getString('model'),
@@ -82,7 +89,7 @@ async function generate(interaction: ChatInputCommandInteraction, context: Comma
         ? { name: attachment.name, contentType: attachment.contentType, size: attachment.size, url: attachment.url }
         : null,
     },
-    context.preflightRules,
+    settings ? guildPreflightRules(context.preflightRules, settings) : context.preflightRules,
   );
   if (!preflight.ok) throw preflight.error;
 

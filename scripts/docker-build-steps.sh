@@ -2,7 +2,8 @@
 # Replays the Dockerfile's stages in a temporary folder, for machines without a Docker engine:
 # build (npm ci --ignore-scripts, npm run build), prod-deps (npm ci --omit=dev, sqlite3 compiled
 # from source), then the runtime layout (package.json + prod node_modules + dist) started once with
-# an empty environment: it must load every module and stop with "Configuration problems", exit 1.
+# an empty environment: it must load every module and stop with "Configuration problems", exit 1;
+# the store migration tool must load there too.
 # Usage: scripts/docker-build-steps.sh [--npm10]   (--npm10: use npm 10 as bundled with Node 20)
 # Keep the steps in step with the Dockerfile.
 set -euo pipefail
@@ -50,3 +51,6 @@ else
   echo "unexpected start-up (exit code $status)" >&2
   exit 1
 fi
+# The store migration tool ships in the image too (`docker run … node dist/src/migrate-store.js`).
+(cd "$work/runtime" && env -i PATH="$PATH" NODE_ENV=production node dist/src/migrate-store.js --help >/dev/null)
+echo "dist/src/migrate-store.js loads in the runtime layout"

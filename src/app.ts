@@ -7,12 +7,21 @@ import { DeliveryService } from './core/delivery.js';
 import { GenerationService } from './core/generation-service.js';
 import { systemClock, systemTimers, type Publisher } from './core/ports.js';
 import { SubmitScheduler } from './core/submit-scheduler.js';
-import { createDiscordClient } from './discord/client.js';
+import { AdminLog } from './discord/admin-log.js';
+import { createDiscordClient, isGatewayReady } from './discord/client.js';
 import { createDiscordPublisher } from './discord/publisher.js';
 import { createProgressReporter } from './discord/progress-reporter.js';
 import { InteractionRouter } from './discord/router.js';
+import { createHttpServer, type HttpServer } from './http/http-server.js';
+import { registerOpsRoutes } from './http/ops-routes.js';
+import { instrumentDiscordRest } from './metrics/discord-metrics.js';
+import { BotMetrics, instrumentPublisher, instrumentVideoApi } from './metrics/metrics.js';
+import { GenerationTimeEstimator } from './poller/poll-cadence.js';
 import { PollerRegistry } from './poller/poller-registry.js';
 import { StatusBatcher } from './poller/status-batcher.js';
+import { guildLimitsOf } from './settings/guild-settings.js';
+import { createSettingsStore } from './settings/settings-store.js';
+import { createUsageLog } from './settings/usage-log.js';
 import { createSoraClient } from './sora/sora-client.js';
 import { MAX_BATCH_SIZE, createSoraVideoApi } from './sora/video-api.js';
 import { createKeyvTaskStore } from './store/keyv-task-store.js';
@@ -28,6 +37,10 @@ const MIN_STATUS_REQUEST_INTERVAL_MS = 20;
 const STATUS_GATHER_MS = 25;
 const SLOW_POLL_INTERVAL_MS = 5 * 60_000;
 const MAX_POLL_BACKOFF_MS = 5 * 60_000;
+// Adaptive cadence: early in a generation poll 3× less often; a generation far past its expected
+// time is checked at most every 30 s (both relative to POLL_INTERVAL_MS).
+const EARLY_POLL_FACTOR = 3;
+const MAX_POLL_INTERVAL_MS = 30_000;
 const PROGRESS_MIN_INTERVAL_MS = 10_000;
 const WAITING_REPLY_REFRESH_MS = 15_000;
 
@@ -42,15 +55,25 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
 
   const backend = openStoreBackend(config.storeUrl, { logger });
   const store = createKeyvTaskStore(backend, { clock });
+  // A raised per-guild cap must let waiting tasks through at once, not at the next submit.
+  const settings = createSettingsStore(backend, {
+    logger: logger.child({ component: 'settings' }),
+    onChange: () => scheduler.pump(),
+  });
+  const usage = createUsageLog(backend);
+  // Read once here, so the scheduler's per-guild lookups and the admin log need no I/O later.
+  logger.info({ guilds: await settings.load() }, 'guild settings loaded');
 
   const soraClient = createSoraClient({
     baseUrl: config.acedata.baseUrl,
     apiToken: config.acedata.apiToken,
     requestTimeoutMs: config.acedata.requestTimeoutMs,
   });
-  const videoApi = createSoraVideoApi(soraClient);
+  const metrics = new BotMetrics();
+  const videoApi = instrumentVideoApi(createSoraVideoApi(soraClient), metrics);
 
   const client = createDiscordClient({ apiUrl: config.discord.apiUrl });
+  instrumentDiscordRest(client.rest, metrics);
   const progress = createProgressReporter({
     rest: client.rest,
     clock,
@@ -58,12 +81,17 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger: logger.child({ component: 'progress' }),
   });
 
+  const adminLog = new AdminLog({ rest: client.rest, settings, logger: logger.child({ component: 'admin-log' }) });
   const breaker = new CircuitBreaker(clock, config.limits.circuitBreakerCooldownMs);
   const late: { publisher?: Publisher } = {};
   const delivery = new DeliveryService({
     store,
     // The publisher needs the bot's user id, known only after login; no task is published before.
-    publisher: { publish: (task, options) => late.publisher!.publish(task, options) },
+    publisher: instrumentPublisher({ publish: (task, options) => late.publisher!.publish(task, options) }, metrics),
+    onPublished: (task) => {
+      metrics.recordPublished(task);
+      adminLog.taskPublished(task);
+    },
     progress,
     clock,
     timers,
@@ -85,6 +113,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       perGuildConcurrency: config.limits.perGuildConcurrency,
       submitMinIntervalMs: config.limits.submitMinIntervalMs,
     },
+    perGuildConcurrencyOf: (guildId) => settings.peek(guildId).maxActiveGenerations ?? undefined,
     events: {
       onSubmitted: (task) => pollers.follow(task),
       onFinishedWithoutGeneration: (task) => delivery.deliver(task.id),
@@ -92,6 +121,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
         // Said once per trip: every queued member would otherwise repeat it.
         if (firstTime) {
           generation.refreshWaitingReplies();
+          adminLog.accountProblem(code);
           logger.error(
             { code, cooldownMs: config.limits.circuitBreakerCooldownMs },
             'Ace Data Cloud refused the account; submits are stopped until the cool-down ends or the bot restarts',
@@ -118,9 +148,15 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       pollIntervalMs: config.pollIntervalMs,
       slowPollIntervalMs: Math.max(SLOW_POLL_INTERVAL_MS, config.pollIntervalMs),
       maxBackoffMs: MAX_POLL_BACKOFF_MS,
+      cadence: {
+        baseIntervalMs: config.pollIntervalMs,
+        earlyFactor: EARLY_POLL_FACTOR,
+        maxIntervalMs: Math.max(MAX_POLL_INTERVAL_MS, config.pollIntervalMs),
+      },
       pollGiveUpMs: config.limits.pollGiveUpMs,
       lateResultWindowMs: config.limits.lateResultWindowMs,
     },
+    estimator: new GenerationTimeEstimator(),
     events: {
       onOutcome: (task) => {
         scheduler.release(task.id);
@@ -143,6 +179,9 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     clock,
     logger,
     limits: { perMemberDailyQuota: config.limits.perMemberDailyQuota },
+    guildLimits: async (guildId) => guildLimitsOf(await settings.get(guildId)),
+    usage,
+    onBudgetReached: (event) => adminLog.budgetReached(event),
   });
 
   const replyRefresher = setInterval(() => generation.refreshWaitingReplies(), WAITING_REPLY_REFRESH_MS).unref();
@@ -153,6 +192,11 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       generation,
       clock,
       logger,
+      settings,
+      limitDefaults: {
+        memberDailyQuota: config.limits.perMemberDailyQuota,
+        perGuildConcurrency: config.limits.perGuildConcurrency,
+      },
       preflightRules: {
         allowedGuildIds: config.allowedGuildIds,
         promptMaxChars: config.limits.promptMaxChars,
@@ -164,6 +208,31 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
   );
   client.on(Events.InteractionCreate, (interaction) => void router.handle(interaction));
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
+
+  let shuttingDown = false;
+  metrics.watch({
+    queuedCount: () => scheduler.queuedCount(),
+    runningCount: () => scheduler.runningCount(),
+    followedCount: () => pollers.followedCount(),
+    circuitOpen: () => breaker.isOpen(),
+    gatewayReady: () => isGatewayReady(client),
+  });
+  // Started before login so /healthz answers while the gateway connects (Docker's start period).
+  let httpServer: HttpServer | undefined;
+  if (config.http.port !== undefined) {
+    httpServer = createHttpServer({ host: config.http.host, port: config.http.port, logger: logger.child({ component: 'http' }) });
+    registerOpsRoutes(httpServer, {
+      readiness: {
+        gatewayReady: () => isGatewayReady(client),
+        storeAnswers: async () => void (await store.get('readyz-probe')),
+        shuttingDown: () => shuttingDown,
+      },
+      renderMetrics: () => metrics.render(),
+      onStoreError: (err) => logger.warn({ err }, 'readiness: the store did not answer'),
+    });
+    const address = await httpServer.listen();
+    logger.info({ url: address.url }, 'http server listening (/healthz, /readyz, /metrics)');
+  }
 
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   await client.login(config.discord.token);
@@ -180,15 +249,34 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
   return {
     stop() {
       stopping ??= (async () => {
+        shuttingDown = true;
         router.beginShutdown();
         clearInterval(replyRefresher);
         pollers.stop();
-        await scheduler.stop();
-        await delivery.stop();
-        await client.destroy();
-        await soraClient.close();
-        await store.close();
-        await backend.close();
+        // Every step runs even when one fails: the store must still be closed (sqlite flushes its WAL).
+        const failures: unknown[] = [];
+        const step = async (name: string, work: () => Promise<unknown>) => {
+          try {
+            await work();
+          } catch (err) {
+            failures.push(err);
+            logger.error({ err, step: name }, 'shutdown step failed');
+          }
+        };
+        // Submits already sent and posts under way are recorded before anything closes.
+        await step('scheduler', () => scheduler.stop());
+        await step('delivery', () => delivery.stop());
+        await step('http', async () => httpServer?.close());
+        await step('discord', () => client.destroy());
+        await step('acedata', () => soraClient.close());
+        await step('store', () => store.close());
+        await step('settings', async () => {
+          await adminLog.idle();
+          await settings.close();
+          await usage.close();
+        });
+        await step('store backend', () => backend.close());
+        if (failures.length > 0) throw new AggregateError(failures, 'shutdown finished with errors');
       })();
       return stopping;
     },

@@ -35,4 +35,10 @@ export interface Config {
     /** How long submits stay stopped after invalid_token / used_up. */
     circuitBreakerCooldownMs: number;
   };
+  /** The operations HTTP server (`/healthz`, `/readyz`, `/metrics`). */
+  http: {
+    host: string;
+    /** undefined when `HTTP_PORT` is `off` or `0`: no server is started. */
+    port: number | undefined;
+  };
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Config } from './config-types.js';
 
@@ -43,6 +44,9 @@ export const CONFIG_DEFAULTS = Object.freeze({
   LATE_RESULT_WINDOW_MS: DAY_MS,
   SUBMIT_MIN_INTERVAL_MS: 2_000,
   CIRCUIT_BREAKER_COOLDOWN_MS: 10 * MINUTE_MS,
+  HTTP_PORT: 8080,
+  // Loopback: on a bare host /metrics stays private; the Docker image sets 0.0.0.0 so ports can be published.
+  HTTP_HOST: '127.0.0.1',
 });
 
 /** Every variable `loadConfig` reads. */
@@ -67,6 +71,8 @@ export const CONFIG_ENV_NAMES = [
   'LATE_RESULT_WINDOW_MS',
   'SUBMIT_MIN_INTERVAL_MS',
   'CIRCUIT_BREAKER_COOLDOWN_MS',
+  'HTTP_PORT',
+  'HTTP_HOST',
 ] as const;
 
 function secretToken(prefix: string, what: string) {
@@ -185,6 +191,31 @@ const guildIdList = z
   })
   .optional();
 
+const httpPort = z
+  .string()
+  .transform((value) => value.toLowerCase())
+  .check((ctx) => {
+    if (ctx.value === 'off' || ctx.value === '0') return;
+    if (/^\d+$/.test(ctx.value) && Number(ctx.value) >= 1 && Number(ctx.value) <= 65_535) return;
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `must be a port from 1 to 65535, or off (or 0) to disable the HTTP server (default ${CONFIG_DEFAULTS.HTTP_PORT})`,
+    });
+  })
+  // null, not undefined: zod would replace an undefined output with the default.
+  .transform((value) => (value === 'off' || value === '0' ? null : Number(value)))
+  .optional()
+  .default(CONFIG_DEFAULTS.HTTP_PORT);
+
+const httpHost = z
+  .string()
+  .refine((value) => isIP(value) !== 0 || /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(value), {
+    error: `must be an IP address or a host name to listen on, e.g. 0.0.0.0 or 127.0.0.1 (default ${CONFIG_DEFAULTS.HTTP_HOST})`,
+  })
+  .optional()
+  .default(CONFIG_DEFAULTS.HTTP_HOST);
+
 const envSchema = z
   .object({
     DISCORD_TOKEN: secretToken('Bot', "the bot's token from the Discord developer portal"),
@@ -279,6 +310,8 @@ const envSchema = z
       fallback: CONFIG_DEFAULTS.CIRCUIT_BREAKER_COOLDOWN_MS,
       unit: 'milliseconds',
     }),
+    HTTP_PORT: httpPort,
+    HTTP_HOST: httpHost,
   })
   .superRefine(
     (env, ctx) => {
@@ -353,6 +386,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       submitMinIntervalMs: e.SUBMIT_MIN_INTERVAL_MS,
       circuitBreakerCooldownMs: e.CIRCUIT_BREAKER_COOLDOWN_MS,
     },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT ?? undefined },
   };
   return deepFreeze(config);
 }

@@ -50,6 +50,7 @@ describe('loadConfig defaults', () => {
         submitMinIntervalMs: 2_000,
         circuitBreakerCooldownMs: 600_000,
       },
+      http: { host: '127.0.0.1', port: 8080 },
     });
   });
 
@@ -355,6 +356,35 @@ describe('readConfigOrExit', () => {
         'See .env.example for every variable and its default.\n',
     );
     expect(output).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('HTTP_PORT and HTTP_HOST', () => {
+  it.each([
+    ['off', undefined],
+    ['OFF', undefined],
+    ['0', undefined],
+    ['1', 1],
+    ['9464', 9464],
+    ['65535', 65_535],
+  ])('reads HTTP_PORT=%s as %s', (value, port) => {
+    expect(loadConfig({ ...REQUIRED, HTTP_PORT: value }).http.port).toBe(port);
+  });
+
+  it.each(['65536', '-1', '80.5', 'on', 'true', ':8080'])('refuses HTTP_PORT=%s', (value) => {
+    expect(problemsFor({ ...REQUIRED, HTTP_PORT: value })).toEqual([
+      'HTTP_PORT: must be a port from 1 to 65535, or off (or 0) to disable the HTTP server (default 8080)',
+    ]);
+  });
+
+  it.each(['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost', 'bot.internal'])('accepts HTTP_HOST=%s', (value) => {
+    expect(loadConfig({ ...REQUIRED, HTTP_HOST: value }).http.host).toBe(value);
+  });
+
+  it.each(['http://0.0.0.0', '0.0.0.0:8080', 'two words', '-host'])('refuses HTTP_HOST=%s', (value) => {
+    expect(problemsFor({ ...REQUIRED, HTTP_HOST: value })).toEqual([
+      'HTTP_HOST: must be an IP address or a host name to listen on, e.g. 0.0.0.0 or 127.0.0.1 (default 127.0.0.1)',
+    ]);
   });
 });
 

@@ -1,7 +1,8 @@
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { formatCredits, generationCredits, utcDay } from './credits.js';
 import type { DeliveryService } from './delivery.js';
 import { newTaskId } from './ids.js';
-import type { Clock, Logger, ProgressReporter, TaskStore } from './ports.js';
+import type { Clock, GuildLimits, GuildUsageLog, Logger, ProgressReporter, TaskStore } from './ports.js';
 import type { SubmitScheduler } from './submit-scheduler.js';
 import { transition, type GenerationRequest, type Task } from './task.js';
 import { UserFacingError } from './user-facing-error.js';
@@ -30,6 +31,14 @@ export interface TaskFollower {
   follow(task: Task, firstCheckInMs?: number): void;
 }
 
+/** A guild reached its daily budget (a command was refused, or the last credit was just spent). */
+export interface BudgetReached {
+  guildId: string;
+  utcDay: string;
+  spentCredits: number;
+  budgetCredits: number;
+}
+
 /** States that count against the daily quota: everything but provider failures and cancels. */
 function countsAgainstQuota(task: Task): boolean {
   if (task.state === 'cancelled') return false;
@@ -52,13 +61,18 @@ export class GenerationService {
       clock: Clock;
       logger: Logger;
       limits: { perMemberDailyQuota: number };
+      /** The guild's own quota and budget (guild settings); the env defaults apply without it. */
+      guildLimits?: (guildId: string) => Promise<GuildLimits>;
+      /** Needed for a daily budget; without it a budget is not enforced. */
+      usage?: GuildUsageLog;
+      onBudgetReached?: (event: BudgetReached) => void;
     },
   ) {}
 
-  /** Checks the member's quota, records the task as `queued` and hands it to the scheduler. */
+  /** Checks the member's quota and the guild's budget, records the task as `queued` and hands it to the scheduler. */
   async start(input: NewGeneration): Promise<Enqueued> {
-    // One member's commands run one at a time, so two at once cannot both pass the quota check.
-    const key = `${input.guildId}:${input.userId}`;
+    // A guild's commands run one at a time, so two at once cannot both pass the quota or budget check.
+    const key = input.guildId;
     const run = (this.startTails.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.startNow(input));
     this.startTails.set(key, run);
     try {
@@ -69,16 +83,21 @@ export class GenerationService {
   }
 
   private async startNow(input: NewGeneration): Promise<Enqueued> {
-    const { store, scheduler, clock, breaker, limits } = this.deps;
-    if (limits.perMemberDailyQuota > 0) {
+    const { store, scheduler, clock, breaker, limits, usage } = this.deps;
+    const guildLimits = (await this.deps.guildLimits?.(input.guildId)) ?? {};
+    const quota = guildLimits.memberDailyQuota ?? limits.perMemberDailyQuota;
+    if (quota > 0) {
       const usedToday = await this.usedToday(input.guildId, input.userId);
-      if (usedToday >= limits.perMemberDailyQuota) {
+      if (usedToday >= quota) {
         throw new UserFacingError(
           'QUOTA_REACHED',
-          `You have used your ${limits.perMemberDailyQuota} videos for today (UTC). The quota resets at midnight UTC.`,
+          `You have used your ${quota} videos for today (UTC). The quota resets at midnight UTC.`,
         );
       }
     }
+    const day = utcDay(clock.now());
+    const budget = guildLimits.dailyBudgetCredits ?? 0;
+    if (budget > 0 && usage) await this.checkBudget(input, budget, day, usage);
     const now = clock.now().toISOString();
     const task: Task = {
       schemaVersion: 1,
@@ -95,6 +114,8 @@ export class GenerationService {
       ...(input.locale ? { locale: input.locale } : {}),
       ...(input.interaction ? { interaction: input.interaction } : {}),
     };
+    // Recorded before the task exists: a crash in between leaves an id that counts nothing.
+    await usage?.recordStart(task.guildId, day, task.id);
     await store.create(task);
     this.deps.logger.info({ taskId: task.id, guildId: task.guildId, model: task.request.model }, 'task queued');
     if (task.interaction) this.waitingWithLiveReply.set(task.id, task);
@@ -193,6 +214,35 @@ export class GenerationService {
     scheduler.pump();
     log.info({ resumed }, 'recovered unfinished tasks');
     return { resumed };
+  }
+
+  private async checkBudget(input: NewGeneration, budget: number, day: string, usage: GuildUsageLog): Promise<void> {
+    const ids = await usage.startedOn(input.guildId, day);
+    const tasks = await Promise.all(ids.map((id) => this.deps.store.get(id)));
+    const spent = tasks.reduce(
+      (sum, task) => (task && countsAgainstQuota(task) ? sum + generationCredits(task.request) : sum),
+      0,
+    );
+    const cost = generationCredits(input.request);
+    const event: BudgetReached = { guildId: input.guildId, utcDay: day, spentCredits: spent, budgetCredits: budget };
+    if (spent + cost <= budget) {
+      if (spent + cost === budget) this.deps.onBudgetReached?.({ ...event, spentCredits: budget });
+      return;
+    }
+    this.deps.logger.info({ guildId: input.guildId, spent, budget, cost }, 'refused: over the guild daily budget');
+    if (spent >= budget) {
+      this.deps.onBudgetReached?.(event);
+      throw new UserFacingError(
+        'BUDGET_REACHED',
+        `This server has used its daily video budget (${formatCredits(spent)} of ${formatCredits(budget)} credits today, UTC). ` +
+          'It resets at midnight UTC.',
+      );
+    }
+    throw new UserFacingError(
+      'BUDGET_REACHED',
+      `This server has ${formatCredits(budget - spent)} credits left today and this video would cost ${formatCredits(cost)} ` +
+        '(sora-2-pro costs 10×, longer videos more). Try sora-2 or a shorter video, or wait for midnight UTC.',
+    );
   }
 
   private async usedToday(guildId: string, userId: string): Promise<number> {

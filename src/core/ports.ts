@@ -54,6 +54,22 @@ export interface TaskStore {
   close(): Promise<void>;
 }
 
+/** A guild's own limits (its settings); an undefined field falls back to the bot's default. */
+export interface GuildLimits {
+  /** Generations per member per UTC day; 0 = unlimited. */
+  memberDailyQuota?: number;
+  /** Credits the guild may spend per UTC day (see `generationCredits`); 0 or undefined = no budget. */
+  dailyBudgetCredits?: number;
+}
+
+/** Which tasks each guild started on each UTC day, for its budget (the ledger cannot list by guild). */
+export interface GuildUsageLog {
+  /** Records a task id before the task is created, so a crash can only leave an id without a task. */
+  recordStart(guildId: string, utcDay: string, taskId: string): Promise<void>;
+  /** The ids recorded for a guild and day, oldest first. */
+  startedOn(guildId: string, utcDay: string): Promise<string[]>;
+}
+
 /** Outcome of publishing a task's result in its channel. */
 export type PublishOutcome =
   | { kind: 'posted'; messageId: string; mode: 'upload' | 'link' | 'notice' }

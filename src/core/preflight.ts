@@ -23,6 +23,11 @@ export type BotPermission =
 /** What the member typed, plus the facts about the channel the command came from. */
 export interface GenerateCommandInput {
   guildId: string | null;
+  /** The channel the command came from; a thread also names its parent (allowed channels match either). */
+  channelId?: string;
+  parentChannelId?: string | null;
+  /** The member's role ids, for the roles allowed to use sora-2-pro. */
+  memberRoleIds?: readonly string[];
   channelIsThread: boolean;
   botPermissions: ReadonlySet<BotPermission>;
   prompt: string;
@@ -33,12 +38,18 @@ export interface GenerateCommandInput {
   attachment?: { name: string; contentType: string | null; size: number; url: string } | null;
 }
 
-/** The rules preflight applies (from config; guild settings later). */
+/** The rules preflight applies: the config's, with the guild's settings on top. */
 export interface PreflightRules {
   allowedGuildIds: ReadonlySet<string> | undefined;
   promptMaxChars: number;
   imageMaxBytes: number;
   defaults: { model: Model; duration: Duration; orientation: Orientation; size: Size };
+  /** Channels (and their threads) where videos may be made; undefined or empty: everywhere. */
+  allowedChannelIds?: ReadonlySet<string>;
+  /** Refused substrings of a prompt (compared after `normalizeForMatch`). */
+  blockedWords?: readonly string[];
+  /** Roles whose members may use sora-2-pro; undefined or empty: everyone. */
+  proRoleIds?: ReadonlySet<string>;
 }
 
 /** Preflight's answer: a request safe to spend credits on, or the reason it is not. */
@@ -53,6 +64,8 @@ const IMAGE_TYPES = new Map([
   ['image/gif', 'gif'],
 ]);
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif)$/i;
+// A refusal names a few allowed channels; a message holds 2000 characters.
+const MAX_CHANNELS_LISTED = 10;
 
 /** The permissions a result needs in a channel (threads take SendMessagesInThreads). */
 export function requiredPermissions(channelIsThread: boolean): BotPermission[] {
@@ -66,6 +79,23 @@ export function requiredPermissions(channelIsThread: boolean): BotPermission[] {
   ];
 }
 
+/**
+ * The form blocked words and prompts are compared in: NFKC folds full-width and compatibility
+ * characters (ＡＢＣ → abc), then lower case. Plain substrings, no word boundaries, so CJK works.
+ */
+export function normalizeForMatch(text: string): string {
+  return text.normalize('NFKC').toLowerCase();
+}
+
+/** Whether the prompt contains any blocked word (case-insensitive substring). */
+export function containsBlockedWord(prompt: string, blockedWords: readonly string[]): boolean {
+  const haystack = normalizeForMatch(prompt);
+  return blockedWords.some((word) => {
+    const needle = normalizeForMatch(word).trim();
+    return needle !== '' && haystack.includes(needle);
+  });
+}
+
 /** Checks everything that can be checked before a credit is spent. Pure. */
 export function preflightGenerate(input: GenerateCommandInput, rules: PreflightRules): PreflightResult {
   const fail = (error: UserFacingError): PreflightResult => ({ ok: false, error });
@@ -75,6 +105,17 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
   }
   if (rules.allowedGuildIds && !rules.allowedGuildIds.has(input.guildId)) {
     return fail(new UserFacingError('GUILD_NOT_ALLOWED', 'This bot is not enabled on this server.'));
+  }
+  const allowedChannels = rules.allowedChannelIds;
+  if (allowedChannels && allowedChannels.size > 0) {
+    const here = [input.channelId, input.parentChannelId].filter((id): id is string => typeof id === 'string');
+    if (!here.some((id) => allowedChannels.has(id))) {
+      const listed = [...allowedChannels].slice(0, MAX_CHANNELS_LISTED).map((id) => `<#${id}>`).join(', ');
+      const more = allowedChannels.size > MAX_CHANNELS_LISTED ? ' …' : '';
+      return fail(
+        new UserFacingError('CHANNEL_NOT_ALLOWED', `Videos can't be made in this channel on this server. Use ${listed}${more}.`),
+      );
+    }
   }
 
   const missing = requiredPermissions(input.channelIsThread).filter((p) => !input.botPermissions.has(p));
@@ -101,6 +142,12 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
       ),
     );
   }
+  // The refusal never names the word: the list is the admins' and would teach how to get around it.
+  if (rules.blockedWords && containsBlockedWord(prompt, rules.blockedWords)) {
+    return fail(
+      new UserFacingError('PROMPT_BLOCKED', "Your prompt contains a word or phrase this server doesn't allow. Please rephrase it."),
+    );
+  }
 
   const model = pick(MODELS, input.model, rules.defaults.model);
   const duration = pick(DURATIONS, input.duration, rules.defaults.duration);
@@ -113,6 +160,13 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
   if (duration === 25 && model !== 'sora-2-pro') {
     return fail(
       new UserFacingError('OPTION_INVALID', '25-second videos need the sora-2-pro model. Pick 10 or 15 seconds, or sora-2-pro.'),
+    );
+  }
+  const proRoles = rules.proRoleIds;
+  if (model === 'sora-2-pro' && proRoles && proRoles.size > 0 && !(input.memberRoleIds ?? []).some((id) => proRoles.has(id))) {
+    const instead = duration === 25 ? 'choose model sora-2 with 10 or 15 seconds' : 'choose model sora-2';
+    return fail(
+      new UserFacingError('MODEL_NOT_ALLOWED', `On this server sora-2-pro is reserved for some roles; ${instead}.`),
     );
   }
 

@@ -56,6 +56,8 @@ export class SubmitScheduler {
       logger: Logger;
       limits: SubmitLimits;
       events: SubmitSchedulerEvents;
+      /** A guild's own cap on running generations (its settings); synchronous, asked on every pick. */
+      perGuildConcurrencyOf?: (guildId: string) => number | undefined;
     },
   ) {}
 
@@ -171,7 +173,7 @@ export class SubmitScheduler {
       const index = (this.ringCursor + step) % ringSize;
       const guildId = this.guildRing[index]!;
       const queue = this.queues.get(guildId);
-      if (!queue?.length || this.runningIn(guildId) >= this.deps.limits.perGuildConcurrency) continue;
+      if (!queue?.length || this.runningIn(guildId) >= this.concurrencyOf(guildId)) continue;
       const taskId = queue.shift()!;
       this.queuedAt.delete(taskId);
       this.ringCursor = (index + 1) % ringSize;
@@ -298,6 +300,10 @@ export class SubmitScheduler {
     this.guildRing.splice(index, 1);
     if (this.ringCursor > index) this.ringCursor--;
     if (this.ringCursor >= this.guildRing.length) this.ringCursor = 0;
+  }
+
+  private concurrencyOf(guildId: string): number {
+    return this.deps.perGuildConcurrencyOf?.(guildId) ?? this.deps.limits.perGuildConcurrency;
   }
 
   private runningIn(guildId: string): number {

@@ -1,4 +1,4 @@
-import { Client, GatewayIntentBits, Partials } from 'discord.js';
+import { Client, GatewayIntentBits, Partials, Status } from 'discord.js';
 
 /** Options for the bot's discord.js client. */
 export interface DiscordClientOptions {
@@ -16,4 +16,12 @@ export function createDiscordClient(options: DiscordClientOptions): Client {
     partials: [Partials.Channel],
     rest: { timeout: REST_TIMEOUT_MS, ...(options.apiUrl ? { api: options.apiUrl } : {}) },
   });
+}
+
+/**
+ * Whether the gateway connection is up: the client became ready and no shard is reconnecting
+ * (`client.ws.status` alone stays Ready after the first login).
+ */
+export function isGatewayReady(client: Client): boolean {
+  return client.ws.status === Status.Ready && client.ws.shards.every((shard) => shard.status === Status.Ready);
 }

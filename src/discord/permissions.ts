@@ -1,4 +1,9 @@
-import { PermissionFlagsBits, type PermissionsBitField } from 'discord.js';
+import {
+  PermissionFlagsBits,
+  type APIInteractionGuildMember,
+  type GuildMember,
+  type PermissionsBitField,
+} from 'discord.js';
 import type { BotPermission } from '../core/preflight.js';
 
 const FLAGS: Record<BotPermission, bigint> = {
@@ -17,4 +22,10 @@ export function toBotPermissions(appPermissions: Readonly<PermissionsBitField>):
     if (appPermissions.has(flag)) granted.add(name);
   }
   return granted;
+}
+
+/** The role ids of an interaction's member (a cached GuildMember or the raw API member). */
+export function memberRoleIds(member: GuildMember | APIInteractionGuildMember | null): string[] {
+  if (!member) return [];
+  return Array.isArray(member.roles) ? [...member.roles] : [...member.roles.cache.keys()];
 }

@@ -105,6 +105,8 @@ export class GuildPoller {
 
   private async check(due: Task[]): Promise<void> {
     const result = await this.deps.batcher.fetch(due.map((t) => t.providerTaskId!));
+    // Shutting down: the store may be closing; the next start asks again.
+    if (this.stopped) return;
     const nowMs = this.nowMs();
     if (!(result instanceof Map)) {
       this.consecutiveFailures++;

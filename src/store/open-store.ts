@@ -49,8 +49,10 @@ export class StoreUrlError extends Error {
   }
 }
 
-const NAMESPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
-const DEFAULT_REDIS_KEY_PREFIX = 'sora-bot:';
+/** What a keyv namespace (a sqlite table, a Redis key segment) may be called. */
+export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
+/** The Redis key prefix of every namespace unless `RedisStoreOptions.keyPrefix` says otherwise. */
+export const DEFAULT_REDIS_KEY_PREFIX = 'sora-bot:';
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 const REDIS_DEFAULTS = {
   connectTimeoutMs: 5_000,

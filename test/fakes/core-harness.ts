@@ -1,7 +1,7 @@
 import { CircuitBreaker } from '../../src/core/circuit-breaker.js';
 import { DeliveryService } from '../../src/core/delivery.js';
-import { GenerationService } from '../../src/core/generation-service.js';
-import { systemClock, systemTimers } from '../../src/core/ports.js';
+import { GenerationService, type BudgetReached } from '../../src/core/generation-service.js';
+import { systemClock, systemTimers, type GuildLimits, type GuildUsageLog } from '../../src/core/ports.js';
 import { SubmitScheduler, type SubmitLimits } from '../../src/core/submit-scheduler.js';
 import type { Task } from '../../src/core/task.js';
 import { PollerRegistry } from '../../src/poller/poller-registry.js';
@@ -22,6 +22,10 @@ export interface CoreHarnessOptions {
   perMemberDailyQuota?: number;
   breakerCooldownMs?: number;
   gatherMs?: number;
+  /** Guild settings as the core sees them. */
+  guildLimits?: (guildId: string) => Promise<GuildLimits>;
+  usage?: GuildUsageLog;
+  perGuildConcurrencyOf?: (guildId: string) => number | undefined;
 }
 
 /** The poll schedule the core tests use unless they say otherwise. */
@@ -48,6 +52,7 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
   const timers = systemTimers;
   const breaker = new CircuitBreaker(clock, options.breakerCooldownMs ?? 60_000);
   const accountProblems: { code: string; firstTime: boolean }[] = [];
+  const budgetsReached: BudgetReached[] = [];
   const outcomes: Task[] = [];
 
   const delivery = new DeliveryService({ store, publisher, progress, clock, timers, logger });
@@ -83,6 +88,7 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
     progress,
     logger,
     limits: { maxActiveGenerations: 5, perGuildConcurrency: 3, submitMinIntervalMs: 2_000, ...options.limits },
+    ...(options.perGuildConcurrencyOf ? { perGuildConcurrencyOf: options.perGuildConcurrencyOf } : {}),
     events: {
       onSubmitted: (task) => registry.follow(task),
       onFinishedWithoutGeneration: (task) => delivery.deliver(task.id),
@@ -100,6 +106,9 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
     clock,
     logger,
     limits: { perMemberDailyQuota: options.perMemberDailyQuota ?? 10 },
+    ...(options.guildLimits ? { guildLimits: options.guildLimits } : {}),
+    ...(options.usage ? { usage: options.usage } : {}),
+    onBudgetReached: (event) => budgetsReached.push(event),
   });
 
   return {
@@ -115,6 +124,7 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
     delivery,
     service,
     accountProblems,
+    budgetsReached,
     outcomes,
     /** Stops timers and waits for work in flight. */
     async stop(): Promise<void> {

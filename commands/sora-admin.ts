@@ -1,0 +1,472 @@
+import {
+  ChannelType,
+  MessageFlags,
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+  type ChatInputCommandInteraction,
+  type Guild,
+  type GuildMember,
+} from 'discord.js';
+import { formatCredits } from '../src/core/credits.js';
+import { requiredPermissions, type BotPermission } from '../src/core/preflight.js';
+import { DURATIONS, MODELS, ORIENTATIONS, SIZES, type Duration, type Model, type Orientation, type Size } from '../src/core/task.js';
+import { UserFacingError } from '../src/core/user-facing-error.js';
+import type { CommandContext, SlashCommand } from '../src/discord/command.js';
+import { toBotPermissions } from '../src/discord/permissions.js';
+import { CONTENT_MAX } from '../src/discord/render.js';
+import {
+  SETTINGS_LIMITS,
+  splitBlockedWords,
+  type GuildSettings,
+  type SettingsEdit,
+} from '../src/settings/guild-settings.js';
+
+// Where members may make videos: threads of these channels count as well.
+const VIDEO_CHANNEL_TYPES = [
+  ChannelType.GuildText,
+  ChannelType.GuildAnnouncement,
+  ChannelType.GuildForum,
+  ChannelType.GuildVoice,
+] as const;
+// Where the bot posts on its own (showcase, admin log).
+const POST_CHANNEL_TYPES = [ChannelType.GuildText, ChannelType.GuildAnnouncement] as const;
+const LIMIT_NAMES = ['member-daily', 'guild-concurrency', 'daily-budget', 'all'] as const;
+
+const data = new SlashCommandBuilder()
+  .setName('sora-admin')
+  .setDescription('Server settings of the Sora bot (Manage Server only)')
+  .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+  .setDMPermission(false)
+  .addSubcommand((sub) =>
+    sub
+      .setName('showcase')
+      .setDescription('Set the showcase channel')
+      .addChannelOption((o) =>
+        o.setName('channel').setDescription('The showcase channel').setRequired(true).addChannelTypes(...POST_CHANNEL_TYPES),
+      ),
+  )
+  .addSubcommand((sub) => sub.setName('showcase-clear').setDescription('Remove the showcase channel'))
+  .addSubcommandGroup((group) =>
+    group
+      .setName('channels')
+      .setDescription('Channels where videos may be made (none listed: everywhere)')
+      .addSubcommand((sub) =>
+        sub
+          .setName('add')
+          .setDescription('Allow videos in a channel (and its threads)')
+          .addChannelOption((o) =>
+            o.setName('channel').setDescription('The channel').setRequired(true).addChannelTypes(...VIDEO_CHANNEL_TYPES),
+          ),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('remove')
+          .setDescription('Stop allowing videos in a channel')
+          .addChannelOption((o) => o.setName('channel').setDescription('The channel').setRequired(true)),
+      )
+      .addSubcommand((sub) => sub.setName('clear').setDescription('Allow videos in every channel again')),
+  )
+  .addSubcommand((sub) =>
+    sub
+      .setName('limits')
+      .setDescription('Daily limit per member, generations at once, daily budget')
+      .addIntegerOption((o) =>
+        o
+          .setName('member-daily')
+          .setDescription('Videos per member per UTC day (0 = unlimited)')
+          .setMinValue(0)
+          .setMaxValue(SETTINGS_LIMITS.memberDailyQuotaMax),
+      )
+      .addIntegerOption((o) =>
+        o
+          .setName('guild-concurrency')
+          .setDescription('Videos generating at once in this server')
+          .setMinValue(1)
+          .setMaxValue(SETTINGS_LIMITS.maxActiveGenerationsMax),
+      )
+      .addIntegerOption((o) =>
+        o
+          .setName('daily-budget')
+          .setDescription('Credits per UTC day: sora-2 10 s = 1, sora-2-pro ×10, longer ×seconds/10 (0 = none)')
+          .setMinValue(0)
+          .setMaxValue(SETTINGS_LIMITS.dailyBudgetCreditsMax),
+      )
+      .addStringOption((o) =>
+        o
+          .setName('reset')
+          .setDescription("Return a limit to the bot's default")
+          .addChoices(...LIMIT_NAMES.map((name) => ({ name, value: name }))),
+      ),
+  )
+  .addSubcommand((sub) =>
+    sub
+      .setName('defaults')
+      .setDescription('Options used when a member does not choose them')
+      .addStringOption((o) =>
+        o.setName('model').setDescription('Default model').addChoices(...MODELS.map((m) => ({ name: m, value: m }))),
+      )
+      .addIntegerOption((o) =>
+        o
+          .setName('duration')
+          .setDescription('Default length in seconds (25 needs sora-2-pro)')
+          .addChoices(...DURATIONS.map((d) => ({ name: `${d} seconds`, value: d }))),
+      )
+      .addStringOption((o) =>
+        o
+          .setName('orientation')
+          .setDescription('Default orientation')
+          .addChoices(...ORIENTATIONS.map((v) => ({ name: v, value: v }))),
+      )
+      .addStringOption((o) =>
+        o.setName('size').setDescription('Default size').addChoices(...SIZES.map((v) => ({ name: v, value: v }))),
+      )
+      .addBooleanOption((o) => o.setName('reset').setDescription("Drop this server's defaults first")),
+  )
+  .addSubcommandGroup((group) =>
+    group
+      .setName('pro-roles')
+      .setDescription('Roles allowed to use sora-2-pro (none listed: everyone)')
+      .addSubcommand((sub) =>
+        sub
+          .setName('add')
+          .setDescription('Allow a role to use sora-2-pro')
+          .addRoleOption((o) => o.setName('role').setDescription('The role').setRequired(true)),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('remove')
+          .setDescription('Stop allowing a role to use sora-2-pro')
+          .addRoleOption((o) => o.setName('role').setDescription('The role').setRequired(true)),
+      )
+      .addSubcommand((sub) => sub.setName('clear').setDescription('Let everyone use sora-2-pro again')),
+  )
+  .addSubcommandGroup((group) =>
+    group
+      .setName('blocked-words')
+      .setDescription('Words and phrases refused in prompts (case-insensitive, anywhere in the prompt)')
+      .addSubcommand((sub) =>
+        sub
+          .setName('add')
+          .setDescription('Block words or phrases')
+          .addStringOption((o) =>
+            o.setName('words').setDescription('One or more, separated by commas').setRequired(true).setMaxLength(1000),
+          ),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('remove')
+          .setDescription('Unblock words or phrases')
+          .addStringOption((o) =>
+            o.setName('words').setDescription('One or more, separated by commas').setRequired(true).setMaxLength(1000),
+          ),
+      )
+      .addSubcommand((sub) => sub.setName('list').setDescription('Show the blocked words'))
+      .addSubcommand((sub) => sub.setName('clear').setDescription('Remove every blocked word')),
+  )
+  .addSubcommand((sub) =>
+    sub
+      .setName('log-channel')
+      .setDescription('Where the bot reports problems to admins')
+      .addChannelOption((o) =>
+        o.setName('channel').setDescription('The admin log channel').setRequired(true).addChannelTypes(...POST_CHANNEL_TYPES),
+      ),
+  )
+  .addSubcommand((sub) => sub.setName('log-channel-clear').setDescription('Stop posting in an admin log channel'))
+  .addSubcommand((sub) => sub.setName('check').setDescription("Check the bot's permissions in the configured channels"))
+  .addSubcommand((sub) => sub.setName('settings').setDescription("Show this server's settings"));
+
+const PERMISSION_LABELS: Record<BotPermission, string> = {
+  ViewChannel: 'View Channel',
+  SendMessages: 'Send Messages',
+  SendMessagesInThreads: 'Send Messages in Threads',
+  EmbedLinks: 'Embed Links',
+  AttachFiles: 'Attach Files',
+  ReadMessageHistory: 'Read Message History',
+};
+
+type Handler = (interaction: ChatInputCommandInteraction, context: CommandContext, guildId: string) => Promise<void>;
+
+async function reply(interaction: ChatInputCommandInteraction, content: string): Promise<void> {
+  await interaction.reply({
+    content: truncate(content, CONTENT_MAX),
+    flags: MessageFlags.Ephemeral,
+    // Settings name roles and channels; a reply must never ping them.
+    allowedMentions: { parse: [] },
+  });
+}
+
+/** Applies an edit; a refused edit is the admin's to fix, so its reason is shown as is. */
+async function edit(context: CommandContext, guildId: string, change: SettingsEdit) {
+  const result = await context.settings.edit(guildId, change);
+  if (!result.ok) throw new UserFacingError('SETTING_INVALID', result.problem);
+  return result;
+}
+
+const handlers: Record<string, Handler> = {
+  async showcase(interaction, context, guildId) {
+    const channelId = interaction.options.getChannel('channel', true).id;
+    await edit(context, guildId, { kind: 'set_showcase', channelId });
+    await reply(interaction, `Showcase channel set to <#${channelId}>.${await permissionWarning(interaction, channelId)}`);
+  },
+
+  async 'showcase-clear'(interaction, context, guildId) {
+    const { changed } = await edit(context, guildId, { kind: 'set_showcase', channelId: null });
+    await reply(interaction, changed ? 'Showcase channel removed.' : 'There was no showcase channel.');
+  },
+
+  async 'channels/add'(interaction, context, guildId) {
+    const channelId = interaction.options.getChannel('channel', true).id;
+    const { settings } = await edit(context, guildId, { kind: 'allow_channel', channelId });
+    await reply(
+      interaction,
+      `Videos can be made in ${channelList(settings.allowedChannelIds)} (and their threads) only.` +
+        (await permissionWarning(interaction, channelId)),
+    );
+  },
+
+  async 'channels/remove'(interaction, context, guildId) {
+    const channelId = interaction.options.getChannel('channel', true).id;
+    const { settings, changed } = await edit(context, guildId, { kind: 'disallow_channel', channelId });
+    const now =
+      settings.allowedChannelIds.length === 0
+        ? 'Videos can be made in every channel.'
+        : `Videos can be made in ${channelList(settings.allowedChannelIds)} only.`;
+    await reply(interaction, `${changed ? `<#${channelId}> removed.` : `<#${channelId}> was not in the list.`} ${now}`);
+  },
+
+  async 'channels/clear'(interaction, context, guildId) {
+    await edit(context, guildId, { kind: 'clear_channels' });
+    await reply(interaction, 'Videos can be made in every channel again.');
+  },
+
+  async limits(interaction, context, guildId) {
+    const memberDaily = interaction.options.getInteger('member-daily');
+    const concurrency = interaction.options.getInteger('guild-concurrency');
+    const budget = interaction.options.getInteger('daily-budget');
+    const reset = interaction.options.getString('reset');
+    if (memberDaily === null && concurrency === null && budget === null && reset === null) {
+      throw new UserFacingError('SETTING_INVALID', 'Give at least one of member-daily, guild-concurrency, daily-budget or reset.');
+    }
+    // A reset returns a limit to the default (null); a value given in the same command wins over it.
+    const resets = (name: (typeof LIMIT_NAMES)[number]) => reset === name || reset === 'all';
+    const pick = (value: number | null, name: (typeof LIMIT_NAMES)[number]) =>
+      value !== null ? value : resets(name) ? null : undefined;
+    const { settings } = await edit(context, guildId, {
+      kind: 'set_limits',
+      memberDailyQuota: pick(memberDaily, 'member-daily'),
+      maxActiveGenerations: pick(concurrency, 'guild-concurrency'),
+      dailyBudgetCredits: pick(budget, 'daily-budget'),
+    });
+    await reply(interaction, `Limits updated; they apply at once.\n${describeLimits(settings, context)}`);
+  },
+
+  async defaults(interaction, context, guildId) {
+    const chosen = {
+      model: (interaction.options.getString('model') ?? undefined) as Model | undefined,
+      duration: (interaction.options.getInteger('duration') ?? undefined) as Duration | undefined,
+      orientation: (interaction.options.getString('orientation') ?? undefined) as Orientation | undefined,
+      size: (interaction.options.getString('size') ?? undefined) as Size | undefined,
+    };
+    const reset = interaction.options.getBoolean('reset') ?? false;
+    if (!reset && Object.values(chosen).every((value) => value === undefined)) {
+      throw new UserFacingError('SETTING_INVALID', 'Give at least one of model, duration, orientation or size (or reset).');
+    }
+    const { settings } = await edit(context, guildId, { kind: 'set_defaults', defaults: chosen, reset });
+    await reply(interaction, `Defaults updated: ${describeDefaults(settings, context)}.`);
+  },
+
+  async 'pro-roles/add'(interaction, context, guildId) {
+    const roleId = interaction.options.getRole('role', true).id;
+    const { settings } = await edit(context, guildId, { kind: 'add_pro_role', roleId });
+    await reply(interaction, `sora-2-pro is now reserved for ${roleList(settings.proRoleIds)}.`);
+  },
+
+  async 'pro-roles/remove'(interaction, context, guildId) {
+    const roleId = interaction.options.getRole('role', true).id;
+    const { settings, changed } = await edit(context, guildId, { kind: 'remove_pro_role', roleId });
+    const now =
+      settings.proRoleIds.length === 0 ? 'Everyone may use sora-2-pro.' : `sora-2-pro is reserved for ${roleList(settings.proRoleIds)}.`;
+    await reply(interaction, `${changed ? `<@&${roleId}> removed.` : `<@&${roleId}> was not in the list.`} ${now}`);
+  },
+
+  async 'pro-roles/clear'(interaction, context, guildId) {
+    await edit(context, guildId, { kind: 'clear_pro_roles' });
+    await reply(interaction, 'Everyone may use sora-2-pro again.');
+  },
+
+  async 'blocked-words/add'(interaction, context, guildId) {
+    const words = splitBlockedWords(interaction.options.getString('words', true));
+    const { settings } = await edit(context, guildId, { kind: 'add_blocked_words', words });
+    await reply(
+      interaction,
+      `Blocked ${words.length} word${words.length === 1 ? '' : 's'} or phrase${words.length === 1 ? '' : 's'}; ` +
+        `the list has ${settings.blockedWords.length}. Prompts containing one are refused without naming it.`,
+    );
+  },
+
+  async 'blocked-words/remove'(interaction, context, guildId) {
+    const words = splitBlockedWords(interaction.options.getString('words', true));
+    const before = (await context.settings.get(guildId)).blockedWords.length;
+    const { settings } = await edit(context, guildId, { kind: 'remove_blocked_words', words });
+    await reply(interaction, `Removed ${before - settings.blockedWords.length}; the list has ${settings.blockedWords.length}.`);
+  },
+
+  async 'blocked-words/list'(interaction, context, guildId) {
+    const { blockedWords } = await context.settings.get(guildId);
+    if (blockedWords.length === 0) return reply(interaction, 'No words are blocked.');
+    await reply(interaction, `Blocked words (${blockedWords.length}):\n${fencedList(blockedWords, CONTENT_MAX - 40)}`);
+  },
+
+  async 'blocked-words/clear'(interaction, context, guildId) {
+    await edit(context, guildId, { kind: 'clear_blocked_words' });
+    await reply(interaction, 'No words are blocked any more.');
+  },
+
+  async 'log-channel'(interaction, context, guildId) {
+    const channelId = interaction.options.getChannel('channel', true).id;
+    await edit(context, guildId, { kind: 'set_log_channel', channelId });
+    await reply(
+      interaction,
+      `The admin log goes to <#${channelId}>: account problems, the daily budget reached and results that could not be posted.` +
+        (await permissionWarning(interaction, channelId)),
+    );
+  },
+
+  async 'log-channel-clear'(interaction, context, guildId) {
+    const { changed } = await edit(context, guildId, { kind: 'set_log_channel', channelId: null });
+    await reply(interaction, changed ? 'The admin log is off.' : 'There was no admin log channel.');
+  },
+
+  async check(interaction, context, guildId) {
+    const settings = await context.settings.get(guildId);
+    const purposes = new Map<string, string[]>();
+    const add = (channelId: string | null, purpose: string) => {
+      if (channelId) purposes.set(channelId, [...(purposes.get(channelId) ?? []), purpose]);
+    };
+    add(interaction.channelId, 'this channel');
+    for (const id of settings.allowedChannelIds) add(id, 'videos allowed');
+    add(settings.showcaseChannelId, 'showcase');
+    add(settings.adminLogChannelId, 'admin log');
+    const me = await botMember(interaction.guild);
+    const lines = [...purposes].map(([channelId, why]) => describeChannelPermissions(interaction, me, channelId, why));
+    await reply(interaction, `**The bot's permissions**\n${lines.join('\n')}`);
+  },
+
+  async settings(interaction, context, guildId) {
+    await reply(interaction, describeSettings(await context.settings.get(guildId), context));
+  },
+};
+
+/** `/sora-admin …`: guild settings, for members with Manage Server. */
+export const soraAdminCommand: SlashCommand = {
+  data: data.toJSON(),
+  async execute(interaction, context) {
+    const guildId = interaction.guildId;
+    if (!guildId) throw new UserFacingError('NOT_IN_GUILD', 'Settings are per server; use this in a server.');
+    // Discord hides the command from others by default, but a server can override that per role or channel.
+    if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+      throw new UserFacingError('ADMIN_ONLY', "Only members with the Manage Server permission can change the Sora bot's settings.");
+    }
+    const group = interaction.options.getSubcommandGroup(false);
+    const sub = interaction.options.getSubcommand();
+    const handler = handlers[group ? `${group}/${sub}` : sub];
+    if (!handler) throw new UserFacingError('OPTION_INVALID', 'Unknown subcommand.');
+    await handler(interaction, context, guildId);
+  },
+};
+
+async function botMember(guild: Guild | null): Promise<GuildMember | undefined> {
+  if (!guild) return undefined;
+  return guild.members.me ?? (await guild.members.fetchMe().catch(() => undefined));
+}
+
+/** A warning when the bot could not post in a channel just configured (empty when it can). */
+async function permissionWarning(interaction: ChatInputCommandInteraction, channelId: string): Promise<string> {
+  const me = await botMember(interaction.guild);
+  const channel = interaction.guild?.channels.cache.get(channelId);
+  if (!me || !channel) return '';
+  const granted = toBotPermissions(channel.permissionsFor(me));
+  const missing = requiredPermissions(channel.isThread()).filter((p) => !granted.has(p));
+  return missing.length === 0 ? '' : `\n⚠️ I can't post there yet: I'm missing ${missing.map((p) => PERMISSION_LABELS[p]).join(', ')}.`;
+}
+
+function describeChannelPermissions(
+  interaction: ChatInputCommandInteraction,
+  me: GuildMember | undefined,
+  channelId: string,
+  purposes: string[],
+): string {
+  const heading = `<#${channelId}> (${purposes.join(', ')})`;
+  const channel = interaction.guild?.channels.cache.get(channelId);
+  if (!channel || !me) return `${heading}: ❓ not found — deleted, or the bot cannot see it`;
+  const granted = toBotPermissions(channel.permissionsFor(me));
+  const isThread = channel.isThread();
+  const required = requiredPermissions(isThread);
+  // In a channel members may also start threads, where posting needs Send Messages in Threads.
+  const shown: BotPermission[] = isThread ? required : [...required.slice(0, 2), 'SendMessagesInThreads', ...required.slice(2)];
+  const ready = required.every((p) => granted.has(p));
+  const marks = shown.map((p) => `${granted.has(p) ? '✅' : '❌'} ${PERMISSION_LABELS[p]}`).join(' · ');
+  return `${heading}: ${ready ? 'ready' : '⚠️ cannot deliver results'}\n  ${marks}`;
+}
+
+function describeSettings(s: GuildSettings, context: CommandContext): string {
+  return [
+    "**Sora bot settings for this server** (changes apply at once)",
+    `Showcase channel: ${s.showcaseChannelId ? `<#${s.showcaseChannelId}>` : 'none'}`,
+    `Admin log channel: ${s.adminLogChannelId ? `<#${s.adminLogChannelId}>` : 'none'}`,
+    `Videos allowed in: ${s.allowedChannelIds.length === 0 ? 'every channel' : channelList(s.allowedChannelIds)}`,
+    describeLimits(s, context),
+    `Defaults: ${describeDefaults(s, context)}`,
+    `sora-2-pro allowed for: ${s.proRoleIds.length === 0 ? 'everyone' : roleList(s.proRoleIds)}`,
+    `Blocked words: ${s.blockedWords.length}${s.blockedWords.length > 0 ? ' (`/sora-admin blocked-words list`)' : ''}`,
+  ].join('\n');
+}
+
+function describeLimits(s: GuildSettings, context: CommandContext): string {
+  const quota = s.memberDailyQuota ?? context.limitDefaults.memberDailyQuota;
+  const quotaText = `${quota === 0 ? 'unlimited' : quota}${s.memberDailyQuota === null ? " (bot's default)" : ''}`;
+  const concurrency = s.maxActiveGenerations ?? context.limitDefaults.perGuildConcurrency;
+  const concurrencyText = `${concurrency}${s.maxActiveGenerations === null ? " (bot's default)" : ''}`;
+  const budget =
+    s.dailyBudgetCredits === 0
+      ? 'none'
+      : `${formatCredits(s.dailyBudgetCredits)} credits (sora-2 10 s = 1, sora-2-pro ×10, longer videos ×seconds/10)`;
+  return [
+    `Videos per member per day (UTC): ${quotaText}`,
+    `Videos generating at once: ${concurrencyText}`,
+    `Daily budget: ${budget}`,
+  ].join('\n');
+}
+
+function describeDefaults(s: GuildSettings, context: CommandContext): string {
+  const d = { ...context.preflightRules.defaults, ...s.defaults };
+  return `${d.model} · ${d.duration} s · ${d.orientation} · ${d.size}`;
+}
+
+function channelList(ids: readonly string[]): string {
+  return ids.map((id) => `<#${id}>`).join(', ');
+}
+
+function roleList(ids: readonly string[]): string {
+  return ids.map((id) => `<@&${id}>`).join(', ');
+}
+
+/** One word per line in a code block, cut to `maxChars` with a count of what was left out. */
+function fencedList(words: readonly string[], maxChars: number): string {
+  const lines: string[] = [];
+  let length = 0;
+  for (const [index, word] of words.entries()) {
+    // A backtick would close the block; the words are shown, not matched, here.
+    const line = word.replace(/`/g, 'ˋ');
+    if (length + line.length + 1 > maxChars - 30) {
+      return `\`\`\`\n${lines.join('\n')}\n\`\`\`… and ${words.length - index} more`;
+    }
+    lines.push(line);
+    length += line.length + 1;
+  }
+  return `\`\`\`\n${lines.join('\n')}\n\`\`\``;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

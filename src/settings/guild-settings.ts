@@ -1,0 +1,248 @@
+import { z } from 'zod';
+import type { GuildLimits } from '../core/ports.js';
+import { normalizeForMatch, type PreflightRules } from '../core/preflight.js';
+import {
+  DURATIONS,
+  MODELS,
+  ORIENTATIONS,
+  SIZES,
+  type Duration,
+  type Model,
+  type Orientation,
+  type Size,
+} from '../core/task.js';
+
+/** Option defaults a guild chose; an absent field keeps the bot's default. */
+export interface GenerationDefaults {
+  model?: Model;
+  duration?: Duration;
+  orientation?: Orientation;
+  size?: Size;
+}
+
+/** One guild's settings, edited with `/sora-admin`. */
+export interface GuildSettings {
+  showcaseChannelId: string | null;
+  /** Channels (and their threads) where videos may be made; empty: everywhere. */
+  allowedChannelIds: readonly string[];
+  /** Generations per member per UTC day (0 = unlimited); null: `MEMBER_DAILY_QUOTA`. */
+  memberDailyQuota: number | null;
+  /** Generations running at once in this guild; null: `GUILD_MAX_ACTIVE_GENERATIONS`. */
+  maxActiveGenerations: number | null;
+  /** Credits the guild may spend per UTC day (sora-2 for 10 s = 1); 0 = no budget. */
+  dailyBudgetCredits: number;
+  defaults: GenerationDefaults;
+  /** Roles whose members may use sora-2-pro; empty: everyone. */
+  proRoleIds: readonly string[];
+  /** Refused prompt substrings, stored normalized (`normalizeBlockedWord`). */
+  blockedWords: readonly string[];
+  adminLogChannelId: string | null;
+}
+
+/** Bounds of what an admin may set (they keep replies within Discord's message limits). */
+export const SETTINGS_LIMITS = Object.freeze({
+  allowedChannels: 25,
+  proRoles: 25,
+  blockedWords: 200,
+  blockedWordMaxChars: 100,
+  memberDailyQuotaMax: 10_000,
+  maxActiveGenerationsMax: 100,
+  dailyBudgetCreditsMax: 1_000_000,
+});
+
+/** The settings of a guild that never changed any. */
+export const DEFAULT_GUILD_SETTINGS: GuildSettings = Object.freeze({
+  showcaseChannelId: null,
+  allowedChannelIds: Object.freeze([]),
+  memberDailyQuota: null,
+  maxActiveGenerations: null,
+  dailyBudgetCredits: 0,
+  defaults: Object.freeze({}),
+  proRoleIds: Object.freeze([]),
+  blockedWords: Object.freeze([]),
+  adminLogChannelId: null,
+});
+
+const snowflake = z.string().regex(/^\d{17,20}$/);
+const idList = (max: number) => z.array(snowflake).max(max).default([]);
+
+/** The stored form; every field has a default so records written by older versions still parse. */
+const guildSettingsSchema = z.object({
+  showcaseChannelId: snowflake.nullable().default(null),
+  allowedChannelIds: idList(SETTINGS_LIMITS.allowedChannels),
+  memberDailyQuota: z.number().int().min(0).max(SETTINGS_LIMITS.memberDailyQuotaMax).nullable().default(null),
+  maxActiveGenerations: z.number().int().min(1).max(SETTINGS_LIMITS.maxActiveGenerationsMax).nullable().default(null),
+  dailyBudgetCredits: z.number().int().min(0).max(SETTINGS_LIMITS.dailyBudgetCreditsMax).default(0),
+  defaults: z
+    .object({
+      model: z.enum(MODELS).optional(),
+      duration: z.literal([...DURATIONS]).optional(),
+      orientation: z.enum(ORIENTATIONS).optional(),
+      size: z.enum(SIZES).optional(),
+    })
+    .default({}),
+  proRoleIds: idList(SETTINGS_LIMITS.proRoles),
+  blockedWords: z
+    .array(z.string().min(1).max(SETTINGS_LIMITS.blockedWordMaxChars))
+    .max(SETTINGS_LIMITS.blockedWords)
+    .default([]),
+  adminLogChannelId: snowflake.nullable().default(null),
+});
+
+/** A stored settings record that does not parse; never shown to members. */
+export class InvalidGuildSettingsError extends Error {
+  constructor(readonly guildId: string, detail: string) {
+    super(`stored settings of guild ${guildId} are invalid: ${detail}`);
+    this.name = 'InvalidGuildSettingsError';
+  }
+}
+
+/** Parses a stored record (or anything else claiming to be settings); throws InvalidGuildSettingsError. */
+export function parseGuildSettings(guildId: string, raw: unknown): GuildSettings {
+  const result = guildSettingsSchema.safeParse(raw);
+  if (!result.success) {
+    throw new InvalidGuildSettingsError(guildId, result.error.issues.map((i) => i.path.join('.') || 'record').join(', '));
+  }
+  const { defaults, ...rest } = result.data;
+  return { ...rest, defaults: withoutUndefined(defaults) };
+}
+
+/** The form blocked words are stored and compared in: NFKC, lower case, single spaces, trimmed. */
+export function normalizeBlockedWord(word: string): string {
+  return normalizeForMatch(word).replace(/\s+/g, ' ').trim();
+}
+
+/** Splits an admin's input into blocked words: commas (ASCII, full-width, ideographic) or new lines. */
+export function splitBlockedWords(input: string): string[] {
+  return [...new Set(input.split(/[,，、\n]/).map(normalizeBlockedWord).filter((word) => word !== ''))];
+}
+
+/** One change an admin asks for. */
+export type SettingsEdit =
+  | { kind: 'set_showcase'; channelId: string | null }
+  | { kind: 'set_log_channel'; channelId: string | null }
+  | { kind: 'allow_channel'; channelId: string }
+  | { kind: 'disallow_channel'; channelId: string }
+  | { kind: 'clear_channels' }
+  /** Undefined leaves a limit as it is; null returns it to the bot's default (budget: none). */
+  | { kind: 'set_limits'; memberDailyQuota?: number | null; maxActiveGenerations?: number | null; dailyBudgetCredits?: number | null }
+  /** `reset` drops every default before the given ones apply. */
+  | { kind: 'set_defaults'; defaults: GenerationDefaults; reset: boolean }
+  | { kind: 'add_pro_role'; roleId: string }
+  | { kind: 'remove_pro_role'; roleId: string }
+  | { kind: 'clear_pro_roles' }
+  | { kind: 'add_blocked_words'; words: readonly string[] }
+  | { kind: 'remove_blocked_words'; words: readonly string[] }
+  | { kind: 'clear_blocked_words' };
+
+/** The settings after an edit (`changed` false when it changed nothing), or why it is refused. */
+export type SettingsEditResult =
+  | { ok: true; settings: GuildSettings; changed: boolean }
+  | { ok: false; problem: string };
+
+/** Applies an edit and checks the result against the bounds. Pure. */
+export function applySettingsEdit(current: GuildSettings, edit: SettingsEdit): SettingsEditResult {
+  const next = editedSettings(current, edit);
+  if (typeof next === 'string') return { ok: false, problem: next };
+  const problem = findProblem(next);
+  if (problem !== undefined) return { ok: false, problem };
+  return { ok: true, settings: next, changed: JSON.stringify(next) !== JSON.stringify(current) };
+}
+
+function editedSettings(s: GuildSettings, edit: SettingsEdit): GuildSettings | string {
+  switch (edit.kind) {
+    case 'set_showcase':
+      return { ...s, showcaseChannelId: edit.channelId };
+    case 'set_log_channel':
+      return { ...s, adminLogChannelId: edit.channelId };
+    case 'allow_channel':
+      return { ...s, allowedChannelIds: withItem(s.allowedChannelIds, edit.channelId) };
+    case 'disallow_channel':
+      return { ...s, allowedChannelIds: s.allowedChannelIds.filter((id) => id !== edit.channelId) };
+    case 'clear_channels':
+      return { ...s, allowedChannelIds: [] };
+    case 'set_limits': {
+      const next = { ...s };
+      if (edit.memberDailyQuota !== undefined) next.memberDailyQuota = edit.memberDailyQuota;
+      if (edit.maxActiveGenerations !== undefined) next.maxActiveGenerations = edit.maxActiveGenerations;
+      if (edit.dailyBudgetCredits !== undefined) next.dailyBudgetCredits = edit.dailyBudgetCredits ?? 0;
+      return next;
+    }
+    case 'set_defaults':
+      return { ...s, defaults: withoutUndefined({ ...(edit.reset ? {} : s.defaults), ...withoutUndefined(edit.defaults) }) };
+    case 'add_pro_role':
+      return { ...s, proRoleIds: withItem(s.proRoleIds, edit.roleId) };
+    case 'remove_pro_role':
+      return { ...s, proRoleIds: s.proRoleIds.filter((id) => id !== edit.roleId) };
+    case 'clear_pro_roles':
+      return { ...s, proRoleIds: [] };
+    case 'add_blocked_words': {
+      const words = edit.words.map(normalizeBlockedWord).filter((w) => w !== '');
+      if (words.length === 0) return 'Give at least one word or phrase.';
+      let blockedWords = s.blockedWords;
+      for (const word of words) blockedWords = withItem(blockedWords, word);
+      return { ...s, blockedWords };
+    }
+    case 'remove_blocked_words': {
+      const words = new Set(edit.words.map(normalizeBlockedWord));
+      return { ...s, blockedWords: s.blockedWords.filter((w) => !words.has(w)) };
+    }
+    case 'clear_blocked_words':
+      return { ...s, blockedWords: [] };
+  }
+}
+
+function findProblem(s: GuildSettings): string | undefined {
+  const L = SETTINGS_LIMITS;
+  if (s.allowedChannelIds.length > L.allowedChannels) return `At most ${L.allowedChannels} channels can be allowed.`;
+  if (s.proRoleIds.length > L.proRoles) return `At most ${L.proRoles} roles can be allowed to use sora-2-pro.`;
+  if (s.blockedWords.length > L.blockedWords) return `At most ${L.blockedWords} blocked words can be kept.`;
+  if (s.blockedWords.some((w) => [...w].length > L.blockedWordMaxChars)) {
+    return `A blocked word or phrase may be at most ${L.blockedWordMaxChars} characters long.`;
+  }
+  if (s.memberDailyQuota !== null && !isIntegerIn(s.memberDailyQuota, 0, L.memberDailyQuotaMax)) {
+    return `The daily limit per member must be a whole number from 0 (unlimited) to ${L.memberDailyQuotaMax}.`;
+  }
+  if (s.maxActiveGenerations !== null && !isIntegerIn(s.maxActiveGenerations, 1, L.maxActiveGenerationsMax)) {
+    return `The number of generations at once must be a whole number from 1 to ${L.maxActiveGenerationsMax}.`;
+  }
+  if (!isIntegerIn(s.dailyBudgetCredits, 0, L.dailyBudgetCreditsMax)) {
+    return `The daily budget must be a whole number of credits from 0 (no budget) to ${L.dailyBudgetCreditsMax}.`;
+  }
+  // The provider renders 25 s only with sora-2-pro; a default that every plain command would trip is a mistake.
+  if (s.defaults.duration === 25 && s.defaults.model !== 'sora-2-pro') {
+    return 'A default duration of 25 seconds needs the default model sora-2-pro.';
+  }
+  return undefined;
+}
+
+/** The config's preflight rules with a guild's settings on top. */
+export function guildPreflightRules(base: PreflightRules, settings: GuildSettings): PreflightRules {
+  return {
+    ...base,
+    defaults: { ...base.defaults, ...settings.defaults },
+    allowedChannelIds: new Set(settings.allowedChannelIds),
+    blockedWords: settings.blockedWords,
+    proRoleIds: new Set(settings.proRoleIds),
+  };
+}
+
+/** The quota and budget a guild set, for GenerationService (undefined: the bot's default). */
+export function guildLimitsOf(settings: GuildSettings): GuildLimits {
+  return {
+    ...(settings.memberDailyQuota !== null ? { memberDailyQuota: settings.memberDailyQuota } : {}),
+    dailyBudgetCredits: settings.dailyBudgetCredits,
+  };
+}
+
+function withItem<T>(list: readonly T[], item: T): readonly T[] {
+  return list.includes(item) ? list : [...list, item];
+}
+
+function isIntegerIn(value: number, min: number, max: number): boolean {
+  return Number.isInteger(value) && value >= min && value <= max;
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
