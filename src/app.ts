@@ -13,9 +13,12 @@ import { createDiscordPublisher } from './discord/publisher.js';
 import { createProgressReporter } from './discord/progress-reporter.js';
 import { InteractionRouter } from './discord/router.js';
 import { createHttpServer, type HttpServer } from './http/http-server.js';
+import { callbackUrl, registerCallbackRoute } from './http/callback-route.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
 import { instrumentDiscordRest } from './metrics/discord-metrics.js';
 import { BotMetrics, instrumentPublisher, instrumentVideoApi } from './metrics/metrics.js';
+import { CallbackReceiver, newCallbackSecret } from './poller/callback-receiver.js';
+import type { PollerEvents } from './poller/guild-poller.js';
 import { GenerationTimeEstimator } from './poller/poll-cadence.js';
 import { PollerRegistry } from './poller/poller-registry.js';
 import { StatusBatcher } from './poller/status-batcher.js';
@@ -41,6 +44,7 @@ const MAX_POLL_BACKOFF_MS = 5 * 60_000;
 // time is checked at most every 30 s (both relative to POLL_INTERVAL_MS).
 const EARLY_POLL_FACTOR = 3;
 const MAX_POLL_INTERVAL_MS = 30_000;
+const CALLBACK_SAFETY_NET_FACTOR = 6;
 const PROGRESS_MIN_INTERVAL_MS = 10_000;
 const WAITING_REPLY_REFRESH_MS = 15_000;
 
@@ -98,6 +102,10 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger: logger.child({ component: 'delivery' }),
   });
 
+  const publicUrl = config.publicUrl;
+  // With callbacks, polling is only the safety net for a lost callback: it can run much slower.
+  const pollIntervalMs = publicUrl ? config.pollIntervalMs * CALLBACK_SAFETY_NET_FACTOR : config.pollIntervalMs;
+
   // eslint-disable-next-line prefer-const -- the scheduler and the pollers refer to each other.
   let pollers: PollerRegistry;
   const scheduler = new SubmitScheduler({
@@ -114,6 +122,9 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       submitMinIntervalMs: config.limits.submitMinIntervalMs,
     },
     perGuildConcurrencyOf: (guildId) => settings.peek(guildId).maxActiveGenerations ?? undefined,
+    ...(publicUrl
+      ? { callbacks: { newSecret: newCallbackSecret, urlFor: (id: string, secret: string) => callbackUrl(publicUrl, id, secret) } }
+      : {}),
     events: {
       onSubmitted: (task) => pollers.follow(task),
       onFinishedWithoutGeneration: (task) => delivery.deliver(task.id),
@@ -131,6 +142,16 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     },
   });
 
+  const pollerEvents: PollerEvents = {
+    onOutcome: (task) => {
+      scheduler.release(task.id);
+      delivery.deliver(task.id);
+    },
+    onStillRunning: (task) => {
+      const elapsedMs = clock.now().getTime() - Date.parse(task.submittedAt ?? task.createdAt);
+      void progress.report(task, { kind: 'generating', elapsedMs });
+    },
+  };
   const batcher = new StatusBatcher({
     api: videoApi,
     timers,
@@ -145,28 +166,19 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     timers,
     logger,
     schedule: {
-      pollIntervalMs: config.pollIntervalMs,
-      slowPollIntervalMs: Math.max(SLOW_POLL_INTERVAL_MS, config.pollIntervalMs),
+      pollIntervalMs,
+      slowPollIntervalMs: Math.max(SLOW_POLL_INTERVAL_MS, pollIntervalMs),
       maxBackoffMs: MAX_POLL_BACKOFF_MS,
       cadence: {
-        baseIntervalMs: config.pollIntervalMs,
+        baseIntervalMs: pollIntervalMs,
         earlyFactor: EARLY_POLL_FACTOR,
-        maxIntervalMs: Math.max(MAX_POLL_INTERVAL_MS, config.pollIntervalMs),
+        maxIntervalMs: Math.max(MAX_POLL_INTERVAL_MS, pollIntervalMs),
       },
       pollGiveUpMs: config.limits.pollGiveUpMs,
       lateResultWindowMs: config.limits.lateResultWindowMs,
     },
     estimator: new GenerationTimeEstimator(),
-    events: {
-      onOutcome: (task) => {
-        scheduler.release(task.id);
-        delivery.deliver(task.id);
-      },
-      onStillRunning: (task) => {
-        const elapsedMs = clock.now().getTime() - Date.parse(task.submittedAt ?? task.createdAt);
-        void progress.report(task, { kind: 'generating', elapsedMs });
-      },
-    },
+    events: pollerEvents,
   });
 
   const generation = new GenerationService({
@@ -230,6 +242,12 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       renderMetrics: () => metrics.render(),
       onStoreError: (err) => logger.warn({ err }, 'readiness: the store did not answer'),
     });
+    if (publicUrl) {
+      registerCallbackRoute(
+        httpServer,
+        new CallbackReceiver({ store, clock, logger: logger.child({ component: 'callbacks' }), follower: pollers, events: pollerEvents }),
+      );
+    }
     const address = await httpServer.listen();
     logger.info({ url: address.url }, 'http server listening (/healthz, /readyz, /metrics)');
   }

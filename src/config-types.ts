@@ -41,4 +41,6 @@ export interface Config {
     /** undefined when `HTTP_PORT` is `off` or `0`: no server is started. */
     port: number | undefined;
   };
+  /** Where Ace Data Cloud reaches the HTTP server; when set, submits carry a per-task callback URL. */
+  publicUrl: string | undefined;
 }

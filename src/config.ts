@@ -73,6 +73,7 @@ export const CONFIG_ENV_NAMES = [
   'CIRCUIT_BREAKER_COOLDOWN_MS',
   'HTTP_PORT',
   'HTTP_HOST',
+  'PUBLIC_URL',
 ] as const;
 
 function secretToken(prefix: string, what: string) {
@@ -312,6 +313,7 @@ const envSchema = z
     }),
     HTTP_PORT: httpPort,
     HTTP_HOST: httpHost,
+    PUBLIC_URL: httpUrl('the address where Ace Data Cloud reaches this bot\'s HTTP server, e.g. https://bot.example.com').optional(),
   })
   .superRefine(
     (env, ctx) => {
@@ -324,6 +326,13 @@ const envSchema = z
           code: 'custom',
           path: ['POLL_GIVE_UP_MS'],
           message: 'must be longer than POLL_INTERVAL_MS',
+        });
+      }
+      if (env.PUBLIC_URL !== undefined && env.HTTP_PORT === null) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['PUBLIC_URL'],
+          message: 'needs the HTTP server: provider callbacks arrive on it (HTTP_PORT is off)',
         });
       }
       if (isNumber(giveUp) && isNumber(lateWindow) && lateWindow < giveUp) {
@@ -387,6 +396,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       circuitBreakerCooldownMs: e.CIRCUIT_BREAKER_COOLDOWN_MS,
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT ?? undefined },
+    publicUrl: e.PUBLIC_URL,
   };
   return deepFreeze(config);
 }

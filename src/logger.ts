@@ -25,6 +25,7 @@ const SECRET_KEYS = [
   'Authorization',
   'callbackUrl',
   'callback_url',
+  'callbackSecret',
   'secret',
 ];
 

@@ -409,3 +409,19 @@ describe('.env.example', () => {
     expect(Object.keys(env).filter((name) => env[name] !== '').length).toBeGreaterThanOrEqual(15);
   });
 });
+
+describe('PUBLIC_URL (provider callbacks)', () => {
+  const base = { DISCORD_TOKEN: 'discord.token.value', ACEDATA_API_TOKEN: 'ace-token-value' };
+
+  it('is optional, and kept without a trailing slash', () => {
+    expect(loadConfig(base).publicUrl).toBeUndefined();
+    expect(loadConfig({ ...base, PUBLIC_URL: 'https://bot.example.com/' }).publicUrl).toBe('https://bot.example.com');
+  });
+
+  it('must be an http(s) URL and needs the HTTP server', () => {
+    expect(() => loadConfig({ ...base, PUBLIC_URL: 'bot.example.com' })).toThrow(/PUBLIC_URL/);
+    expect(() => loadConfig({ ...base, PUBLIC_URL: 'https://bot.example.com', HTTP_PORT: 'off' })).toThrow(
+      /PUBLIC_URL: needs the HTTP server/,
+    );
+  });
+});

@@ -34,7 +34,8 @@ export type StatusBatchOutcome =
 
 /** The Ace Data Cloud Sora API as the core needs it. */
 export interface VideoApi {
-  submit(request: GenerationRequest): Promise<SubmitOutcome>;
+  /** `callbackUrl`: where the provider POSTs the result (when the bot is reachable). */
+  submit(request: GenerationRequest, options?: { callbackUrl?: string }): Promise<SubmitOutcome>;
   /** At most `maxBatchSize` ids per call. */
   retrieveBatch(providerTaskIds: readonly string[]): Promise<StatusBatchOutcome>;
 }

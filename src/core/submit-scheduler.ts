@@ -56,6 +56,8 @@ export class SubmitScheduler {
       logger: Logger;
       limits: SubmitLimits;
       events: SubmitSchedulerEvents;
+      /** When the bot is reachable from the provider: per-task callback URLs (design: polling stays on too). */
+      callbacks?: { newSecret(): string; urlFor(taskId: string, secret: string): string };
       /** A guild's own cap on running generations (its settings); synchronous, asked on every pick. */
       perGuildConcurrencyOf?: (guildId: string) => number | undefined;
     },
@@ -190,7 +192,11 @@ export class SubmitScheduler {
     try {
       // Written before the POST: after a crash a `submitting` task is never sent again (design.md §2a).
       task = await store.update(taskId, (t) =>
-        transition(t, 'submitting', clock.now(), { submitAttempts: t.submitAttempts + 1 }),
+        transition(t, 'submitting', clock.now(), {
+          submitAttempts: t.submitAttempts + 1,
+          // The secret is stored before the POST, so a callback after a restart can still be verified.
+          ...(this.deps.callbacks && !t.callbackSecret ? { callbackSecret: this.deps.callbacks.newSecret() } : {}),
+        }),
       );
     } catch (err) {
       this.running.delete(taskId);
@@ -204,7 +210,9 @@ export class SubmitScheduler {
     void progress.report(task, { kind: 'generating', elapsedMs: 0 });
     let outcome: SubmitOutcome;
     try {
-      outcome = await api.submit(task.request);
+      const callbackUrl =
+        this.deps.callbacks && task.callbackSecret ? this.deps.callbacks.urlFor(task.id, task.callbackSecret) : undefined;
+      outcome = await api.submit(task.request, callbackUrl ? { callbackUrl } : undefined);
     } catch (err) {
       // The VideoApi returns values; a throw here is a bug, and the POST may have gone out.
       log.error({ err }, 'submit threw');

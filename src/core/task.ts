@@ -67,6 +67,8 @@ export interface Task {
   /** Discord locale of the guild, for the public result message. */
   locale?: string;
   providerTaskId?: string;
+  /** Per-task secret in the provider callback URL; compared in constant time. */
+  callbackSecret?: string;
   /** The last finished (or given-up) result; `posting` publishes it. */
   outcome?: TaskOutcome;
   /** Whether the "still generating, gave up waiting" notice was already posted. */
@@ -102,12 +104,13 @@ const ALLOWED_TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   queued: ['submitting', 'cancelled'],
   // 429 (surely not accepted) puts it back in the queue.
   submitting: ['submitted', 'queued', 'failed', 'interrupted'],
-  submitted: ['succeeded', 'failed', 'timed_out'],
+  // Cancel of a running task only stops following it: the provider has no cancel.
+  submitted: ['succeeded', 'failed', 'timed_out', 'cancelled'],
   succeeded: ['posting'],
   failed: ['posting'],
   interrupted: ['posting'],
   // A timed-out task first posts its notice, then may still finish.
-  timed_out: ['posting', 'succeeded', 'failed', 'expired'],
+  timed_out: ['posting', 'succeeded', 'failed', 'expired', 'cancelled'],
   posting: ['delivered', 'undeliverable', 'timed_out'],
   delivered: [],
   undeliverable: [],

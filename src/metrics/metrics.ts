@@ -161,11 +161,11 @@ export function labelValue(value: string | number): string {
 /** Counts submits by outcome, status requests, ids per request and API errors by code. */
 export function instrumentVideoApi(api: VideoApi, metrics: BotMetrics): VideoApi {
   return {
-    async submit(request) {
+    async submit(request, options) {
       const stopTimer = startTimer(metrics.apiRequestSeconds, 'submit');
       let outcome: SubmitOutcome;
       try {
-        outcome = await api.submit(request);
+        outcome = await api.submit(request, options);
       } catch (err) {
         metrics.submits.inc({ outcome: 'error' });
         metrics.apiErrors.inc({ operation: 'submit', code: 'internal_error' });

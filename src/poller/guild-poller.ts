@@ -71,6 +71,11 @@ export class GuildPoller {
     this.scheduleNext();
   }
 
+  /** Stops following a task (it finished through a provider callback). */
+  unfollow(taskId: string): void {
+    this.forget(taskId);
+  }
+
   /** Number of tasks followed. */
   get size(): number {
     return this.followed.size;
@@ -187,6 +192,8 @@ export class GuildPoller {
       const stored = await this.deps.store.get(task.id);
       if (!stored || (stored.state !== 'submitted' && stored.state !== 'timed_out' && stored.state !== 'posting')) {
         this.forget(task.id);
+        // A member cancelled it while it ran: it held a provider slot until now; nothing is posted.
+        if (stored?.state === 'cancelled') this.deps.events.onOutcome(stored);
         return undefined;
       }
       this.followed.set(task.id, stored.state === 'posting' ? task : stored);

@@ -38,6 +38,11 @@ export class PollerRegistry {
     poller.follow(task, firstCheckInMs);
   }
 
+  /** Stops following a task; an emptied guild poller stops at its next pass. */
+  unfollow(task: Task): void {
+    this.pollers.get(task.guildId)?.unfollow(task.id);
+  }
+
   /** Guilds with a running poller. */
   activeGuildCount(): number {
     return this.pollers.size;

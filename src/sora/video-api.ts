@@ -66,9 +66,11 @@ export function createSoraVideoApi(client: Pick<SoraClient, 'submit' | 'retrieve
   return {
     maxBatchSize: MAX_BATCH_SIZE,
 
-    async submit(request) {
+    async submit(request, options) {
       try {
-        const { taskId } = await client.submit(toSubmitBody(request));
+        const body = toSubmitBody(request);
+        if (options?.callbackUrl) body.callback_url = options.callbackUrl;
+        const { taskId } = await client.submit(body);
         return { kind: 'accepted', providerTaskId: taskId };
       } catch (error) {
         // Anything but a SoraApiError is a bug: let it surface instead of hiding it in an outcome.

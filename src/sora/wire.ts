@@ -157,6 +157,23 @@ const NO_OUTPUT: RemoteStatus = {
  * failure state word is failed, and a success without a URL is failed ("ended without output").
  */
 export function classifyTaskRecord(record: TaskRecord): RemoteStatus {
+  return classifyRecord(record);
+}
+
+/**
+ * Reads a provider callback body (the shape of a synchronous `/sora/videos` answer, sora-api.md §4):
+ * its `task_id` and what it says about the task; undefined when it is not such a body.
+ */
+export function classifyCallbackBody(body: unknown): { providerTaskId: string; status: RemoteStatus } | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const taskId = (body as { task_id?: unknown }).task_id;
+  if (typeof taskId !== 'string' || taskId.length === 0) return undefined;
+  const parsed = taskRecordSchema.safeParse({ id: taskId, response: body });
+  if (!parsed.success) return undefined;
+  return { providerTaskId: taskId, status: classifyRecord(parsed.data) };
+}
+
+function classifyRecord(record: TaskRecord): RemoteStatus {
   const words = stateWords(record);
   const failedWord = words.find((word) => FAILED_WORDS.has(word));
   const response = record.response;

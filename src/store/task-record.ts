@@ -56,6 +56,7 @@ const taskSchema = z.strictObject({
   uploadLimitBytes: z.number().int().nonnegative(),
   locale: z.string().optional(),
   providerTaskId: z.string().min(1).optional(),
+  callbackSecret: z.string().min(16).optional(),
   outcome: z
     .discriminatedUnion('kind', [
       z.strictObject({ kind: z.literal('succeeded'), videoUrl: z.string() }),

@@ -7,6 +7,7 @@ type BatchError = Extract<StatusBatchOutcome, { kind: 'error' }>;
 export interface SubmitCall {
   request: GenerationRequest;
   atMs: number;
+  callbackUrl?: string;
   /** Undefined while the submit is in flight. */
   outcome?: SubmitOutcome | Error;
 }
@@ -57,8 +58,8 @@ export class FakeVideoApi implements VideoApi {
     return this.submitCalls.map((c) => c.request);
   }
 
-  async submit(request: GenerationRequest): Promise<SubmitOutcome> {
-    const call: SubmitCall = { request: structuredClone(request), atMs: Date.now() };
+  async submit(request: GenerationRequest, options?: { callbackUrl?: string }): Promise<SubmitOutcome> {
+    const call: SubmitCall = { request: structuredClone(request), atMs: Date.now(), ...(options?.callbackUrl ? { callbackUrl: options.callbackUrl } : {}) };
     this.submitCalls.push(call);
     if (this.options.submitDelayMs) await new Promise((resolve) => setTimeout(resolve, this.options.submitDelayMs));
     const outcome = this.submitScript.shift() ?? { kind: 'accepted', providerTaskId: `prov-${this.nextId++}` };
