@@ -1,0 +1,4 @@
+/** How big a run is: `--quick` scales every section down. */
+export interface BenchMode {
+  quick: boolean;
+}

@@ -1,0 +1,89 @@
+import type { InteractionHandle } from '../../test/emulators/discord/index.js';
+import { botPid, createBenchWorld, roundRobin, sendPaced, targetsOf, startBotPatiently } from '../bench-world.js';
+import { sampleProc } from '../proc-stats.js';
+import { verdict, type SectionResult } from '../report.js';
+import { formatMs, sleep } from '../stats.js';
+import type { BenchMode } from './mode.js';
+
+const SECTION = 'memory with a long queue';
+const RSS_TARGET_BYTES = 200 * 1_000_000;
+// Longer than the bot's 15 s refresh of waiting members' replies, so the window includes one.
+const IDLE_WINDOW_MS = 20_000;
+
+function mb(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(0)} MB`;
+}
+
+function replyShown(handle: InteractionHandle): boolean {
+  return handle.webhookCalls.some((c) => c.method === 'PATCH' && c.target === '@original' && c.status < 300);
+}
+
+/** RSS and CPU of the bot holding 10 000 queued jobs across 1 000 guilds. */
+export async function queuedMemory(mode: BenchMode): Promise<SectionResult> {
+  const jobs = mode.quick ? 2_000 : 10_000;
+  const guilds = mode.quick ? 200 : 1_000;
+  const world = await createBenchWorld({
+    guildCount: guilds,
+    ace: { generationTimeMs: 60 * 60_000 },
+    // One slot and an hour-long generation: everything else stays queued.
+    env: { MAX_ACTIVE_GENERATIONS: '1' },
+  });
+  try {
+    const startAt = Date.now();
+    await startBotPatiently(world);
+    const startupMs = Date.now() - startAt;
+    const pid = botPid(world);
+    await sleep(2000);
+    const idle = sampleProc(pid);
+    const sent = await sendPaced(world, roundRobin(targetsOf(world), jobs), 150);
+    const loaded = sampleProc(pid);
+    const editsBefore = world.discord.requestsTo('PATCH /webhooks/:appId/:token/messages/:messageId').length;
+    await sleep(IDLE_WINDOW_MS);
+    const after = sampleProc(pid);
+    const editsDuring = world.discord.requestsTo('PATCH /webhooks/:appId/:token/messages/:messageId').length - editsBefore;
+    const shown = sent.handles.filter(replyShown).length;
+    const sendCpuShare = (loaded.cpuMs - idle.cpuMs) / (loaded.atMs - idle.atMs);
+    const idleCpuShare = (after.cpuMs - loaded.cpuMs) / (after.atMs - loaded.atMs);
+    const rss = Math.max(loaded.rssBytes, after.rssBytes);
+    return {
+      rows: [
+        {
+          section: SECTION,
+          metric: `bot start in ${guilds} guilds (spawn → logged in and recovered, empty store)`,
+          value: formatMs(startupMs),
+          verdict: 'info',
+        },
+        {
+          section: SECTION,
+          metric: `sending ${jobs} /sora generate to ${guilds} guilds (≤ 150 unanswered at a time)`,
+          value: `${formatMs(sent.elapsedMs)} (${((jobs / sent.elapsedMs) * 1000).toFixed(0)}/s), bot CPU ${(sendCpuShare * 100).toFixed(0)}% of a core; ${sent.notAcked} not acked`,
+          verdict: 'info',
+        },
+        {
+          section: SECTION,
+          metric: `bot RSS with ${jobs - sent.notAcked} queued (idle before: ${mb(idle.rssBytes)})`,
+          value: `${mb(rss)} (${mb(loaded.rssBytes)} after the last command, ${mb(after.rssBytes)} ${IDLE_WINDOW_MS / 1000} s later; VmHWM ${mb(after.peakRssBytes)})`,
+          target: `≤ ${mb(RSS_TARGET_BYTES)}`,
+          verdict: verdict(rss <= RSS_TARGET_BYTES),
+        },
+        {
+          section: SECTION,
+          metric: `bot CPU holding the queue (${IDLE_WINDOW_MS / 1000} s window, one 15 s reply refresh)`,
+          value: `${(idleCpuShare * 100).toFixed(1)}% of a core`,
+          verdict: 'info',
+        },
+        {
+          section: SECTION,
+          metric: 'queue position shown to the member by the end of the window',
+          value: `${shown} of ${jobs}; reply edits during the window ${(editsDuring / (IDLE_WINDOW_MS / 1000)).toFixed(0)}/s`,
+          verdict: 'info',
+        },
+      ],
+      notes: [
+        `memory with a long queue: MAX_ACTIVE_GENERATIONS 1, 1 h generations, MEMBER_DAILY_QUOTA 0, sqlite store; RSS is VmRSS of the bot process right after the last command and ${IDLE_WINDOW_MS / 1000} s later (the larger is shown); CPU is utime+stime over wall time.`,
+      ],
+    };
+  } finally {
+    await world.close();
+  }
+}
