@@ -46,6 +46,12 @@ const data = new SlashCommandBuilder()
       ),
   )
   .addSubcommand((sub) => sub.setName('showcase-clear').setDescription('Remove the showcase channel'))
+  .addSubcommand((sub) =>
+    sub
+      .setName('auto-showcase')
+      .setDescription('Share every finished video to the showcase channel automatically')
+      .addBooleanOption((o) => o.setName('enabled').setDescription('On or off').setRequired(true)),
+  )
   .addSubcommandGroup((group) =>
     group
       .setName('channels')
@@ -212,6 +218,17 @@ const handlers: Record<string, Handler> = {
   async 'showcase-clear'(interaction, context, guildId) {
     const { changed } = await edit(context, guildId, { kind: 'set_showcase', channelId: null });
     await reply(interaction, changed ? 'Showcase channel removed.' : 'There was no showcase channel.');
+  },
+
+  async 'auto-showcase'(interaction, context, guildId) {
+    const enabled = interaction.options.getBoolean('enabled', true);
+    const { settings } = await edit(context, guildId, { kind: 'set_auto_showcase', enabled });
+    const channelNote = settings.showcaseChannelId ? '' : ' No showcase channel is set yet: use `/sora-admin showcase`.';
+    await reply(
+      interaction,
+      (enabled ? 'Every finished video will be shared to the showcase channel.' : 'Videos are shared only with the Share button.') +
+        (enabled ? channelNote : ''),
+    );
   },
 
   async 'channels/add'(interaction, context, guildId) {
@@ -412,7 +429,7 @@ function describeChannelPermissions(
 function describeSettings(s: GuildSettings, context: CommandContext): string {
   return [
     "**Sora bot settings for this server** (changes apply at once)",
-    `Showcase channel: ${s.showcaseChannelId ? `<#${s.showcaseChannelId}>` : 'none'}`,
+    `Showcase channel: ${s.showcaseChannelId ? `<#${s.showcaseChannelId}>` : 'none'}${s.autoShowcase ? ' (every video is shared automatically)' : ''}`,
     `Admin log channel: ${s.adminLogChannelId ? `<#${s.adminLogChannelId}>` : 'none'}`,
     `Videos allowed in: ${s.allowedChannelIds.length === 0 ? 'every channel' : channelList(s.allowedChannelIds)}`,
     describeLimits(s, context),

@@ -4,20 +4,16 @@ import {
   type AutocompleteInteraction,
   type ChatInputCommandInteraction,
 } from 'discord.js';
-import { preflightGenerate } from '../src/core/preflight.js';
-import { DURATIONS, MODELS, ORIENTATIONS, SIZES } from '../src/core/task.js';
+import { DURATIONS, MODELS, ORIENTATIONS, SIZES, type TaskState } from '../src/core/task.js';
 import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, SlashCommand } from '../src/discord/command.js';
-import { memberRoleIds, toBotPermissions } from '../src/discord/permissions.js';
 import { renderHistory } from '../src/discord/render-history.js';
-import { renderProgress, renderStatus } from '../src/discord/render.js';
-import { guildPreflightRules } from '../src/settings/guild-settings.js';
+import { renderStatus } from '../src/discord/render.js';
+import { describeCancel } from './result-buttons.js';
+import { preflightAndStart } from '../src/discord/start-generation.js';
 
-// An interaction token lives 15 minutes; stop editing the reply a little before that.
-const INTERACTION_TOKEN_TTL_MS = 14 * 60_000;
-// Bots may upload 10 MiB in an unboosted guild; interactions normally tell the real limit.
-const DEFAULT_UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
 const HISTORY_SIZE = 10;
+const CANCELLABLE: ReadonlySet<TaskState> = new Set<TaskState>(['queued', 'submitted', 'timed_out']);
 
 const data = new SlashCommandBuilder()
   .setName('sora')
@@ -64,54 +60,34 @@ const data = new SlashCommandBuilder()
         o.setName('task').setDescription('The task id (ours or Ace Data Cloud’s)').setRequired(true).setAutocomplete(true),
       ),
   )
+  .addSubcommand((sub) =>
+    sub
+      .setName('cancel')
+      .setDescription('Cancel a queued generation, or stop following a running one')
+      .addStringOption((o) =>
+        o.setName('task').setDescription('The task id').setRequired(true).setAutocomplete(true),
+      ),
+  )
   .addSubcommand((sub) => sub.setName('history').setDescription('Your recent generations in this server'));
 
 async function generate(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
   const attachment = interaction.options.getAttachment('image');
-  // Settings are held in memory after start-up, so reading them here does not risk the 3 s deadline.
-  const settings = interaction.guildId ? await context.settings.get(interaction.guildId) : undefined;
-  const channel = interaction.channel;
-  // Everything checkable is checked before the acknowledgement, so a refusal costs nothing.
-  const preflight = preflightGenerate(
-    {
-      guildId: interaction.guildId,
-      channelId: interaction.channelId,
-      parentChannelId: channel?.isThread() ? channel.parentId : null,
-      memberRoleIds: memberRoleIds(interaction.member),
-      channelIsThread: channel?.isThread() ?? false,
-      botPermissions: toBotPermissions(interaction.appPermissions),
-      prompt: interaction.options.getString('prompt', true),
-      model: interaction.options.getString('model'),
-      duration: interaction.options.getInteger('duration'),
-      orientation: interaction.options.getString('orientation'),
-      size: interaction.options.getString('size'),
-      attachment: attachment
-        ? { name: attachment.name, contentType: attachment.contentType, size: attachment.size, url: attachment.url }
-        : null,
-    },
-    settings ? guildPreflightRules(context.preflightRules, settings) : context.preflightRules,
-  );
-  if (!preflight.ok) throw preflight.error;
-
-  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  const now = context.clock.now();
-  const enqueued = await context.generation.start({
-    guildId: interaction.guildId!,
-    channelId: interaction.channelId,
-    userId: interaction.user.id,
-    request: preflight.request,
-    uploadLimitBytes: interaction.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT_BYTES,
-    locale: interaction.guildLocale ?? interaction.locale,
-    interaction: {
-      applicationId: interaction.applicationId,
-      token: interaction.token,
-      expiresAt: new Date(now.getTime() + INTERACTION_TOKEN_TTL_MS).toISOString(),
-    },
+  await preflightAndStart(interaction, context, {
+    prompt: interaction.options.getString('prompt', true),
+    model: interaction.options.getString('model'),
+    duration: interaction.options.getInteger('duration'),
+    orientation: interaction.options.getString('orientation'),
+    size: interaction.options.getString('size'),
+    attachment: attachment
+      ? { name: attachment.name, contentType: attachment.contentType, size: attachment.size, url: attachment.url }
+      : null,
   });
-  const view = enqueued.accountProblem
-    ? ({ kind: 'account_problem' } as const)
-    : ({ kind: 'queued', position: enqueued.position, providerBusy: false } as const);
-  await interaction.editReply(renderProgress(view, enqueued.task, now));
+}
+
+async function cancel(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
+  const id = interaction.options.getString('task', true);
+  const content = describeCancel(await context.generation.cancel(interaction.guildId ?? '', id, interaction.user.id), id);
+  await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
 }
 
 async function status(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
@@ -135,7 +111,9 @@ async function history(interaction: ChatInputCommandInteraction, context: Comman
 async function autocomplete(interaction: AutocompleteInteraction, context: CommandContext): Promise<void> {
   if (!interaction.guildId) return interaction.respond([]);
   const typed = interaction.options.getFocused().toLowerCase();
-  const tasks = await context.generation.history(interaction.guildId, interaction.user.id, 25);
+  const all = await context.generation.history(interaction.guildId, interaction.user.id, 25);
+  // Cancel offers only what can still be cancelled.
+  const tasks = interaction.options.getSubcommand(false) === 'cancel' ? all.filter((t) => CANCELLABLE.has(t.state)) : all;
   // Autocomplete must be answered within 3 s and cannot be deferred; the store read is local.
   await interaction.respond(
     tasks
@@ -145,7 +123,7 @@ async function autocomplete(interaction: AutocompleteInteraction, context: Comma
   );
 }
 
-/** `/sora generate | status | history`. */
+/** `/sora generate | status | cancel | history`. */
 export const soraCommand: SlashCommand = {
   data: data.toJSON(),
   async execute(interaction, context) {
@@ -156,6 +134,8 @@ export const soraCommand: SlashCommand = {
         return status(interaction, context);
       case 'history':
         return history(interaction, context);
+      case 'cancel':
+        return cancel(interaction, context);
       default:
         throw new UserFacingError('OPTION_INVALID', 'Unknown subcommand.');
     }

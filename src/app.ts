@@ -1,6 +1,6 @@
 import { Events } from 'discord.js';
 import type { Logger as PinoLogger } from 'pino';
-import { commands } from '../commands/index.js';
+import { commands, componentHandler, messageCommands } from '../commands/index.js';
 import type { Config } from './config-types.js';
 import { CircuitBreaker } from './core/circuit-breaker.js';
 import { DeliveryService } from './core/delivery.js';
@@ -8,10 +8,12 @@ import { GenerationService } from './core/generation-service.js';
 import { systemClock, systemTimers, type Publisher } from './core/ports.js';
 import { SubmitScheduler } from './core/submit-scheduler.js';
 import { AdminLog } from './discord/admin-log.js';
-import { createDiscordClient, isGatewayReady } from './discord/client.js';
+import { createDiscordActions } from './discord/discord-actions.js';
+import { createDiscordClient, createInteractionRest, isGatewayReady } from './discord/client.js';
 import { createDiscordPublisher } from './discord/publisher.js';
 import { createProgressReporter } from './discord/progress-reporter.js';
 import { InteractionRouter } from './discord/router.js';
+import { createShowcase } from './discord/showcase.js';
 import { createHttpServer, type HttpServer } from './http/http-server.js';
 import { callbackUrl, registerCallbackRoute } from './http/callback-route.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
@@ -78,14 +80,19 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
 
   const client = createDiscordClient({ apiUrl: config.discord.apiUrl });
   instrumentDiscordRest(client.rest, metrics);
+  const interactionRest = createInteractionRest(config.discord.apiUrl);
+  instrumentDiscordRest(interactionRest, metrics);
   const progress = createProgressReporter({
-    rest: client.rest,
+    // Interaction webhooks are not bound by the bot's global rate limit (50 requests/s): on their own
+    // REST instance, thousands of progress edits never hold up result posts.
+    rest: interactionRest,
     clock,
     minIntervalMs: PROGRESS_MIN_INTERVAL_MS,
     logger: logger.child({ component: 'progress' }),
   });
 
   const adminLog = new AdminLog({ rest: client.rest, settings, logger: logger.child({ component: 'admin-log' }) });
+  const showcase = createShowcase({ rest: client.rest, settings, backend, logger: logger.child({ component: 'showcase' }) });
   const breaker = new CircuitBreaker(clock, config.limits.circuitBreakerCooldownMs);
   const late: { publisher?: Publisher } = {};
   const delivery = new DeliveryService({
@@ -95,6 +102,12 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     onPublished: (task) => {
       metrics.recordPublished(task);
       adminLog.taskPublished(task);
+      if (task.state === 'delivered' && task.outcome?.kind === 'succeeded' && settings.peek(task.guildId).autoShowcase) {
+        void showcase.share(task).then(
+          (outcome) => logger.debug({ taskId: task.id, outcome: outcome.kind }, 'auto-showcase'),
+          (err: unknown) => logger.warn({ err, taskId: task.id }, 'auto-showcase failed'),
+        );
+      }
     },
     progress,
     clock,
@@ -205,6 +218,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       clock,
       logger,
       settings,
+      discord: createDiscordActions(client.rest),
+      showcase,
       limitDefaults: {
         memberDailyQuota: config.limits.perMemberDailyQuota,
         perGuildConcurrency: config.limits.perGuildConcurrency,
@@ -217,6 +232,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       },
     },
     logger.child({ component: 'router' }),
+    { components: componentHandler, messageCommands },
   );
   client.on(Events.InteractionCreate, (interaction) => void router.handle(interaction));
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));

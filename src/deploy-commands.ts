@@ -1,5 +1,5 @@
 import { REST, Routes, type APIApplication } from 'discord.js';
-import { commands } from '../commands/index.js';
+import { commands, messageCommands } from '../commands/index.js';
 import { readConfigOrExit } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -16,7 +16,7 @@ const rest = new REST(config.discord.apiUrl ? { api: config.discord.apiUrl } : {
 try {
   // The application id comes from the token itself.
   const application = (await rest.get(Routes.currentApplication())) as APIApplication;
-  const body = commands.map((c) => c.data);
+  const body = [...commands.map((c) => c.data), ...messageCommands.map((c) => c.data)];
   const route = config.discord.guildId
     ? Routes.applicationGuildCommands(application.id, config.discord.guildId)
     : Routes.applicationCommands(application.id);

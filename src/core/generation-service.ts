@@ -39,15 +39,25 @@ export interface BudgetReached {
   budgetCredits: number;
 }
 
-/** States that count against the daily quota: everything but provider failures and cancels. */
+/** Outcome of a member's cancel: only the requester may cancel, and only while it is waiting or running. */
+export type CancelOutcome =
+  | { kind: 'not_found' }
+  | { kind: 'not_yours'; task: Task }
+  | { kind: 'too_late'; task: Task }
+  /** `wasRunning`: the provider has no cancel, so the generation still runs and still counts. */
+  | { kind: 'cancelled'; task: Task; wasRunning: boolean };
+
+/** States that count against the daily quota: everything but provider failures and cancels before a submit. */
 function countsAgainstQuota(task: Task): boolean {
-  if (task.state === 'cancelled') return false;
+  // A cancel after the submit only stops following it: the provider still makes (and bills) it.
+  if (task.state === 'cancelled') return task.providerTaskId !== undefined;
   return task.outcome?.kind !== 'failed';
 }
 
 /** The use cases behind the commands: start a generation, look one up, and resume after a restart. */
 export class GenerationService {
-  private readonly waitingWithLiveReply = new Map<string, Task>();
+  /** Waiting tasks whose reply can still be edited, with the position it shows (-1: account problem). */
+  private readonly waitingWithLiveReply = new Map<string, { task: Task; shownPosition: number }>();
   private readonly startTails = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -118,9 +128,11 @@ export class GenerationService {
     await usage?.recordStart(task.guildId, day, task.id);
     await store.create(task);
     this.deps.logger.info({ taskId: task.id, guildId: task.guildId, model: task.request.model }, 'task queued');
-    if (task.interaction) this.waitingWithLiveReply.set(task.id, task);
     const position = scheduler.enqueue(task);
-    return { task, position, accountProblem: breaker.isOpen() };
+    const accountProblem = breaker.isOpen();
+    // The command's own reply shows this position; later refreshes only send changes.
+    if (task.interaction) this.waitingWithLiveReply.set(task.id, { task, shownPosition: accountProblem ? -1 : position });
+    return { task, position, accountProblem };
   }
 
   /**
@@ -131,14 +143,20 @@ export class GenerationService {
     const { scheduler, breaker, progress, clock } = this.deps;
     const nowMs = clock.now().getTime();
     const accountProblem = breaker.isOpen();
-    for (const [id, task] of this.waitingWithLiveReply) {
-      const position = scheduler.positionOf(id);
-      if (position === undefined || Date.parse(task.interaction!.expiresAt) <= nowMs) {
+    if (this.waitingWithLiveReply.size === 0) return;
+    const positions = scheduler.positions();
+    for (const [id, waiting] of this.waitingWithLiveReply) {
+      const position = positions.get(id);
+      if (position === undefined || Date.parse(waiting.task.interaction!.expiresAt) <= nowMs) {
         this.waitingWithLiveReply.delete(id);
         continue;
       }
+      // Only a change is worth an edit: thousands of waiting members must not flood Discord.
+      const shown = accountProblem ? -1 : position;
+      if (shown === waiting.shownPosition) continue;
+      waiting.shownPosition = shown;
       void progress.report(
-        task,
+        waiting.task,
         accountProblem ? { kind: 'account_problem' } : { kind: 'queued', position, providerBusy: false },
       );
     }
@@ -149,6 +167,38 @@ export class GenerationService {
     const trimmed = id.trim();
     const task = (await this.deps.store.get(trimmed.toLowerCase())) ?? (await this.deps.store.getByProviderTaskId(trimmed));
     return task?.guildId === guildId ? task : undefined;
+  }
+
+  /**
+   * Cancels a member's task: a queued one leaves the queue (nothing is spent); a running one is no
+   * longer followed or posted (its slot is freed when the poller sees it end).
+   */
+  async cancel(guildId: string, taskId: string, userId: string): Promise<CancelOutcome> {
+    const { store, scheduler, clock, logger } = this.deps;
+    const found = await this.find(guildId, taskId);
+    if (!found) return { kind: 'not_found' };
+    if (found.userId !== userId) return { kind: 'not_yours', task: found };
+    let wasRunning = false;
+    let changed = false;
+    let cancelled: Task;
+    try {
+      cancelled = await store.update(found.id, (t) => {
+        changed = false;
+        if (t.state !== 'queued' && t.state !== 'submitted' && t.state !== 'timed_out') return t;
+        changed = true;
+        wasRunning = t.state !== 'queued';
+        return transition(t, 'cancelled', clock.now(), { finishedAt: clock.now().toISOString() });
+      });
+    } catch (err) {
+      logger.warn({ err, taskId: found.id }, 'cancel refused by the ledger');
+      return { kind: 'too_late', task: found };
+    }
+    if (!changed) return { kind: 'too_late', task: cancelled };
+    // Once `cancelled` is stored the scheduler cannot submit it (its `submitting` write is refused).
+    scheduler.dequeue(cancelled.id, cancelled.guildId);
+    this.waitingWithLiveReply.delete(cancelled.id);
+    logger.info({ taskId: cancelled.id, guildId, wasRunning }, 'task cancelled by the member');
+    return { kind: 'cancelled', task: cancelled, wasRunning };
   }
 
   /** The member's recent tasks in a guild, newest first. */

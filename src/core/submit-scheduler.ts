@@ -114,6 +114,23 @@ export class SubmitScheduler {
     }
   }
 
+  /** Every waiting task's position (as `positionOf`), computed in one pass over the queues. */
+  positions(): Map<string, number> {
+    const positions = new Map<string, number>();
+    const ring = this.guildRing;
+    let position = 0;
+    for (let round = 0; ; round++) {
+      let anyLeft = false;
+      for (let step = 0; step < ring.length; step++) {
+        const queue = this.queues.get(ring[(this.ringCursor + step) % ring.length]!);
+        if (!queue || round >= queue.length) continue;
+        anyLeft = true;
+        positions.set(queue[round]!, ++position);
+      }
+      if (!anyLeft) return positions;
+    }
+  }
+
   /** Number of tasks waiting for a slot. */
   queuedCount(): number {
     let count = 0;

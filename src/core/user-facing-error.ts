@@ -18,7 +18,11 @@ export type UserFacingErrorCode =
   | 'GUILD_BUSY'
   | 'ACCOUNT_NEEDS_ATTENTION'
   | 'TASK_NOT_FOUND'
-  | 'SHUTTING_DOWN';
+  | 'SHUTTING_DOWN'
+  | 'IMAGE_EXPIRED'
+  | 'NO_IMAGE'
+  | 'NOT_YOURS'
+  | 'NOT_AVAILABLE';
 
 /** The only error whose message reaches a member verbatim; everything else gets a reference id. */
 export class UserFacingError extends Error {

@@ -1,4 +1,4 @@
-import { Client, GatewayIntentBits, Partials, Status } from 'discord.js';
+import { Client, GatewayIntentBits, Partials, REST, Status } from 'discord.js';
 
 /** Options for the bot's discord.js client. */
 export interface DiscordClientOptions {
@@ -8,6 +8,11 @@ export interface DiscordClientOptions {
 
 // Uploads of up to 100 MiB (boost tier 3) do not fit in discord.js's default 15 s REST timeout.
 const REST_TIMEOUT_MS = 5 * 60_000;
+
+/** A token-less REST client for interaction webhooks (`auth: false` routes), with its own rate-limit budget. */
+export function createInteractionRest(apiUrl: string | undefined): REST {
+  return new REST({ timeout: 30_000, ...(apiUrl ? { api: apiUrl } : {}) });
+}
 
 /** Creates the discord.js client: slash commands only need the Guilds intent (no privileged intents). */
 export function createDiscordClient(options: DiscordClientOptions): Client {

@@ -1,11 +1,17 @@
 import type {
+  APIMessage,
   AutocompleteInteraction,
+  ButtonInteraction,
   ChatInputCommandInteraction,
+  MessageContextMenuCommandInteraction,
+  ModalSubmitInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
+  RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { GenerationService } from '../core/generation-service.js';
 import type { PreflightRules } from '../core/preflight.js';
 import type { Clock, Logger } from '../core/ports.js';
+import type { Task } from '../core/task.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 
 /** What a command's `execute` may use; built once in main.ts. */
@@ -19,6 +25,43 @@ export interface CommandContext {
   limitDefaults: { memberDailyQuota: number; perGuildConcurrency: number };
   clock: Clock;
   logger: Logger;
+  /** Bot-token REST the buttons need; absent in tests that do not use them. */
+  discord?: DiscordActions;
+  /** Posts results to the guild's showcase channel. */
+  showcase?: Showcase;
+}
+
+/** What the buttons and the context menu do on Discord besides answering the interaction. */
+export interface DiscordActions {
+  deleteMessage(channelId: string, messageId: string): Promise<void>;
+  /** Renews signed attachment URLs (`POST /attachments/refresh-urls`); an unknown URL maps to undefined. */
+  refreshAttachmentUrls(urls: readonly string[]): Promise<Map<string, string>>;
+  fetchMessage(channelId: string, messageId: string): Promise<APIMessage | undefined>;
+}
+
+/** Where a shared result went, or why it was not shared. */
+export type ShareOutcome =
+  | { kind: 'shared'; channelId: string; messageId: string }
+  | { kind: 'already_shared'; channelId: string; messageId: string }
+  | { kind: 'no_channel' }
+  | { kind: 'not_a_video' }
+  | { kind: 'failed'; reason: string };
+
+/** The guild's showcase channel: each result is shared at most once, across restarts. */
+export interface Showcase {
+  share(task: Task): Promise<ShareOutcome>;
+}
+
+/** Handles our buttons and modals (custom ids `sora:<action>:…`). */
+export interface ComponentHandler {
+  button(interaction: ButtonInteraction, context: CommandContext): Promise<void>;
+  modal(interaction: ModalSubmitInteraction, context: CommandContext): Promise<void>;
+}
+
+/** A message context-menu command (type 3): its registration JSON and its handler. */
+export interface MessageCommand {
+  data: RESTPostAPIContextMenuApplicationCommandsJSONBody;
+  execute(interaction: MessageContextMenuCommandInteraction, context: CommandContext): Promise<void>;
 }
 
 /** A slash command: its registration JSON and its handler. */

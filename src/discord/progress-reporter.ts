@@ -23,8 +23,12 @@ interface TaskProgress {
   lastBody?: string;
   /** The token is dead, the reply is gone, or the final view was shown: no more edits. */
   done: boolean;
-  /** Edits for one task run one after another, so an older view never overwrites a newer one. */
-  chain: Promise<void>;
+  /**
+   * Edits for one task run one after another and only the latest waiting view is kept, so an older
+   * view never overwrites a newer one and a slow webhook cannot build an unbounded backlog.
+   */
+  pending?: { task: Task; view: ProgressView };
+  draining?: Promise<void>;
 }
 
 /**
@@ -83,6 +87,21 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
     }
   }
 
+  async function drain(entry: TaskProgress): Promise<void> {
+    try {
+      while (entry.pending) {
+        const { task, view } = entry.pending;
+        entry.pending = undefined;
+        await send(task, view, entry).catch((error: unknown) => {
+          logger?.warn({ taskId: task.id, error: describeDiscordError(error) }, 'progress update failed');
+        });
+      }
+    } finally {
+      // Cleared without an await after the last check, so a report arriving now starts a new drain.
+      entry.draining = undefined;
+    }
+  }
+
   async function report(task: Task, view: ProgressView): Promise<void> {
     try {
       const interaction = task.interaction;
@@ -93,14 +112,12 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
       if (!(nowMs < expiresAtMs)) return;
       let entry = tasks.get(task.id);
       if (!entry) {
-        entry = { expiresAtMs, lastSentAtMs: Number.NEGATIVE_INFINITY, done: false, chain: Promise.resolve() };
+        entry = { expiresAtMs, lastSentAtMs: Number.NEGATIVE_INFINITY, done: false };
         tasks.set(task.id, entry);
       }
-      const current = entry;
-      current.chain = current.chain.then(() => send(task, view, current)).catch((error: unknown) => {
-        logger?.warn({ taskId: task.id, error: describeDiscordError(error) }, 'progress update failed');
-      });
-      await current.chain;
+      entry.pending = { task, view };
+      entry.draining ??= drain(entry);
+      await entry.draining;
     } catch (error) {
       logger?.warn({ taskId: task.id, error: describeDiscordError(error) }, 'progress update failed');
     }

@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { Routes } from 'discord.js';
 import type { APIMessage, REST, RESTPostAPIChannelMessageJSONBody } from 'discord.js';
 import type { Logger } from 'pino';
-import { fetch } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { PublishOutcome, Publisher } from '../core/ports.js';
 import type { Task, TaskOutcome } from '../core/task.js';
 import { classifyDiscordError, describeDiscordError } from './discord-errors.js';
 import { parseResultFooter, renderResultMessage, resultMarker, videoFileName } from './render.js';
+import { downloadVideo, postVideoMessage } from './video-upload.js';
 
 /** How long an unclassified Discord error waits before the core tries again. */
 export const OTHER_ERROR_RETRY_MS = 60_000;
@@ -28,8 +27,6 @@ export interface DiscordPublisherOptions {
   logger?: Logger;
 }
 
-type Download = { ok: true; data: Buffer } | { ok: false; reason: 'too_large' | 'download_failed' };
-
 /** A `Publisher` that posts results as channel messages with the bot token. */
 export function createDiscordPublisher(options: DiscordPublisherOptions): Publisher {
   const { rest, botUserId, dispatcher, logger } = options;
@@ -49,15 +46,20 @@ export function createDiscordPublisher(options: DiscordPublisherOptions): Publis
       return post(task, renderResultMessage(task, { mode: 'link' }), 'notice', log);
     }
 
-    const download = await downloadVideo(outcome.videoUrl, task.uploadLimitBytes, log);
+    const download = await downloadVideo(outcome.videoUrl, task.uploadLimitBytes, {
+      fetchTimeoutMs,
+      ...(dispatcher ? { dispatcher } : {}),
+      ...(log ? { log } : {}),
+    });
     if (download.ok) {
-      const upload = multipartBody(renderResultMessage(task, { mode: 'upload' }), videoFileName(task), download.data);
       try {
-        const message = (await rest.post(Routes.channelMessages(task.channelId), {
-          body: upload.body,
-          passThroughBody: true,
-          headers: { 'Content-Type': upload.contentType },
-        })) as APIMessage;
+        const message = await postVideoMessage(
+          rest,
+          task.channelId,
+          renderResultMessage(task, { mode: 'upload' }),
+          videoFileName(task),
+          download.data,
+        );
         return { kind: 'posted', messageId: message.id, mode: 'upload' };
       } catch (error) {
         const classified = classifyDiscordError(error);
@@ -141,68 +143,5 @@ export function createDiscordPublisher(options: DiscordPublisherOptions): Publis
     return { kind: 'posted', messageId: match.id, mode };
   }
 
-  /** Downloads into memory, never holding more than `limitBytes`; anything larger becomes a link. */
-  async function downloadVideo(url: string, limitBytes: number, log: Logger | undefined): Promise<Download> {
-    if (limitBytes <= 0) return { ok: false, reason: 'too_large' };
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), fetchTimeoutMs);
-    try {
-      const response = await fetch(url, { signal: controller.signal, ...(dispatcher ? { dispatcher } : {}) });
-      if (!response.ok || !response.body) {
-        log?.warn({ status: response.status }, 'video download failed');
-        controller.abort();
-        return { ok: false, reason: 'download_failed' };
-      }
-      const declared = Number(response.headers.get('content-length'));
-      if (Number.isFinite(declared) && declared > limitBytes) {
-        controller.abort();
-        return { ok: false, reason: 'too_large' };
-      }
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      let tooLarge = false;
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-        total += chunk.byteLength;
-        if (total > limitBytes) {
-          // `break` cancels the body stream; aborting inside the loop would make that cancel throw.
-          tooLarge = true;
-          break;
-        }
-        chunks.push(chunk);
-      }
-      if (tooLarge) {
-        controller.abort();
-        return { ok: false, reason: 'too_large' };
-      }
-      return { ok: true, data: Buffer.concat(chunks, total) };
-    } catch (error) {
-      log?.warn({ error: describeDiscordError(error) }, 'video download failed');
-      return { ok: false, reason: 'download_failed' };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   return { publish };
-}
-
-/**
- * The `multipart/form-data` body of a message with one file, built here rather than through
- * discord.js's `files`: that path hands a FormData to whichever undici owns the global dispatcher,
- * and undici 7 (ours) cannot serialize the FormData of Node's or discord.js's undici 6
- * ("action is not a function"), so uploads would depend on which module loaded undici first.
- */
-export function multipartBody(payload: unknown, fileName: string, data: Uint8Array): { body: Buffer; contentType: string } {
-  const boundary = `sora-bot-${randomUUID()}`;
-  const safeName = fileName.replace(/["\\\r\n]/g, '_');
-  const head =
-    `--${boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\n` +
-    `Content-Type: application/json\r\n\r\n${JSON.stringify(payload)}\r\n` +
-    `--${boundary}\r\nContent-Disposition: form-data; name="files[0]"; filename="${safeName}"\r\n` +
-    'Content-Type: video/mp4\r\n\r\n';
-  const tail = `\r\n--${boundary}--\r\n`;
-  return {
-    body: Buffer.concat([Buffer.from(head, 'utf8'), data, Buffer.from(tail, 'utf8')]),
-    contentType: `multipart/form-data; boundary=${boundary}`,
-  };
 }

@@ -1,6 +1,13 @@
-import type { APIEmbed, APIEmbedField, RESTPostAPIChannelMessageJSONBody } from 'discord.js';
+import type {
+  APIActionRowComponent,
+  APIButtonComponent,
+  APIEmbed,
+  APIEmbedField,
+  RESTPostAPIChannelMessageJSONBody,
+} from 'discord.js';
 import type { ProgressView } from '../core/ports.js';
 import type { Task, TaskOutcome, TaskState } from '../core/task.js';
+import { cancelButton, resultButtons } from './custom-ids.js';
 
 // Discord's message limits (characters).
 export const CONTENT_MAX = 2000;
@@ -31,6 +38,8 @@ export interface EphemeralMessageBody {
   content: string;
   embeds: APIEmbed[];
   allowed_mentions: { parse: [] };
+  /** Set on progress replies: the Cancel button while waiting or running, none after. */
+  components?: APIActionRowComponent<APIButtonComponent>[];
 }
 
 const MARKERS: Record<TaskOutcome['kind'], ResultMarker> = {
@@ -157,10 +166,41 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
     allowed_mentions: { parse: [], users: [task.userId] },
     nonce: resultNonce(task, outcome.kind),
     enforce_nonce: true,
+    // The timeout notice is interim: its buttons would act on a task that is still running.
+    components: outcome.kind === 'timed_out' ? [] : [resultButtons(task, outcome.kind === 'succeeded')],
   };
   if (outcome.kind === 'succeeded' && delivery.mode === 'upload') {
     body.attachments = [{ id: 0, filename: videoFileName(task) }];
   }
+  return body;
+}
+
+/** The showcase post of a delivered video (upload, or the provider's link — never a Discord CDN URL). */
+export function renderShowcaseMessage(task: Task, videoUrl: string, mode: 'upload' | 'link'): RESTPostAPIChannelMessageJSONBody {
+  const credit = `⭐ A Sora video by <@${task.userId}>`;
+  const withLink = `${credit}: ${videoUrl}`;
+  const content = mode === 'link' && withLink.length <= CONTENT_MAX && isWebUrl(videoUrl) ? withLink : `${credit}.`;
+  const fields: APIEmbedField[] = [...optionFields(task)];
+  if (task.resultMessageId) fields.push({ name: 'Original', value: messageLink(task, task.resultMessageId) });
+  const embed = buildEmbed({
+    title: 'Sora video',
+    color: COLOR_SUCCESS,
+    url: mode === 'link' && isWebUrl(videoUrl) && videoUrl.length <= 2048 ? videoUrl : undefined,
+    prompt: task.request.prompt,
+    fields,
+    // Not the result footer: a showcase post in the result's own channel must not pass for the result.
+    footer: `Showcase · task ${task.id}`,
+    timestamp: validIso(task.finishedAt),
+  });
+  const body: RESTPostAPIChannelMessageJSONBody = {
+    content,
+    embeds: [embed],
+    // Credit without a ping: the member pressed Share (or already got the result's ping).
+    allowed_mentions: { parse: [] },
+    nonce: `${task.id.slice(0, NONCE_MAX - 2)}-s`,
+    enforce_nonce: true,
+  };
+  if (mode === 'upload') body.attachments = [{ id: 0, filename: videoFileName(task) }];
   return body;
 }
 
@@ -221,7 +261,11 @@ export function renderProgress(view: ProgressView, task: Task, now: Date): Ephem
     fields: [],
     footer: `Task ${task.id}`,
   });
-  return { content, embeds: [embed], allowed_mentions: { parse: [] } };
+  const components =
+    view.kind === 'queued' || view.kind === 'generating' || view.kind === 'account_problem'
+      ? [cancelButton(task, view.kind === 'generating')]
+      : [];
+  return { content, embeds: [embed], allowed_mentions: { parse: [] }, components };
 }
 
 const STATE_WORDS: Record<TaskState, string> = {
@@ -241,6 +285,7 @@ const STATE_WORDS: Record<TaskState, string> = {
 
 /** The core reports `finished` once any public message is posted; its wording follows the outcome. */
 function finishedProgress(task: Task): { content: string; color: number } {
+  if (task.state === 'cancelled') return { content: cancelledText(task), color: COLOR_NEUTRAL };
   const channel = `<#${task.channelId}>`;
   const jump = task.resultMessageId ? ` ${messageLink(task, task.resultMessageId)}` : '';
   switch (task.outcome?.kind) {
@@ -263,6 +308,14 @@ function finishedProgress(task: Task): { content: string; color: number } {
     case undefined:
       return { content: `✅ Done — posted in ${channel}.${jump}`, color: COLOR_SUCCESS };
   }
+}
+
+/** What the member is told about a cancelled task: a submitted one was still made (and billed). */
+export function cancelledText(task: Pick<Task, 'id' | 'providerTaskId'>): string {
+  return task.providerTaskId
+    ? `✖️ Stopped following \`${task.id}\`. Sora has no cancel, so the generation still runs and counts ` +
+        'against your daily quota and the server’s budget; it will not be posted.'
+    : `✖️ Cancelled \`${task.id}\` before it was sent to Sora — nothing was spent.`;
 }
 
 /** The ephemeral `/sora status` answer for one task; `queuePosition` is 1-based, when queued. */

@@ -140,10 +140,15 @@ export class GuildPoller {
     const decision = decide(task, remote, now, this.deps.schedule);
     const log = this.log.child({ taskId: task.id });
     switch (decision.kind) {
-      case 'wait':
-        this.nextCheckAtMs.set(task.id, onBeat(now.getTime() + this.delayFor(task), this.beatFor(task)));
+      case 'wait': {
+        // From the beat the check was due on, not from now: a pass that ran late under load must not
+        // make its tasks skip a whole beat.
+        const dueAtMs = this.nextCheckAtMs.get(task.id) ?? now.getTime();
+        const nextAtMs = onBeat(dueAtMs + this.delayFor(task), this.beatFor(task));
+        this.nextCheckAtMs.set(task.id, Math.max(nextAtMs, now.getTime() + 1));
         if (task.state === 'submitted') this.deps.events.onStillRunning?.(task);
         return;
+      }
       case 'succeeded':
       case 'failed': {
         const outcome =

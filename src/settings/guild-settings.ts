@@ -23,6 +23,8 @@ export interface GenerationDefaults {
 /** One guild's settings, edited with `/sora-admin`. */
 export interface GuildSettings {
   showcaseChannelId: string | null;
+  /** Share every delivered video to the showcase channel without waiting for the Share button. */
+  autoShowcase: boolean;
   /** Channels (and their threads) where videos may be made; empty: everywhere. */
   allowedChannelIds: readonly string[];
   /** Generations per member per UTC day (0 = unlimited); null: `MEMBER_DAILY_QUOTA`. */
@@ -53,6 +55,7 @@ export const SETTINGS_LIMITS = Object.freeze({
 /** The settings of a guild that never changed any. */
 export const DEFAULT_GUILD_SETTINGS: GuildSettings = Object.freeze({
   showcaseChannelId: null,
+  autoShowcase: false,
   allowedChannelIds: Object.freeze([]),
   memberDailyQuota: null,
   maxActiveGenerations: null,
@@ -69,6 +72,7 @@ const idList = (max: number) => z.array(snowflake).max(max).default([]);
 /** The stored form; every field has a default so records written by older versions still parse. */
 const guildSettingsSchema = z.object({
   showcaseChannelId: snowflake.nullable().default(null),
+  autoShowcase: z.boolean().default(false),
   allowedChannelIds: idList(SETTINGS_LIMITS.allowedChannels),
   memberDailyQuota: z.number().int().min(0).max(SETTINGS_LIMITS.memberDailyQuotaMax).nullable().default(null),
   maxActiveGenerations: z.number().int().min(1).max(SETTINGS_LIMITS.maxActiveGenerationsMax).nullable().default(null),
@@ -120,6 +124,7 @@ export function splitBlockedWords(input: string): string[] {
 /** One change an admin asks for. */
 export type SettingsEdit =
   | { kind: 'set_showcase'; channelId: string | null }
+  | { kind: 'set_auto_showcase'; enabled: boolean }
   | { kind: 'set_log_channel'; channelId: string | null }
   | { kind: 'allow_channel'; channelId: string }
   | { kind: 'disallow_channel'; channelId: string }
@@ -153,6 +158,8 @@ function editedSettings(s: GuildSettings, edit: SettingsEdit): GuildSettings | s
   switch (edit.kind) {
     case 'set_showcase':
       return { ...s, showcaseChannelId: edit.channelId };
+    case 'set_auto_showcase':
+      return { ...s, autoShowcase: edit.enabled };
     case 'set_log_channel':
       return { ...s, adminLogChannelId: edit.channelId };
     case 'allow_channel':

@@ -100,7 +100,7 @@ describe('GenerationService', () => {
       await h.stop();
     });
 
-    it('refreshes the waiting replies with current positions, and stops once the token died', async () => {
+    it('refreshes a waiting reply only when its position changed, and stops once the token died', async () => {
       const h = createCoreHarness({ limits: { maxActiveGenerations: 1 } });
       const live = (g: string, u: string) => ({
         ...newGeneration(g, u),
@@ -110,14 +110,21 @@ describe('GenerationService', () => {
       const second = await h.service.start(live('g1', 'u2'));
       const third = await h.service.start(live('g1', 'u3'));
       await vi.advanceTimersByTimeAsync(1);
+      expect([second.position, third.position]).toEqual([1, 2]);
+
       h.service.refreshWaitingReplies();
-      expect(h.progress.viewsFor(second.task.id).at(-1)).toEqual({ kind: 'queued', position: 1, providerBusy: false });
-      expect(h.progress.viewsFor(third.task.id).at(-1)).toEqual({ kind: 'queued', position: 2, providerBusy: false });
+      expect(h.progress.viewsFor(second.task.id)).toEqual([]);
+      expect(h.progress.viewsFor(third.task.id)).toEqual([]);
+
+      expect(h.scheduler.dequeue(second.task.id, 'g1')).toBe(true);
+      h.service.refreshWaitingReplies();
+      expect(h.progress.viewsFor(third.task.id)).toEqual([{ kind: 'queued', position: 1, providerBusy: false }]);
+      expect(h.progress.viewsFor(second.task.id)).toEqual([]);
 
       await vi.advanceTimersByTimeAsync(61_000);
-      const before = h.progress.viewsFor(third.task.id).length;
+      h.scheduler.dequeue(third.task.id, 'g1');
       h.service.refreshWaitingReplies();
-      expect(h.progress.viewsFor(third.task.id)).toHaveLength(before);
+      expect(h.progress.viewsFor(third.task.id)).toHaveLength(1);
       await h.stop();
     });
 

@@ -47,12 +47,19 @@ describe('task state machine', () => {
     ['interrupted', 'submitting'],
     ['failed', 'queued'],
     ['succeeded', 'delivered'], // `posting` must be written before the post
-    ['submitted', 'cancelled'], // no cancel at the provider
+    ['submitting', 'cancelled'], // the POST may be on its way: wait for its answer
+    ['delivered', 'cancelled'],
     ['posting', 'succeeded'],
     ['submitting', 'submitting'],
   ])('forbids %s → %s', (from, to) => {
     expect(canTransition(from, to)).toBe(false);
     expect(() => transition(makeTask({ state: from }), to, new Date())).toThrow(InvalidTransitionError);
+  });
+
+  it('a running task can be cancelled (the bot stops following it; the provider has no cancel)', () => {
+    expect(canTransition('submitted', 'cancelled')).toBe(true);
+    expect(canTransition('timed_out', 'cancelled')).toBe(true);
+    expect(canTransition('cancelled', 'succeeded')).toBe(false);
   });
 
   it('only a queued task can become submitting, and only a submitting one submitted', () => {

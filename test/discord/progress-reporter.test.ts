@@ -183,6 +183,23 @@ describe('createProgressReporter', () => {
     ]);
   });
 
+  it('keeps only the latest waiting view while an edit is in flight, so a slow webhook builds no backlog', async () => {
+    stub.once('PATCH', ORIGINAL, { status: 200, body: {}, delayMs: 200 });
+    const progress = reporter();
+    const task = interactionTask();
+
+    const first = progress.report(task, { kind: 'queued', position: 9, providerBusy: false });
+    const later = [8, 7, 6, 5, 4, 3].map((position) =>
+      progress.report(task, { kind: 'queued', position, providerBusy: false }),
+    );
+    const last = progress.report(task, { kind: 'generating', elapsedMs: 0 });
+    await Promise.all([first, ...later, last]);
+
+    expect(edits()).toHaveLength(2);
+    expect(contentOf(0)).toContain('position 9');
+    expect(contentOf(1)).toContain('Generating');
+  });
+
   it('never logs the interaction token', async () => {
     const lines: string[] = [];
     const sink = new Writable({

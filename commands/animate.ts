@@ -1,0 +1,81 @@
+import {
+  ApplicationCommandType,
+  ComponentType,
+  ContextMenuCommandBuilder,
+  TextInputStyle,
+  type APIAttachment,
+  type Attachment,
+  type ModalSubmitInteraction,
+} from 'discord.js';
+import { UserFacingError } from '../src/core/user-facing-error.js';
+import type { CommandContext, MessageCommand } from '../src/discord/command.js';
+import { customId, PROMPT_FIELD_ID } from '../src/discord/custom-ids.js';
+import { preflightAndStart } from '../src/discord/start-generation.js';
+
+const IMAGE_TYPES = /^image\/(png|jpeg|webp|gif)\b/i;
+const IMAGE_NAMES = /\.(png|jpe?g|webp|gif)$/i;
+const MODAL_PROMPT_MAX = 4000;
+
+type AnyAttachment = Pick<Attachment, 'name' | 'contentType' | 'size' | 'url'>;
+
+/** The first PNG, JPEG, WebP or GIF attachment of a message. */
+export function firstImage(attachments: Iterable<AnyAttachment>): AnyAttachment | undefined {
+  for (const attachment of attachments) {
+    if (attachment.contentType ? IMAGE_TYPES.test(attachment.contentType) : IMAGE_NAMES.test(attachment.name)) return attachment;
+  }
+  return undefined;
+}
+
+const NO_IMAGE = 'That message has no PNG, JPEG, WebP or GIF image to animate.';
+
+/** "Animate with Sora": a message context-menu command that opens a modal for the prompt. */
+export const animateCommand: MessageCommand = {
+  data: new ContextMenuCommandBuilder()
+    .setName('Animate with Sora')
+    .setType(ApplicationCommandType.Message)
+    .setDMPermission(false)
+    .toJSON(),
+  async execute(interaction) {
+    const message = interaction.targetMessage;
+    if (!firstImage(message.attachments.values())) throw new UserFacingError('NO_IMAGE', NO_IMAGE);
+    // The image URL is too long for a custom id; the message is read again when the modal comes back.
+    await interaction.showModal({
+      custom_id: customId('animate-modal', message.channelId, message.id),
+      title: 'Animate with Sora',
+      components: [
+        {
+          type: ComponentType.ActionRow,
+          components: [
+            {
+              type: ComponentType.TextInput,
+              custom_id: PROMPT_FIELD_ID,
+              label: 'What should happen in the video?',
+              style: TextInputStyle.Paragraph,
+              max_length: MODAL_PROMPT_MAX,
+              required: true,
+            },
+          ],
+        },
+      ],
+    });
+  },
+};
+
+/** The prompt modal of "Animate with Sora": an image-to-video generation from that message's image. */
+export async function submitAnimateModal(interaction: ModalSubmitInteraction, context: CommandContext, args: string[]): Promise<void> {
+  const [channelId, messageId] = args;
+  const prompt = interaction.fields.getTextInputValue(PROMPT_FIELD_ID).trim();
+  if (prompt === '') throw new UserFacingError('PROMPT_EMPTY', 'The prompt is empty; write what the video should show.');
+  if (!channelId || !messageId || !context.discord) throw new UserFacingError('NOT_AVAILABLE', 'Animating is not available right now.');
+  // Fetched afresh: the message's URLs are newly signed, and a message deleted meanwhile is noticed here.
+  const message = await context.discord.fetchMessage(channelId, messageId);
+  const image = message ? firstImage(message.attachments.map(fromApi)) : undefined;
+  if (!image) {
+    throw new UserFacingError('NO_IMAGE', 'The image is gone (the message was deleted or edited). Attach it to `/sora generate` instead.');
+  }
+  await preflightAndStart(interaction, context, { prompt, attachment: image });
+}
+
+function fromApi(attachment: APIAttachment): AnyAttachment {
+  return { name: attachment.filename, contentType: attachment.content_type ?? null, size: attachment.size, url: attachment.url };
+}

@@ -1,0 +1,168 @@
+import {
+  ComponentType,
+  MessageFlags,
+  PermissionFlagsBits,
+  TextInputStyle,
+  type ButtonInteraction,
+  type ModalSubmitInteraction,
+} from 'discord.js';
+import type { CancelOutcome } from '../src/core/generation-service.js';
+import type { Task } from '../src/core/task.js';
+import { UserFacingError } from '../src/core/user-facing-error.js';
+import type { CommandContext, ShareOutcome } from '../src/discord/command.js';
+import { customId, PROMPT_FIELD_ID } from '../src/discord/custom-ids.js';
+import { cancelledText } from '../src/discord/render.js';
+import { preflightAndStart, type GenerationAsk } from '../src/discord/start-generation.js';
+
+// Discord's limit on a modal text input; the config may allow less (preflight says so).
+const MODAL_PROMPT_MAX = 4000;
+
+/** The member's answer to a cancel, by outcome. */
+export function describeCancel(outcome: CancelOutcome, id: string): string {
+  const shownId = `\`${id.slice(0, 40).replace(/`/g, '')}\``;
+  switch (outcome.kind) {
+    case 'not_found':
+      return `⚠️ No task ${shownId} in this server.`;
+    case 'not_yours':
+      return '⚠️ Only the member who asked for this video can cancel it.';
+    case 'too_late':
+      return `⚠️ \`${outcome.task.id}\` can no longer be cancelled (it is ${outcome.task.state.replace('_', ' ')}).`;
+    case 'cancelled':
+      return cancelledText(outcome.task);
+  }
+}
+
+/** A task of this guild by the id in a custom id; a task the store no longer has is refused plainly. */
+async function taskOf(interaction: ButtonInteraction | ModalSubmitInteraction, context: CommandContext, taskId: string | undefined): Promise<Task> {
+  const task = interaction.guildId && taskId ? await context.generation.find(interaction.guildId, taskId) : undefined;
+  if (!task) throw new UserFacingError('TASK_NOT_FOUND', 'This video is no longer known to the bot.');
+  return task;
+}
+
+/** The request of an earlier task as a fresh ask, so it goes through preflight (and the guild's rules) again. */
+function askFrom(task: Task, prompt = task.request.prompt): GenerationAsk {
+  const { model, duration, orientation, size, imageUrl } = task.request;
+  return {
+    prompt,
+    model,
+    duration,
+    orientation,
+    size,
+    // Checked as an image when first asked; size 0: it is not downloaded by the bot.
+    attachment: imageUrl ? { name: fileNameOf(imageUrl), contentType: null, size: 0, url: imageUrl } : null,
+  };
+}
+
+function fileNameOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.split('/').at(-1) ?? '') || 'image.png';
+  } catch {
+    return 'image.png';
+  }
+}
+
+/** Regenerate: the same options as a new task, counted against the presser's quota and the guild's budget. */
+async function regenerate(interaction: ButtonInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
+  const task = await taskOf(interaction, context, taskId);
+  await preflightAndStart(interaction, context, askFrom(task));
+}
+
+/** Remix: a modal with the prompt filled in; modals cannot be deferred, so it is shown at once. */
+async function showRemixModal(interaction: ButtonInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
+  const task = await taskOf(interaction, context, taskId);
+  await interaction.showModal({
+    custom_id: customId('remix-modal', task.id),
+    title: 'Remix this video',
+    components: [
+      {
+        type: ComponentType.ActionRow,
+        components: [
+          {
+            type: ComponentType.TextInput,
+            custom_id: PROMPT_FIELD_ID,
+            label: 'Prompt',
+            style: TextInputStyle.Paragraph,
+            value: task.request.prompt.slice(0, MODAL_PROMPT_MAX),
+            max_length: MODAL_PROMPT_MAX,
+            required: true,
+          },
+        ],
+      },
+    ],
+  });
+}
+
+async function submitRemix(interaction: ModalSubmitInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
+  const prompt = interaction.fields.getTextInputValue(PROMPT_FIELD_ID).trim();
+  if (prompt === '') throw new UserFacingError('PROMPT_EMPTY', 'The prompt is empty; write what the video should show.');
+  const task = await taskOf(interaction, context, taskId);
+  await preflightAndStart(interaction, context, askFrom(task, prompt));
+}
+
+/** Delete: the requester, or members who may manage messages. */
+async function deleteResult(interaction: ButtonInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
+  const task = await taskOf(interaction, context, taskId);
+  const moderator = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false;
+  if (task.userId !== interaction.user.id && !moderator) {
+    throw new UserFacingError('NOT_YOURS', 'Only the member who asked for this video (or a moderator) can delete it.');
+  }
+  if (!context.discord) throw new UserFacingError('NOT_AVAILABLE', 'Deleting is not available right now.');
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  await context.discord.deleteMessage(interaction.channelId, interaction.message.id);
+  context.logger.info({ taskId: task.id, guildId: task.guildId, by: interaction.user.id }, 'result message deleted');
+  await interaction.editReply({ content: '🗑️ Deleted.' });
+}
+
+function describeShare(outcome: ShareOutcome): string {
+  switch (outcome.kind) {
+    case 'shared':
+      return `⭐ Shared in <#${outcome.channelId}>.`;
+    case 'already_shared':
+      return `⚠️ This video was already shared in <#${outcome.channelId}>.`;
+    case 'no_channel':
+      return '⚠️ This server has no showcase channel (an admin can set one with `/sora-admin showcase`).';
+    case 'not_a_video':
+      return '⚠️ Only finished videos can be shared.';
+    case 'failed':
+      return `⚠️ The video could not be shared: ${outcome.reason}`;
+  }
+}
+
+/** Share: only the member who asked; the showcase remembers what it shared. */
+async function share(interaction: ButtonInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
+  const task = await taskOf(interaction, context, taskId);
+  if (task.userId !== interaction.user.id) {
+    throw new UserFacingError('NOT_YOURS', 'Only the member who asked for this video can share it.');
+  }
+  if (!context.showcase) throw new UserFacingError('NOT_AVAILABLE', 'Sharing is not available right now.');
+  // The upload may take longer than the 3 s an answer may take.
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const outcome = await context.showcase.share(task);
+  await interaction.editReply({ content: describeShare(outcome), allowedMentions: { parse: [] } });
+}
+
+/** Cancel on the member's ephemeral progress reply. */
+async function cancelFromButton(interaction: ButtonInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
+  const task = await taskOf(interaction, context, taskId);
+  if (task.userId !== interaction.user.id) {
+    throw new UserFacingError('NOT_YOURS', 'Only the member who asked for this video can cancel it.');
+  }
+  await interaction.deferUpdate();
+  const outcome = await context.generation.cancel(task.guildId, task.id, interaction.user.id);
+  await interaction.editReply({ content: describeCancel(outcome, task.id), components: [], allowedMentions: { parse: [] } });
+}
+
+/** Buttons under results and progress replies, by action. */
+export const resultButtonHandlers: Record<
+  string,
+  (interaction: ButtonInteraction, context: CommandContext, taskId: string | undefined) => Promise<void>
+> = {
+  regen: regenerate,
+  remix: showRemixModal,
+  delete: deleteResult,
+  share,
+  cancel: cancelFromButton,
+};
+
+/** Submits of the Remix modal. */
+export const remixModalHandler = submitRemix;

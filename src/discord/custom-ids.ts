@@ -1,0 +1,66 @@
+import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent } from 'discord.js';
+import type { Task } from '../core/task.js';
+
+/** Every custom id of ours starts with this, so the router can tell them from anything else. */
+export const CUSTOM_ID_PREFIX = 'sora';
+// Discord's limit on a component's or modal's custom_id.
+const CUSTOM_ID_MAX = 100;
+
+/** What a component or modal of ours does; the argument (a task id, a message) follows it. */
+export const CUSTOM_ACTIONS = [
+  'regen',
+  'remix',
+  'delete',
+  'share',
+  'cancel',
+  'remix-modal',
+  'animate-modal',
+] as const;
+export type CustomAction = (typeof CUSTOM_ACTIONS)[number];
+
+/** `sora:<action>:<args joined by ':'>`; throws when it would not fit Discord's 100 characters (a bug). */
+export function customId(action: CustomAction, ...args: string[]): string {
+  const id = [CUSTOM_ID_PREFIX, action, ...args].join(':');
+  if (id.length > CUSTOM_ID_MAX) throw new Error(`custom id longer than ${CUSTOM_ID_MAX} characters: ${action}`);
+  return id;
+}
+
+/** Reads one of our custom ids back; undefined for anything else. */
+export function parseCustomId(id: string): { action: CustomAction; args: string[] } | undefined {
+  const [prefix, action, ...args] = id.split(':');
+  if (prefix !== CUSTOM_ID_PREFIX || !CUSTOM_ACTIONS.includes(action as CustomAction)) return undefined;
+  if (args.length === 0 || args.some((arg) => arg === '')) return undefined;
+  return { action: action as CustomAction, args };
+}
+
+/** The field id of the prompt text input in our modals. */
+export const PROMPT_FIELD_ID = 'prompt';
+
+function button(label: string, action: CustomAction, taskId: string, style: ButtonStyle, emoji?: string): APIButtonComponent {
+  return {
+    type: ComponentType.Button,
+    style,
+    label,
+    custom_id: customId(action, taskId),
+    ...(emoji ? { emoji: { name: emoji } } : {}),
+  } as APIButtonComponent;
+}
+
+/** The buttons under a result message: Regenerate, Remix, Share (videos only) and Delete. */
+export function resultButtons(task: Pick<Task, 'id'>, withShare: boolean): APIActionRowComponent<APIButtonComponent> {
+  const buttons = [
+    button('Regenerate', 'regen', task.id, ButtonStyle.Secondary, '🔁'),
+    button('Remix', 'remix', task.id, ButtonStyle.Secondary, '✏️'),
+    ...(withShare ? [button('Share to showcase', 'share', task.id, ButtonStyle.Secondary, '⭐')] : []),
+    button('Delete', 'delete', task.id, ButtonStyle.Danger, '🗑️'),
+  ];
+  return { type: ComponentType.ActionRow, components: buttons };
+}
+
+/** The Cancel button on the member's ephemeral reply while the task waits or runs. */
+export function cancelButton(task: Pick<Task, 'id'>, running: boolean): APIActionRowComponent<APIButtonComponent> {
+  return {
+    type: ComponentType.ActionRow,
+    components: [button(running ? 'Stop following' : 'Cancel', 'cancel', task.id, ButtonStyle.Secondary, '✖️')],
+  };
+}

@@ -1,0 +1,89 @@
+import { Routes, type APIMessage, type REST } from 'discord.js';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import type { Task } from '../core/task.js';
+import type { SettingsStore } from '../settings/settings-store.js';
+import { createKeyMutex } from '../store/key-mutex.js';
+import type { StoreBackend } from '../store/open-store.js';
+import type { Showcase, ShareOutcome } from './command.js';
+import { classifyDiscordError, describeDiscordError } from './discord-errors.js';
+import { renderShowcaseMessage, videoFileName } from './render.js';
+import { downloadVideo, postVideoMessage } from './video-upload.js';
+
+/** The keyv namespace that remembers shared results: `<taskId>` → where it was posted. */
+export const SHOWCASE_NAMESPACE = 'showcase';
+const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
+
+interface SharedRecord {
+  channelId: string;
+  messageId: string;
+}
+
+/** Options of {@link createShowcase}. */
+export interface ShowcaseOptions {
+  rest: REST;
+  settings: SettingsStore;
+  backend: StoreBackend;
+  fetchTimeoutMs?: number;
+  dispatcher?: Dispatcher;
+  logger?: Logger;
+}
+
+/**
+ * Shares delivered videos to the guild's showcase channel, each at most once: the record is kept in
+ * the store (across restarts), writes are serialized per task here, and the post's nonce makes a
+ * repeat within a few minutes return the first message.
+ */
+export function createShowcase(options: ShowcaseOptions): Showcase {
+  const { rest, settings, logger, dispatcher } = options;
+  const shared = options.backend.keyv<SharedRecord>(SHOWCASE_NAMESPACE);
+  const mutex = createKeyMutex();
+  const fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+
+  async function shareNow(task: Task): Promise<ShareOutcome> {
+    const outcome = task.outcome;
+    if (task.state !== 'delivered' || outcome?.kind !== 'succeeded') return { kind: 'not_a_video' };
+    const earlier = await shared.get(task.id);
+    if (earlier) return { kind: 'already_shared', ...earlier };
+    const channelId = (await settings.get(task.guildId)).showcaseChannelId;
+    if (!channelId) return { kind: 'no_channel' };
+    const log = logger?.child({ taskId: task.id, guildId: task.guildId, channelId });
+
+    let message: APIMessage;
+    try {
+      const download = await downloadVideo(outcome.videoUrl, task.uploadLimitBytes, {
+        fetchTimeoutMs,
+        ...(dispatcher ? { dispatcher } : {}),
+        ...(log ? { log } : {}),
+      });
+      const uploaded = download.ok ? await upload(task, channelId, outcome.videoUrl, download.data) : undefined;
+      message =
+        uploaded ??
+        ((await rest.post(Routes.channelMessages(channelId), {
+          body: renderShowcaseMessage(task, outcome.videoUrl, 'link'),
+        })) as APIMessage);
+    } catch (error) {
+      const classified = classifyDiscordError(error);
+      log?.warn({ error: describeDiscordError(error), kind: classified.kind }, 'showcase post failed');
+      return { kind: 'failed', reason: classified.reason };
+    }
+    const record = { channelId, messageId: message.id };
+    await shared.set(task.id, record);
+    log?.info({ messageId: message.id }, 'shared to the showcase');
+    return { kind: 'shared', ...record };
+  }
+
+  /** The upload, or undefined when Discord finds it too large (then the link is posted). */
+  async function upload(task: Task, channelId: string, videoUrl: string, data: Buffer): Promise<APIMessage | undefined> {
+    try {
+      return await postVideoMessage(rest, channelId, renderShowcaseMessage(task, videoUrl, 'upload'), videoFileName(task), data);
+    } catch (error) {
+      if (classifyDiscordError(error).kind === 'too_large') return undefined;
+      throw error;
+    }
+  }
+
+  return {
+    share: (task) => mutex.run(task.id, () => shareNow(task)),
+  };
+}
