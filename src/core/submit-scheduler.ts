@@ -99,24 +99,17 @@ export class SubmitScheduler {
    * a guild (per-guild caps are not foreseen).
    */
   positionOf(taskId: string): number | undefined {
-    const ring = this.guildRing;
-    let position = 0;
-    for (let round = 0; ; round++) {
-      let anyLeft = false;
-      for (let step = 0; step < ring.length; step++) {
-        const queue = this.queues.get(ring[(this.ringCursor + step) % ring.length]!);
-        if (!queue || round >= queue.length) continue;
-        anyLeft = true;
-        position++;
-        if (queue[round] === taskId) return position;
-      }
-      if (!anyLeft) return undefined;
-    }
+    for (const [id, position] of this.serviceOrder()) if (id === taskId) return position;
+    return undefined;
   }
 
   /** Every waiting task's position (as `positionOf`), computed in one pass over the queues. */
   positions(): Map<string, number> {
-    const positions = new Map<string, number>();
+    return new Map(this.serviceOrder());
+  }
+
+  /** Waiting tasks in the order they will be served, with their 1-based positions. */
+  private *serviceOrder(): Generator<[string, number]> {
     const ring = this.guildRing;
     let position = 0;
     for (let round = 0; ; round++) {
@@ -125,9 +118,9 @@ export class SubmitScheduler {
         const queue = this.queues.get(ring[(this.ringCursor + step) % ring.length]!);
         if (!queue || round >= queue.length) continue;
         anyLeft = true;
-        positions.set(queue[round]!, ++position);
+        yield [queue[round]!, ++position];
       }
-      if (!anyLeft) return positions;
+      if (!anyLeft) return;
     }
   }
 
