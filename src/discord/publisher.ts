@@ -6,7 +6,7 @@ import type { PublishOutcome, Publisher } from '../core/ports.js';
 import type { Task, TaskOutcome } from '../core/task.js';
 import { classifyDiscordError, describeDiscordError } from './discord-errors.js';
 import { parseResultFooter, renderResultMessage, resultMarker, videoFileName } from './render.js';
-import { downloadVideo, postVideoMessage } from './video-upload.js';
+import { downloadVideoUpload, postMultipartMessage } from './video-upload.js';
 
 /** How long an unclassified Discord error waits before the core tries again. */
 export const OTHER_ERROR_RETRY_MS = 60_000;
@@ -46,26 +46,27 @@ export function createDiscordPublisher(options: DiscordPublisherOptions): Publis
       return post(task, renderResultMessage(task, { mode: 'link' }), 'notice', log);
     }
 
-    const download = await downloadVideo(outcome.videoUrl, task.uploadLimitBytes, {
-      fetchTimeoutMs,
-      ...(dispatcher ? { dispatcher } : {}),
-      ...(log ? { log } : {}),
-    });
+    // Rendered before the download: the video is written straight into the multipart body.
+    const download = await downloadVideoUpload(
+      outcome.videoUrl,
+      task.uploadLimitBytes,
+      renderResultMessage(task, { mode: 'upload' }),
+      videoFileName(task),
+      {
+        fetchTimeoutMs,
+        ...(dispatcher ? { dispatcher } : {}),
+        ...(log ? { log } : {}),
+      },
+    );
     if (download.ok) {
       try {
-        const message = await postVideoMessage(
-          rest,
-          task.channelId,
-          renderResultMessage(task, { mode: 'upload' }),
-          videoFileName(task),
-          download.data,
-        );
+        const message = await postMultipartMessage(rest, task.channelId, download.upload);
         return { kind: 'posted', messageId: message.id, mode: 'upload' };
       } catch (error) {
         const classified = classifyDiscordError(error);
         if (classified.kind !== 'too_large') return failure(error, log);
         // The guild's cap is lower than the interaction said (boost lost since): fall back to the link.
-        log?.info({ bytes: download.data.length }, 'upload rejected as too large; posting the link');
+        log?.info({ bytes: download.videoBytes }, 'upload rejected as too large; posting the link');
         return post(task, renderResultMessage(task, { mode: 'link', reason: 'too_large' }), 'link', log);
       }
     }

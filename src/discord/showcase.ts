@@ -8,7 +8,8 @@ import type { StoreBackend } from '../store/open-store.js';
 import type { Showcase, ShareOutcome } from './command.js';
 import { classifyDiscordError, describeDiscordError } from './discord-errors.js';
 import { renderShowcaseMessage, videoFileName } from './render.js';
-import { downloadVideo, postVideoMessage } from './video-upload.js';
+import { downloadVideoUpload, postMultipartMessage } from './video-upload.js';
+import type { MultipartUpload } from './video-upload.js';
 
 /** The keyv namespace that remembers shared results: `<taskId>` → where it was posted. */
 export const SHOWCASE_NAMESPACE = 'showcase';
@@ -51,12 +52,18 @@ export function createShowcase(options: ShowcaseOptions): Showcase {
 
     let message: APIMessage;
     try {
-      const download = await downloadVideo(outcome.videoUrl, task.uploadLimitBytes, {
-        fetchTimeoutMs,
-        ...(dispatcher ? { dispatcher } : {}),
-        ...(log ? { log } : {}),
-      });
-      const uploaded = download.ok ? await upload(task, channelId, outcome.videoUrl, download.data) : undefined;
+      const download = await downloadVideoUpload(
+        outcome.videoUrl,
+        task.uploadLimitBytes,
+        renderShowcaseMessage(task, outcome.videoUrl, 'upload'),
+        videoFileName(task),
+        {
+          fetchTimeoutMs,
+          ...(dispatcher ? { dispatcher } : {}),
+          ...(log ? { log } : {}),
+        },
+      );
+      const uploaded = download.ok ? await upload(channelId, download.upload) : undefined;
       message =
         uploaded ??
         ((await rest.post(Routes.channelMessages(channelId), {
@@ -74,9 +81,9 @@ export function createShowcase(options: ShowcaseOptions): Showcase {
   }
 
   /** The upload, or undefined when Discord finds it too large (then the link is posted). */
-  async function upload(task: Task, channelId: string, videoUrl: string, data: Buffer): Promise<APIMessage | undefined> {
+  async function upload(channelId: string, multipart: MultipartUpload): Promise<APIMessage | undefined> {
     try {
-      return await postVideoMessage(rest, channelId, renderShowcaseMessage(task, videoUrl, 'upload'), videoFileName(task), data);
+      return await postMultipartMessage(rest, channelId, multipart);
     } catch (error) {
       if (classifyDiscordError(error).kind === 'too_large') return undefined;
       throw error;

@@ -9,6 +9,20 @@ import { describeDiscordError } from './discord-errors.js';
 /** A video held in memory for an upload, or why it is not. */
 export type VideoDownload = { ok: true; data: Buffer } | { ok: false; reason: 'too_large' | 'download_failed' };
 
+/**
+ * A video downloaded straight into the `multipart/form-data` body of its message (ready for
+ * `postMultipartMessage`), or why it is not.
+ */
+export type VideoUpload =
+  | { ok: true; upload: MultipartUpload; videoBytes: number }
+  | { ok: false; reason: 'too_large' | 'download_failed' };
+
+/** A complete `multipart/form-data` request body and its content type. */
+export interface MultipartUpload {
+  body: Buffer;
+  contentType: string;
+}
+
 /** How videos are fetched from the provider. */
 export interface VideoDownloadOptions {
   fetchTimeoutMs: number;
@@ -19,6 +33,49 @@ export interface VideoDownloadOptions {
 
 /** Downloads into memory, never holding more than `limitBytes`; anything larger becomes a link. */
 export async function downloadVideo(url: string, limitBytes: number, options: VideoDownloadOptions): Promise<VideoDownload> {
+  const result = await downloadFramed(url, limitBytes, EMPTY_FRAME, options);
+  return result.ok ? { ok: true, data: result.body } : result;
+}
+
+/**
+ * Downloads the video of a message with one file (`payload.attachments` must name it as id 0)
+ * straight into the multipart body of its upload: when the provider declares the length, the body
+ * is allocated once (head + video + tail) and the download is written into it, so the video is
+ * held once rather than as chunks, then a joined copy, then a multipart copy. Never holds more than
+ * `limitBytes` of video; anything larger becomes a link.
+ */
+export async function downloadVideoUpload(
+  url: string,
+  limitBytes: number,
+  payload: unknown,
+  fileName: string,
+  options: VideoDownloadOptions,
+): Promise<VideoUpload> {
+  const frame = multipartFrame(payload, fileName);
+  const result = await downloadFramed(url, limitBytes, frame, options);
+  if (!result.ok) return result;
+  return { ok: true, upload: { body: result.body, contentType: frame.contentType }, videoBytes: result.videoBytes };
+}
+
+/** What goes before and after the file's bytes in a multipart body. */
+interface Frame {
+  head: Buffer;
+  tail: Buffer;
+}
+
+const EMPTY_FRAME: Frame = Object.freeze({ head: Buffer.alloc(0), tail: Buffer.alloc(0) });
+
+type FramedDownload = { ok: true; body: Buffer; videoBytes: number } | { ok: false; reason: 'too_large' | 'download_failed' };
+
+/** A decimal `content-length`, or undefined when it is missing or malformed. */
+function declaredLength(header: string | null): number | undefined {
+  if (header === null || !/^\s*\d+\s*$/.test(header)) return undefined;
+  const value = Number(header);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** Downloads `url` into `frame.head + video + frame.tail`, never holding more than `limitBytes` of video. */
+async function downloadFramed(url: string, limitBytes: number, frame: Frame, options: VideoDownloadOptions): Promise<FramedDownload> {
   const { dispatcher, log } = options;
   if (limitBytes <= 0) return { ok: false, reason: 'too_large' };
   const controller = new AbortController();
@@ -30,34 +87,84 @@ export async function downloadVideo(url: string, limitBytes: number, options: Vi
       controller.abort();
       return { ok: false, reason: 'download_failed' };
     }
-    const declared = Number(response.headers.get('content-length'));
-    if (Number.isFinite(declared) && declared > limitBytes) {
+    const declared = declaredLength(response.headers.get('content-length'));
+    if (declared !== undefined && declared > limitBytes) {
       controller.abort();
       return { ok: false, reason: 'too_large' };
     }
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    let tooLarge = false;
-    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-      total += chunk.byteLength;
-      if (total > limitBytes) {
-        // `break` cancels the body stream; aborting inside the loop would make that cancel throw.
-        tooLarge = true;
-        break;
-      }
-      chunks.push(chunk);
-    }
-    if (tooLarge) {
+    // fetch decodes a compressed body, so its length is only known for an identity encoding.
+    const encoding = (response.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
+    const stream = response.body as AsyncIterable<Uint8Array>;
+    const result =
+      declared !== undefined && (encoding === 'identity' || encoding === '')
+        ? await readPreallocated(stream, declared, limitBytes, frame)
+        : await readChunked(stream, limitBytes, frame);
+    if (!result) {
       controller.abort();
       return { ok: false, reason: 'too_large' };
     }
-    return { ok: true, data: Buffer.concat(chunks, total) };
+    return { ok: true, ...result };
   } catch (error) {
     log?.warn({ error: describeDiscordError(error) }, 'video download failed');
     return { ok: false, reason: 'download_failed' };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Reads a body of `declared` bytes into one buffer of head + declared + tail. A body longer than
+ * declared keeps what arrived and continues in chunks; a shorter one is framed as it is.
+ * Undefined once more than `limitBytes` arrived (the caller aborts).
+ */
+async function readPreallocated(
+  stream: AsyncIterable<Uint8Array>,
+  declared: number,
+  limitBytes: number,
+  frame: Frame,
+): Promise<{ body: Buffer; videoBytes: number } | undefined> {
+  const start = frame.head.length;
+  const body = Buffer.allocUnsafe(start + declared + frame.tail.length);
+  frame.head.copy(body, 0);
+  let written = 0;
+  let overflow: Uint8Array[] | undefined;
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.byteLength;
+    // `return` cancels the body stream; aborting inside the loop would make that cancel throw.
+    if (total > limitBytes) return undefined;
+    if (overflow) {
+      overflow.push(chunk);
+      continue;
+    }
+    const fits = Math.min(chunk.byteLength, declared - written);
+    body.set(fits === chunk.byteLength ? chunk : chunk.subarray(0, fits), start + written);
+    written += fits;
+    if (fits < chunk.byteLength) overflow = [chunk.subarray(fits)];
+  }
+  if (overflow) {
+    return { body: Buffer.concat([body.subarray(0, start + written), ...overflow, frame.tail], start + total + frame.tail.length), videoBytes: total };
+  }
+  frame.tail.copy(body, start + written);
+  return { body: written === declared ? body : body.subarray(0, start + written + frame.tail.length), videoBytes: written };
+}
+
+/** Reads a body of unknown length in chunks, joined once with the frame; undefined past `limitBytes`. */
+async function readChunked(
+  stream: AsyncIterable<Uint8Array>,
+  limitBytes: number,
+  frame: Frame,
+): Promise<{ body: Buffer; videoBytes: number } | undefined> {
+  const chunks: Uint8Array[] = [frame.head];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.byteLength;
+    // `return` cancels the body stream; aborting inside the loop would make that cancel throw.
+    if (total > limitBytes) return undefined;
+    chunks.push(chunk);
+  }
+  chunks.push(frame.tail);
+  return { body: Buffer.concat(chunks, frame.head.length + total + frame.tail.length), videoBytes: total };
 }
 
 /** Posts a channel message carrying one video file (`body.attachments` must name it as id 0). */
@@ -68,7 +175,11 @@ export async function postVideoMessage(
   fileName: string,
   data: Uint8Array,
 ): Promise<APIMessage> {
-  const upload = multipartBody(body, fileName, data);
+  return postMultipartMessage(rest, channelId, multipartBody(body, fileName, data));
+}
+
+/** Posts a channel message from a ready multipart body (`downloadVideoUpload`, `multipartBody`). */
+export async function postMultipartMessage(rest: REST, channelId: string, upload: MultipartUpload): Promise<APIMessage> {
   return (await rest.post(Routes.channelMessages(channelId), {
     body: upload.body,
     passThroughBody: true,
@@ -82,7 +193,13 @@ export async function postVideoMessage(
  * and undici 7 (ours) cannot serialize the FormData of Node's or discord.js's undici 6
  * ("action is not a function"), so uploads would depend on which module loaded undici first.
  */
-export function multipartBody(payload: unknown, fileName: string, data: Uint8Array): { body: Buffer; contentType: string } {
+export function multipartBody(payload: unknown, fileName: string, data: Uint8Array): MultipartUpload {
+  const { head, tail, contentType } = multipartFrame(payload, fileName);
+  return { body: Buffer.concat([head, data, tail]), contentType };
+}
+
+/** The parts of a one-file multipart body around the file's bytes, and its content type. */
+function multipartFrame(payload: unknown, fileName: string): Frame & { contentType: string } {
   const boundary = `sora-bot-${randomUUID()}`;
   const safeName = fileName.replace(/["\\\r\n]/g, '_');
   const head =
@@ -91,8 +208,5 @@ export function multipartBody(payload: unknown, fileName: string, data: Uint8Arr
     `--${boundary}\r\nContent-Disposition: form-data; name="files[0]"; filename="${safeName}"\r\n` +
     'Content-Type: video/mp4\r\n\r\n';
   const tail = `\r\n--${boundary}--\r\n`;
-  return {
-    body: Buffer.concat([Buffer.from(head, 'utf8'), data, Buffer.from(tail, 'utf8')]),
-    contentType: `multipart/form-data; boundary=${boundary}`,
-  };
+  return { head: Buffer.from(head, 'utf8'), tail: Buffer.from(tail, 'utf8'), contentType: `multipart/form-data; boundary=${boundary}` };
 }

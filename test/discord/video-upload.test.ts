@@ -1,0 +1,109 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Agent, Response } from 'undici';
+import { downloadVideo, downloadVideoUpload, multipartBody } from '../../src/discord/video-upload.js';
+
+const KiB = 1024;
+const PAYLOAD = { content: 'done <@1>', nonce: 'task-1', attachments: [{ id: 0, filename: 'sora-task-1.mp4' }] };
+
+/** Bytes that differ at every offset (a shifted or dropped chunk shows). */
+function videoBytes(size: number): Buffer {
+  const data = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 31 + (i >> 8)) & 0xff;
+  return data;
+}
+
+interface Served {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves `body` in 16 KiB writes, with or without content-length, optionally gzip-encoded. */
+async function serve(body: Buffer, options: { contentLength: boolean; gzip?: boolean }): Promise<Served> {
+  const wire = options.gzip ? gzipSync(body) : body;
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(200, {
+      'content-type': 'video/mp4',
+      ...(options.gzip ? { 'content-encoding': 'gzip' } : {}),
+      ...(options.contentLength ? { 'content-length': String(wire.length) } : {}),
+    });
+    for (let offset = 0; offset < wire.length; offset += 16 * KiB) res.write(wire.subarray(offset, offset + 16 * KiB));
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/video.mp4`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Parses a multipart body the way a server would. */
+async function parse(body: Buffer, contentType: string): Promise<{ payload: unknown; file: File }> {
+  const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  const file = form.get('files[0]');
+  const json = form.get('payload_json');
+  if (!(file instanceof File) || typeof json !== 'string') throw new Error('malformed multipart body');
+  return { payload: JSON.parse(json), file };
+}
+
+describe('downloadVideoUpload', () => {
+  let served: Served | undefined;
+  const dispatcher = new Agent();
+
+  afterEach(async () => {
+    await served?.close();
+    served = undefined;
+  });
+  afterAll(async () => {
+    await dispatcher.close();
+  });
+
+  for (const [name, options] of [
+    ['preallocated (content-length known)', { contentLength: true }],
+    ['chunked (no content-length)', { contentLength: false }],
+    ['chunked (gzip: content-length is the encoded size)', { contentLength: true, gzip: true }],
+  ] as const) {
+    it(`writes a well-formed multipart body with the file bytes intact: ${name}`, async () => {
+      const video = videoBytes(300 * KiB + 7);
+      served = await serve(video, options);
+
+      const result = await downloadVideoUpload(served.url, 1024 * KiB, PAYLOAD, 'sora-task-1.mp4', { fetchTimeoutMs: 10_000, dispatcher });
+
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      expect(result.videoBytes).toBe(video.length);
+      // Exactly the body the copying path builds (same parts, same sizes).
+      expect(result.upload.body.length).toBe(multipartBody(PAYLOAD, 'sora-task-1.mp4', video).body.length);
+      expect(result.upload.contentType).toMatch(/^multipart\/form-data; boundary=sora-bot-/);
+      const { payload, file } = await parse(result.upload.body, result.upload.contentType);
+      expect(payload).toEqual(PAYLOAD);
+      expect(file.name).toBe('sora-task-1.mp4');
+      expect(file.type).toBe('video/mp4');
+      expect(Buffer.from(await file.arrayBuffer()).equals(video)).toBe(true);
+    });
+  }
+
+  it('refuses a video over the limit, declared or streamed', async () => {
+    for (const contentLength of [true, false]) {
+      served = await serve(videoBytes(200 * KiB), { contentLength });
+      const result = await downloadVideoUpload(served.url, 100 * KiB, PAYLOAD, 'a.mp4', { fetchTimeoutMs: 10_000, dispatcher });
+      expect(result).toEqual({ ok: false, reason: 'too_large' });
+      await served.close();
+      served = undefined;
+    }
+  });
+
+  it('downloadVideo still returns the bare bytes', async () => {
+    const video = videoBytes(100 * KiB + 3);
+    served = await serve(video, { contentLength: true });
+    const result = await downloadVideo(served.url, 1024 * KiB, { fetchTimeoutMs: 10_000, dispatcher });
+    expect(result.ok && result.data.equals(video)).toBe(true);
+  });
+});
