@@ -26,7 +26,7 @@ const DEFAULT_RATE_LIMIT_PAUSE_MS = 5_000;
 
 /**
  * The queue in front of the provider: a global cap on running generations, a per-guild cap,
- * round-robin across guilds (FIFO inside a guild), submit pacing and the circuit breaker.
+ * round-robin across guilds and across the members of a guild, submit pacing and the circuit breaker.
  * The store is the source of truth; this class keeps the in-memory order and slot counts.
  */
 export class SubmitScheduler {
@@ -34,8 +34,11 @@ export class SubmitScheduler {
   private readonly guildRing: string[] = [];
   private ringCursor = 0;
   private readonly running = new Map<string, string>();
-  /** createdAt of each queued task, to put a requeued task back in order. */
-  private readonly queuedAt = new Map<string, string>();
+  /** Each queued task's member (for round-robin inside a guild) and createdAt (to requeue in order). */
+  private readonly waiting = new Map<string, { createdAt: string; userId: string }>();
+  /** When each member of a guild was last served (a counter, not a clock). */
+  private readonly servedAt = new Map<string, Map<string, number>>();
+  private serveCount = 0;
   private lastSubmitAtMs = Number.NEGATIVE_INFINITY;
   private pausedUntilMs = 0;
   private pumping = false;
@@ -66,14 +69,14 @@ export class SubmitScheduler {
   /** Rebuilds the in-memory view from the ledger at boot (tasks oldest first). */
   load(tasks: readonly Task[]): void {
     for (const task of tasks) {
-      if (task.state === 'queued') this.pushBack(task.guildId, task.id, task.createdAt);
+      if (task.state === 'queued') this.pushBack(task);
       else if (task.state === 'submitted') this.running.set(task.id, task.guildId);
     }
   }
 
   /** Adds a stored `queued` task; returns its 1-based queue position. */
   enqueue(task: Task): number {
-    this.pushBack(task.guildId, task.id, task.createdAt);
+    this.pushBack(task);
     const position = this.positionOf(task.id) ?? 1;
     this.pump();
     return position;
@@ -90,7 +93,8 @@ export class SubmitScheduler {
     const index = queue?.indexOf(taskId) ?? -1;
     if (!queue || index < 0) return false;
     queue.splice(index, 1);
-    this.queuedAt.delete(taskId);
+    this.waiting.delete(taskId);
+    if (queue.length === 0) this.dropGuild(guildId);
     return true;
   }
 
@@ -111,12 +115,13 @@ export class SubmitScheduler {
   /** Waiting tasks in the order they will be served, with their 1-based positions. */
   private *serviceOrder(): Generator<[string, number]> {
     const ring = this.guildRing;
+    const orders = ring.map((_, step) => this.orderWithinGuild(ring[(this.ringCursor + step) % ring.length]!));
     let position = 0;
     for (let round = 0; ; round++) {
       let anyLeft = false;
       for (let step = 0; step < ring.length; step++) {
-        const queue = this.queues.get(ring[(this.ringCursor + step) % ring.length]!);
-        if (!queue || round >= queue.length) continue;
+        const queue = orders[step]!;
+        if (round >= queue.length) continue;
         anyLeft = true;
         yield [queue[round]!, ++position];
       }
@@ -186,8 +191,13 @@ export class SubmitScheduler {
       const guildId = this.guildRing[index]!;
       const queue = this.queues.get(guildId);
       if (!queue?.length || this.runningIn(guildId) >= this.concurrencyOf(guildId)) continue;
-      const taskId = queue.shift()!;
-      this.queuedAt.delete(taskId);
+      const taskId = this.orderWithinGuild(guildId)[0]!;
+      queue.splice(queue.indexOf(taskId), 1);
+      const userId = this.waiting.get(taskId)?.userId ?? '';
+      this.waiting.delete(taskId);
+      let served = this.servedAt.get(guildId);
+      if (!served) this.servedAt.set(guildId, (served = new Map()));
+      served.set(userId, ++this.serveCount);
       this.ringCursor = (index + 1) % ringSize;
       if (queue.length === 0) this.dropGuild(guildId);
       return { taskId, guildId };
@@ -292,16 +302,44 @@ export class SubmitScheduler {
   private async requeue(task: Task): Promise<void> {
     await this.deps.store.update(task.id, (t) => transition(t, 'queued', this.deps.clock.now()));
     this.running.delete(task.id);
+    // Its member's turn was not used: the provider did not take the job.
+    this.servedAt.get(task.guildId)?.delete(task.userId);
     const queue = this.queues.get(task.guildId);
-    if (!queue) return this.pushBack(task.guildId, task.id, task.createdAt);
+    if (!queue) return this.pushBack(task);
     // Back in its original place: several 429s in a row must not reverse the guild's FIFO order.
-    const index = queue.findIndex((id) => (this.queuedAt.get(id) ?? '') >= task.createdAt);
+    const index = queue.findIndex((id) => (this.waiting.get(id)?.createdAt ?? '') >= task.createdAt);
     queue.splice(index < 0 ? queue.length : index, 0, task.id);
-    this.queuedAt.set(task.id, task.createdAt);
+    this.waiting.set(task.id, { createdAt: task.createdAt, userId: task.userId });
   }
 
-  private pushBack(guildId: string, taskId: string, createdAt: string): void {
-    this.queuedAt.set(taskId, createdAt);
+  /**
+   * A guild's waiting tasks in service order: round-robin over its members, the member served least
+   * recently first, FIFO for each member — one member's burst cannot starve the rest of the server.
+   */
+  private orderWithinGuild(guildId: string): string[] {
+    const byMember = new Map<string, string[]>();
+    for (const id of this.queues.get(guildId) ?? []) {
+      const userId = this.waiting.get(id)?.userId ?? '';
+      const tasks = byMember.get(userId);
+      if (tasks) tasks.push(id);
+      else byMember.set(userId, [id]);
+    }
+    const served = this.servedAt.get(guildId);
+    // Stable sort: members never served keep their order of arrival.
+    const members = [...byMember.keys()].sort((a, b) => (served?.get(a) ?? 0) - (served?.get(b) ?? 0));
+    const order: string[] = [];
+    for (let round = 0; order.length < (this.queues.get(guildId)?.length ?? 0); round++) {
+      for (const member of members) {
+        const id = byMember.get(member)![round];
+        if (id !== undefined) order.push(id);
+      }
+    }
+    return order;
+  }
+
+  private pushBack(task: Pick<Task, 'id' | 'guildId' | 'userId' | 'createdAt'>): void {
+    const { guildId, id: taskId } = task;
+    this.waiting.set(taskId, { createdAt: task.createdAt, userId: task.userId });
     let queue = this.queues.get(guildId);
     if (!queue) {
       queue = [];

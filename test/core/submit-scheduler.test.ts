@@ -105,6 +105,25 @@ describe('SubmitScheduler', () => {
     expect(h.submitOrder(tasks)).toEqual([a1, b1, c1, a2, b2, a3]);
   });
 
+  it('serves the members of a guild round-robin: one member\'s burst cannot starve the others', async () => {
+    const h = setup({ maxActiveGenerations: 1 });
+    const burst = ['m1', 'm1', 'm1', 'm1'].map((userId, i) => makeTask({ guildId: 'G', userId, request: { ...makeTask().request, prompt: `burst ${i}` } }));
+    const late = ['m2', 'm3'].map((userId) => makeTask({ guildId: 'G', userId, request: { ...makeTask().request, prompt: `late ${userId}` } }));
+    const tasks = [...burst, ...late];
+    for (const task of tasks) await h.store.create(task);
+    for (const task of tasks) h.scheduler.enqueue(task);
+    await vi.advanceTimersByTimeAsync(1);
+    // m1's first task took the slot; m2 and m3 come before m1's second, though they arrived later.
+    expect(h.scheduler.positionOf(late[0]!.id)).toBe(1);
+    expect(h.scheduler.positionOf(late[1]!.id)).toBe(2);
+    expect(h.scheduler.positionOf(burst[1]!.id)).toBe(3);
+    for (let i = 0; i < 5; i++) {
+      h.scheduler.release(h.submitted[i]!.id);
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(h.submitOrder(tasks)).toEqual([burst[0]!.id, late[0]!.id, late[1]!.id, burst[1]!.id, burst[2]!.id, burst[3]!.id]);
+  });
+
   it('keeps round-robin under the global cap as slots free up one by one', async () => {
     const h = setup({ maxActiveGenerations: 1 });
     const tasks = await createDistinct(h.store, ['A', 'A', 'A', 'B', 'B', 'C']);
