@@ -196,7 +196,7 @@ export class SubmitScheduler {
       const userId = this.waiting.get(taskId)?.userId ?? '';
       this.waiting.delete(taskId);
       let served = this.servedAt.get(guildId);
-      if (!served) this.servedAt.set(guildId, (served = new Map()));
+      if (!served) this.servedAt.set(guildId, (served = new Map<string, number>()));
       served.set(userId, ++this.serveCount);
       this.ringCursor = (index + 1) % ringSize;
       if (queue.length === 0) this.dropGuild(guildId);
