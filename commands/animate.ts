@@ -26,8 +26,6 @@ export function firstImage(attachments: Iterable<AnyAttachment>): AnyAttachment 
   return undefined;
 }
 
-const NO_IMAGE = 'That message has no PNG, JPEG, WebP or GIF image to animate.';
-
 /** "Animate with Sora": a message context-menu command that opens a modal for the prompt. */
 export const animateCommand: MessageCommand = {
   data: new ContextMenuCommandBuilder()
@@ -37,7 +35,7 @@ export const animateCommand: MessageCommand = {
     .toJSON(),
   async execute(interaction) {
     const message = interaction.targetMessage;
-    if (!firstImage(message.attachments.values())) throw new UserFacingError('NO_IMAGE', NO_IMAGE);
+    if (!firstImage(message.attachments.values())) throw new UserFacingError('NO_IMAGE', 'error.noImage');
     // The image URL is too long for a custom id; the message is read again when the modal comes back.
     await interaction.showModal({
       custom_id: customId('animate-modal', message.channelId, message.id),
@@ -65,13 +63,13 @@ export const animateCommand: MessageCommand = {
 export async function submitAnimateModal(interaction: ModalSubmitInteraction, context: CommandContext, args: string[]): Promise<void> {
   const [channelId, messageId] = args;
   const prompt = interaction.fields.getTextInputValue(PROMPT_FIELD_ID).trim();
-  if (prompt === '') throw new UserFacingError('PROMPT_EMPTY', 'The prompt is empty; write what the video should show.');
-  if (!channelId || !messageId || !context.discord) throw new UserFacingError('NOT_AVAILABLE', 'Animating is not available right now.');
+  if (prompt === '') throw new UserFacingError('PROMPT_EMPTY', 'error.promptEmptyModal');
+  if (!channelId || !messageId || !context.discord) throw new UserFacingError('NOT_AVAILABLE', 'error.animateUnavailable');
   // Fetched afresh: the message's URLs are newly signed, and a message deleted meanwhile is noticed here.
   const message = await context.discord.fetchMessage(channelId, messageId);
   const image = message ? firstImage(message.attachments.map(fromApi)) : undefined;
   if (!image) {
-    throw new UserFacingError('NO_IMAGE', 'The image is gone (the message was deleted or edited). Attach it to `/sora generate` instead.');
+    throw new UserFacingError('NO_IMAGE', 'error.imageGone');
   }
   await preflightAndStart(interaction, context, { prompt, attachment: image });
 }

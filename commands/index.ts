@@ -3,7 +3,7 @@ import { parseCustomId } from '../src/discord/custom-ids.js';
 import { animateCommand, submitAnimateModal } from './animate.js';
 import { remixModalHandler, resultButtonHandlers } from './result-buttons.js';
 import { soraAdminCommand } from './sora-admin.js';
-import { soraCommand } from './sora.js';
+import { pageHistory, soraCommand } from './sora.js';
 
 /** Every command the bot registers and serves. */
 export const commands: readonly SlashCommand[] = [soraCommand, soraAdminCommand];
@@ -15,6 +15,7 @@ export const messageCommands: readonly MessageCommand[] = [animateCommand];
 export const componentHandler: ComponentHandler = {
   async button(interaction, context) {
     const parsed = parseCustomId(interaction.customId);
+    if (parsed?.action === 'history') return pageHistory(interaction, context, parsed.args);
     const handler = parsed && resultButtonHandlers[parsed.action];
     if (!parsed || !handler) throw new Error(`no handler for button ${interaction.customId}`);
     await handler(interaction, context, parsed.args[0]);

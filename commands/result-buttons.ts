@@ -12,30 +12,32 @@ import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, ShareOutcome } from '../src/discord/command.js';
 import { customId, PROMPT_FIELD_ID } from '../src/discord/custom-ids.js';
 import { cancelledText } from '../src/discord/render.js';
+import { stateLabel } from '../src/discord/render-history.js';
+import { t } from '../src/i18n/index.js';
 import { preflightAndStart, type GenerationAsk } from '../src/discord/start-generation.js';
 
 // Discord's limit on a modal text input; the config may allow less (preflight says so).
 const MODAL_PROMPT_MAX = 4000;
 
 /** The member's answer to a cancel, by outcome. */
-export function describeCancel(outcome: CancelOutcome, id: string): string {
+export function describeCancel(outcome: CancelOutcome, id: string, locale?: string | null): string {
   const shownId = `\`${id.slice(0, 40).replace(/`/g, '')}\``;
   switch (outcome.kind) {
     case 'not_found':
-      return `⚠️ No task ${shownId} in this server.`;
+      return t(locale, 'cancel.notFound', { id: shownId });
     case 'not_yours':
-      return '⚠️ Only the member who asked for this video can cancel it.';
+      return t(locale, 'cancel.notYours');
     case 'too_late':
-      return `⚠️ \`${outcome.task.id}\` can no longer be cancelled (it is ${outcome.task.state.replace('_', ' ')}).`;
+      return t(locale, 'cancel.tooLate', { id: outcome.task.id, state: stateLabel(outcome.task, locale) });
     case 'cancelled':
-      return cancelledText(outcome.task);
+      return cancelledText(outcome.task, locale);
   }
 }
 
 /** A task of this guild by the id in a custom id; a task the store no longer has is refused plainly. */
 async function taskOf(interaction: ButtonInteraction | ModalSubmitInteraction, context: CommandContext, taskId: string | undefined): Promise<Task> {
   const task = interaction.guildId && taskId ? await context.generation.find(interaction.guildId, taskId) : undefined;
-  if (!task) throw new UserFacingError('TASK_NOT_FOUND', 'This video is no longer known to the bot.');
+  if (!task) throw new UserFacingError('TASK_NOT_FOUND', 'error.videoUnknown');
   return task;
 }
 
@@ -94,7 +96,7 @@ async function showRemixModal(interaction: ButtonInteraction, context: CommandCo
 
 async function submitRemix(interaction: ModalSubmitInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
   const prompt = interaction.fields.getTextInputValue(PROMPT_FIELD_ID).trim();
-  if (prompt === '') throw new UserFacingError('PROMPT_EMPTY', 'The prompt is empty; write what the video should show.');
+  if (prompt === '') throw new UserFacingError('PROMPT_EMPTY', 'error.promptEmptyModal');
   const task = await taskOf(interaction, context, taskId);
   await preflightAndStart(interaction, context, askFrom(task, prompt));
 }
@@ -104,27 +106,27 @@ async function deleteResult(interaction: ButtonInteraction, context: CommandCont
   const task = await taskOf(interaction, context, taskId);
   const moderator = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false;
   if (task.userId !== interaction.user.id && !moderator) {
-    throw new UserFacingError('NOT_YOURS', 'Only the member who asked for this video (or a moderator) can delete it.');
+    throw new UserFacingError('NOT_YOURS', 'error.deleteNotYours');
   }
-  if (!context.discord) throw new UserFacingError('NOT_AVAILABLE', 'Deleting is not available right now.');
+  if (!context.discord) throw new UserFacingError('NOT_AVAILABLE', 'error.deleteUnavailable');
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   await context.discord.deleteMessage(interaction.channelId, interaction.message.id);
   context.logger.info({ taskId: task.id, guildId: task.guildId, by: interaction.user.id }, 'result message deleted');
-  await interaction.editReply({ content: '🗑️ Deleted.' });
+  await interaction.editReply({ content: t(interaction.locale, 'delete.done') });
 }
 
-function describeShare(outcome: ShareOutcome): string {
+function describeShare(outcome: ShareOutcome, locale: string): string {
   switch (outcome.kind) {
     case 'shared':
-      return `⭐ Shared in <#${outcome.channelId}>.`;
+      return t(locale, 'share.shared', { channel: `<#${outcome.channelId}>` });
     case 'already_shared':
-      return `⚠️ This video was already shared in <#${outcome.channelId}>.`;
+      return t(locale, 'share.alreadyShared', { channel: `<#${outcome.channelId}>` });
     case 'no_channel':
-      return '⚠️ This server has no showcase channel (an admin can set one with `/sora-admin showcase`).';
+      return t(locale, 'share.noChannel');
     case 'not_a_video':
-      return '⚠️ Only finished videos can be shared.';
+      return t(locale, 'share.notAVideo');
     case 'failed':
-      return `⚠️ The video could not be shared: ${outcome.reason}`;
+      return t(locale, 'share.failed', { reason: outcome.reason });
   }
 }
 
@@ -132,24 +134,24 @@ function describeShare(outcome: ShareOutcome): string {
 async function share(interaction: ButtonInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
   const task = await taskOf(interaction, context, taskId);
   if (task.userId !== interaction.user.id) {
-    throw new UserFacingError('NOT_YOURS', 'Only the member who asked for this video can share it.');
+    throw new UserFacingError('NOT_YOURS', 'error.shareNotYours');
   }
-  if (!context.showcase) throw new UserFacingError('NOT_AVAILABLE', 'Sharing is not available right now.');
+  if (!context.showcase) throw new UserFacingError('NOT_AVAILABLE', 'error.shareUnavailable');
   // The upload may take longer than the 3 s an answer may take.
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const outcome = await context.showcase.share(task);
-  await interaction.editReply({ content: describeShare(outcome), allowedMentions: { parse: [] } });
+  await interaction.editReply({ content: describeShare(outcome, interaction.locale), allowedMentions: { parse: [] } });
 }
 
 /** Cancel on the member's ephemeral progress reply. */
 async function cancelFromButton(interaction: ButtonInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
   const task = await taskOf(interaction, context, taskId);
   if (task.userId !== interaction.user.id) {
-    throw new UserFacingError('NOT_YOURS', 'Only the member who asked for this video can cancel it.');
+    throw new UserFacingError('NOT_YOURS', 'error.cancelNotYours');
   }
   await interaction.deferUpdate();
   const outcome = await context.generation.cancel(task.guildId, task.id, interaction.user.id);
-  await interaction.editReply({ content: describeCancel(outcome, task.id), components: [], allowedMentions: { parse: [] } });
+  await interaction.editReply({ content: describeCancel(outcome, task.id, interaction.locale), components: [], allowedMentions: { parse: [] } });
 }
 
 /** Buttons under results and progress replies, by action. */

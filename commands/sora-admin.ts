@@ -12,6 +12,7 @@ import { requiredPermissions, type BotPermission } from '../src/core/preflight.j
 import { DURATIONS, MODELS, ORIENTATIONS, SIZES, type Duration, type Model, type Orientation, type Size } from '../src/core/task.js';
 import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, SlashCommand } from '../src/discord/command.js';
+import { localizeCommand } from '../src/discord/command-localizations.js';
 import { toBotPermissions } from '../src/discord/permissions.js';
 import { CONTENT_MAX } from '../src/discord/render.js';
 import {
@@ -204,7 +205,7 @@ async function reply(interaction: ChatInputCommandInteraction, content: string):
 /** Applies an edit; a refused edit is the admin's to fix, so its reason is shown as is. */
 async function edit(context: CommandContext, guildId: string, change: SettingsEdit) {
   const result = await context.settings.edit(guildId, change);
-  if (!result.ok) throw new UserFacingError('SETTING_INVALID', result.problem);
+  if (!result.ok) throw new UserFacingError('SETTING_INVALID', 'error.settingInvalid', { problem: result.problem });
   return result;
 }
 
@@ -262,7 +263,7 @@ const handlers: Record<string, Handler> = {
     const budget = interaction.options.getInteger('daily-budget');
     const reset = interaction.options.getString('reset');
     if (memberDaily === null && concurrency === null && budget === null && reset === null) {
-      throw new UserFacingError('SETTING_INVALID', 'Give at least one of member-daily, guild-concurrency, daily-budget or reset.');
+      throw new UserFacingError('SETTING_INVALID', 'error.limitsMissing');
     }
     // A reset returns a limit to the default (null); a value given in the same command wins over it.
     const resets = (name: (typeof LIMIT_NAMES)[number]) => reset === name || reset === 'all';
@@ -286,7 +287,7 @@ const handlers: Record<string, Handler> = {
     };
     const reset = interaction.options.getBoolean('reset') ?? false;
     if (!reset && Object.values(chosen).every((value) => value === undefined)) {
-      throw new UserFacingError('SETTING_INVALID', 'Give at least one of model, duration, orientation or size (or reset).');
+      throw new UserFacingError('SETTING_INVALID', 'error.defaultsMissing');
     }
     const { settings } = await edit(context, guildId, { kind: 'set_defaults', defaults: chosen, reset });
     await reply(interaction, `Defaults updated: ${describeDefaults(settings, context)}.`);
@@ -376,18 +377,18 @@ const handlers: Record<string, Handler> = {
 
 /** `/sora-admin …`: guild settings, for members with Manage Server. */
 export const soraAdminCommand: SlashCommand = {
-  data: data.toJSON(),
+  data: localizeCommand(data.toJSON()),
   async execute(interaction, context) {
     const guildId = interaction.guildId;
-    if (!guildId) throw new UserFacingError('NOT_IN_GUILD', 'Settings are per server; use this in a server.');
+    if (!guildId) throw new UserFacingError('NOT_IN_GUILD', 'error.settingsNotInGuild');
     // Discord hides the command from others by default, but a server can override that per role or channel.
     if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
-      throw new UserFacingError('ADMIN_ONLY', "Only members with the Manage Server permission can change the Sora bot's settings.");
+      throw new UserFacingError('ADMIN_ONLY', 'error.adminOnly');
     }
     const group = interaction.options.getSubcommandGroup(false);
     const sub = interaction.options.getSubcommand();
     const handler = handlers[group ? `${group}/${sub}` : sub];
-    if (!handler) throw new UserFacingError('OPTION_INVALID', 'Unknown subcommand.');
+    if (!handler) throw new UserFacingError('OPTION_INVALID', 'error.unknownSubcommand');
     await handler(interaction, context, guildId);
   },
 };

@@ -2,17 +2,18 @@ import {
   MessageFlags,
   SlashCommandBuilder,
   type AutocompleteInteraction,
+  type ButtonInteraction,
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import { DURATIONS, MODELS, ORIENTATIONS, SIZES, type TaskState } from '../src/core/task.js';
 import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, SlashCommand } from '../src/discord/command.js';
-import { renderHistory } from '../src/discord/render-history.js';
+import { localizeCommand } from '../src/discord/command-localizations.js';
+import { HISTORY_PAGE_SIZE, renderHistory, type HistoryBody } from '../src/discord/render-history.js';
 import { renderStatus } from '../src/discord/render.js';
 import { describeCancel } from './result-buttons.js';
 import { preflightAndStart } from '../src/discord/start-generation.js';
 
-const HISTORY_SIZE = 10;
 const CANCELLABLE: ReadonlySet<TaskState> = new Set<TaskState>(['queued', 'submitted', 'timed_out']);
 
 const data = new SlashCommandBuilder()
@@ -86,7 +87,7 @@ async function generate(interaction: ChatInputCommandInteraction, context: Comma
 
 async function cancel(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
   const id = interaction.options.getString('task', true);
-  const content = describeCancel(await context.generation.cancel(interaction.guildId ?? '', id, interaction.user.id), id);
+  const content = describeCancel(await context.generation.cancel(interaction.guildId ?? '', id, interaction.user.id), id, interaction.locale);
   await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
 }
 
@@ -94,18 +95,48 @@ async function status(interaction: ChatInputCommandInteraction, context: Command
   const id = interaction.options.getString('task', true);
   const task = interaction.guildId ? await context.generation.find(interaction.guildId, id) : undefined;
   if (!task) {
-    throw new UserFacingError('TASK_NOT_FOUND', `No task \`${id.slice(0, 40).replace(/`/g, '')}\` in this server.`);
+    throw new UserFacingError('TASK_NOT_FOUND', 'error.taskNotFound', { id: id.slice(0, 40).replace(/`/g, '') });
   }
   await interaction.reply({
-    ...renderStatus(task, context.clock.now(), context.generation.positionOf(task.id)),
+    ...renderStatus(task, context.clock.now(), context.generation.positionOf(task.id), interaction.locale),
     flags: MessageFlags.Ephemeral,
   });
 }
 
+/** One page of a member's history, read afresh from the store (so paging survives a restart). */
+async function historyPage(
+  context: CommandContext,
+  guildId: string,
+  userId: string,
+  page: number,
+  locale: string | null | undefined,
+): Promise<HistoryBody> {
+  const wanted = Math.max(0, Math.floor(page));
+  // One more than the page's end tells whether an older page exists.
+  const tasks = await context.generation.history(guildId, userId, (wanted + 1) * HISTORY_PAGE_SIZE + 1);
+  // A page past the end (the store kept fewer tasks) shows the last page there is.
+  const lastPage = Math.max(0, Math.ceil(tasks.length / HISTORY_PAGE_SIZE) - 1);
+  const shown = Math.min(wanted, lastPage);
+  const start = shown * HISTORY_PAGE_SIZE;
+  const onPage = tasks.slice(start, start + HISTORY_PAGE_SIZE);
+  return renderHistory(onPage, context.clock.now(), { userId, page: shown, hasNext: tasks.length > start + HISTORY_PAGE_SIZE, locale });
+}
+
 async function history(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
-  if (!interaction.guildId) throw new UserFacingError('NOT_IN_GUILD', 'History is kept per server; use this in a server.');
-  const tasks = await context.generation.history(interaction.guildId, interaction.user.id, HISTORY_SIZE);
-  await interaction.reply({ ...renderHistory(tasks, context.clock.now()), flags: MessageFlags.Ephemeral });
+  if (!interaction.guildId) throw new UserFacingError('NOT_IN_GUILD', 'error.historyNotInGuild');
+  const body = await historyPage(context, interaction.guildId, interaction.user.id, 0, interaction.locale);
+  await interaction.reply({ ...body, flags: MessageFlags.Ephemeral });
+}
+
+/** Previous/Next under a history page (`sora:history:<member id>:<page>`): only that member may page. */
+export async function pageHistory(interaction: ButtonInteraction, context: CommandContext, args: readonly string[]): Promise<void> {
+  const [userId, page] = args;
+  if (userId !== interaction.user.id) throw new UserFacingError('NOT_YOURS', 'error.historyNotYours');
+  if (!interaction.guildId) throw new UserFacingError('NOT_IN_GUILD', 'error.historyNotInGuild');
+  const pageNumber = Number(page);
+  if (!Number.isInteger(pageNumber) || pageNumber < 0) throw new UserFacingError('OPTION_INVALID', 'error.optionUnknown');
+  await interaction.deferUpdate();
+  await interaction.editReply(await historyPage(context, interaction.guildId, userId, pageNumber, interaction.locale));
 }
 
 async function autocomplete(interaction: AutocompleteInteraction, context: CommandContext): Promise<void> {
@@ -125,7 +156,7 @@ async function autocomplete(interaction: AutocompleteInteraction, context: Comma
 
 /** `/sora generate | status | cancel | history`. */
 export const soraCommand: SlashCommand = {
-  data: data.toJSON(),
+  data: localizeCommand(data.toJSON()),
   async execute(interaction, context) {
     switch (interaction.options.getSubcommand()) {
       case 'generate':
@@ -137,7 +168,7 @@ export const soraCommand: SlashCommand = {
       case 'cancel':
         return cancel(interaction, context);
       default:
-        throw new UserFacingError('OPTION_INVALID', 'Unknown subcommand.');
+        throw new UserFacingError('OPTION_INVALID', 'error.unknownSubcommand');
     }
   },
   autocomplete,

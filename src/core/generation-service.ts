@@ -15,6 +15,8 @@ export interface NewGeneration {
   request: GenerationRequest;
   uploadLimitBytes: number;
   locale?: string;
+  /** Discord locale of the member, for their ephemeral progress reply. */
+  memberLocale?: string;
   interaction?: { applicationId: string; token: string; expiresAt: string };
 }
 
@@ -101,7 +103,8 @@ export class GenerationService {
       if (usedToday >= quota) {
         throw new UserFacingError(
           'QUOTA_REACHED',
-          `You have used your ${quota} videos for today (UTC). The quota resets at midnight UTC.`,
+          'error.quotaReached',
+          { quota },
         );
       }
     }
@@ -122,6 +125,7 @@ export class GenerationService {
       createdAt: now,
       updatedAt: now,
       ...(input.locale ? { locale: input.locale } : {}),
+      ...(input.memberLocale ? { memberLocale: input.memberLocale } : {}),
       ...(input.interaction ? { interaction: input.interaction } : {}),
     };
     // Recorded before the task exists: a crash in between leaves an id that counts nothing.
@@ -284,14 +288,14 @@ export class GenerationService {
       this.deps.onBudgetReached?.(event);
       throw new UserFacingError(
         'BUDGET_REACHED',
-        `This server has used its daily video budget (${formatCredits(spent)} of ${formatCredits(budget)} credits today, UTC). ` +
-          'It resets at midnight UTC.',
+        'error.budgetReached',
+        { spent: formatCredits(spent), budget: formatCredits(budget) },
       );
     }
     throw new UserFacingError(
       'BUDGET_REACHED',
-      `This server has ${formatCredits(budget - spent)} credits left today and this video would cost ${formatCredits(cost)} ` +
-        '(sora-2-pro costs 10×, longer videos more). Try sora-2 or a shorter video, or wait for midnight UTC.',
+      'error.budgetTooLow',
+      { left: formatCredits(budget - spent), cost: formatCredits(cost) },
     );
   }
 

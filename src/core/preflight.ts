@@ -101,10 +101,10 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
   const fail = (error: UserFacingError): PreflightResult => ({ ok: false, error });
 
   if (input.guildId === null) {
-    return fail(new UserFacingError('NOT_IN_GUILD', 'Videos can only be made in a server channel, not in DMs.'));
+    return fail(new UserFacingError('NOT_IN_GUILD', 'error.generateNotInGuild'));
   }
   if (rules.allowedGuildIds && !rules.allowedGuildIds.has(input.guildId)) {
-    return fail(new UserFacingError('GUILD_NOT_ALLOWED', 'This bot is not enabled on this server.'));
+    return fail(new UserFacingError('GUILD_NOT_ALLOWED', 'error.guildNotAllowed'));
   }
   const allowedChannels = rules.allowedChannelIds;
   if (allowedChannels && allowedChannels.size > 0) {
@@ -113,7 +113,7 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
       const listed = [...allowedChannels].slice(0, MAX_CHANNELS_LISTED).map((id) => `<#${id}>`).join(', ');
       const more = allowedChannels.size > MAX_CHANNELS_LISTED ? ' …' : '';
       return fail(
-        new UserFacingError('CHANNEL_NOT_ALLOWED', `Videos can't be made in this channel on this server. Use ${listed}${more}.`),
+        new UserFacingError('CHANNEL_NOT_ALLOWED', 'error.channelNotAllowed', { channels: `${listed}${more}` }),
       );
     }
   }
@@ -123,29 +123,30 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
     return fail(
       new UserFacingError(
         'MISSING_PERMISSIONS',
-        `I can't post the video in this channel: I'm missing ${missing.map(humanize).join(', ')}. ` +
-          'Ask an admin to grant them, or use another channel.',
+        'error.missingPermissions',
+        { permissions: missing.map(humanize).join(', ') },
       ),
     );
   }
 
   const prompt = input.prompt.trim();
   if (prompt.length === 0) {
-    return fail(new UserFacingError('PROMPT_EMPTY', 'The prompt is empty: describe the video you want.'));
+    return fail(new UserFacingError('PROMPT_EMPTY', 'error.promptEmpty'));
   }
   const promptChars = [...prompt].length;
   if (promptChars > rules.promptMaxChars) {
     return fail(
       new UserFacingError(
         'PROMPT_TOO_LONG',
-        `The prompt is ${promptChars} characters long; the limit is ${rules.promptMaxChars}.`,
+        'error.promptTooLong',
+        { length: promptChars, max: rules.promptMaxChars },
       ),
     );
   }
   // The refusal never names the word: the list is the admins' and would teach how to get around it.
   if (rules.blockedWords && containsBlockedWord(prompt, rules.blockedWords)) {
     return fail(
-      new UserFacingError('PROMPT_BLOCKED', "Your prompt contains a word or phrase this server doesn't allow. Please rephrase it."),
+      new UserFacingError('PROMPT_BLOCKED', 'error.promptBlocked'),
     );
   }
 
@@ -154,19 +155,18 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
   const orientation = pick(ORIENTATIONS, input.orientation, rules.defaults.orientation);
   const size = pick(SIZES, input.size, rules.defaults.size);
   if (model === undefined || duration === undefined || orientation === undefined || size === undefined) {
-    return fail(new UserFacingError('OPTION_INVALID', 'One of the options has a value I do not know.'));
+    return fail(new UserFacingError('OPTION_INVALID', 'error.optionUnknown'));
   }
   // The provider only renders 25 s with sora-2-pro; refusing here saves a failed round trip.
   if (duration === 25 && model !== 'sora-2-pro') {
     return fail(
-      new UserFacingError('OPTION_INVALID', '25-second videos need the sora-2-pro model. Pick 10 or 15 seconds, or sora-2-pro.'),
+      new UserFacingError('OPTION_INVALID', 'error.durationNeedsPro'),
     );
   }
   const proRoles = rules.proRoleIds;
   if (model === 'sora-2-pro' && proRoles && proRoles.size > 0 && !(input.memberRoleIds ?? []).some((id) => proRoles.has(id))) {
-    const instead = duration === 25 ? 'choose model sora-2 with 10 or 15 seconds' : 'choose model sora-2';
     return fail(
-      new UserFacingError('MODEL_NOT_ALLOWED', `On this server sora-2-pro is reserved for some roles; ${instead}.`),
+      new UserFacingError('MODEL_NOT_ALLOWED', duration === 25 ? 'error.modelNotAllowed25' : 'error.modelNotAllowed'),
     );
   }
 
@@ -177,14 +177,15 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
     const isImage = mime ? IMAGE_TYPES.has(mime) : IMAGE_EXTENSIONS.test(name);
     if (!isImage) {
       return fail(
-        new UserFacingError('ATTACHMENT_NOT_IMAGE', `"${name}" is not a PNG, JPEG, WebP or GIF image.`),
+        new UserFacingError('ATTACHMENT_NOT_IMAGE', 'error.attachmentNotImage', { name }),
       );
     }
     if (bytes > rules.imageMaxBytes) {
       return fail(
         new UserFacingError(
           'ATTACHMENT_TOO_LARGE',
-          `"${name}" is ${formatMegabytes(bytes)}; images may be at most ${formatMegabytes(rules.imageMaxBytes)}.`,
+          'error.attachmentTooLarge',
+          { name, size: formatMegabytes(bytes), max: formatMegabytes(rules.imageMaxBytes) },
         ),
       );
     }

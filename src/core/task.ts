@@ -66,6 +66,8 @@ export interface Task {
   uploadLimitBytes: number;
   /** Discord locale of the guild, for the public result message. */
   locale?: string;
+  /** Discord locale of the member who asked, for their ephemeral progress reply. */
+  memberLocale?: string;
   providerTaskId?: string;
   /** Per-task secret in the provider callback URL; compared in constant time. */
   callbackSecret?: string;

@@ -1,3 +1,5 @@
+import { t, type MessageKey, type MessageParams } from '../i18n/index.js';
+
 /** Codes of the errors whose message is shown to the member as is. */
 export type UserFacingErrorCode =
   | 'NOT_IN_GUILD'
@@ -24,13 +26,20 @@ export type UserFacingErrorCode =
   | 'NOT_YOURS'
   | 'NOT_AVAILABLE';
 
-/** The only error whose message reaches a member verbatim; everything else gets a reference id. */
+/** The only error whose message reaches a member (in their language); everything else gets a reference id. */
 export class UserFacingError extends Error {
+  /** The English text is `.message` (for logs and tests); the router renders `key` in the member's locale. */
   constructor(
     readonly code: UserFacingErrorCode,
-    message: string,
+    readonly key: MessageKey,
+    readonly params: MessageParams = {},
   ) {
-    super(message);
+    super(t('en', key, params));
     this.name = 'UserFacingError';
+  }
+
+  /** The message in a Discord locale (English when the locale has no catalogue). */
+  localized(locale: string | null | undefined): string {
+    return t(locale, this.key, this.params);
   }
 }

@@ -29,6 +29,6 @@ export async function usableImageUrl(url: string, now: Date, discord: DiscordAct
   if (renewed && (!renewedExpiry || renewedExpiry.getTime() - now.getTime() > MIN_REMAINING_MS)) return renewed;
   throw new UserFacingError(
     'IMAGE_EXPIRED',
-    'The link to the reference image has expired and Discord would not renew it. Run `/sora generate` again and attach the image.',
+    'error.imageExpired',
   );
 }

@@ -1,5 +1,6 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent } from 'discord.js';
 import type { Task } from '../core/task.js';
+import { t } from '../i18n/index.js';
 
 /** Every custom id of ours starts with this, so the router can tell them from anything else. */
 export const CUSTOM_ID_PREFIX = 'sora';
@@ -15,6 +16,7 @@ export const CUSTOM_ACTIONS = [
   'cancel',
   'remix-modal',
   'animate-modal',
+  'history',
 ] as const;
 export type CustomAction = (typeof CUSTOM_ACTIONS)[number];
 
@@ -36,31 +38,58 @@ export function parseCustomId(id: string): { action: CustomAction; args: string[
 /** The field id of the prompt text input in our modals. */
 export const PROMPT_FIELD_ID = 'prompt';
 
-function button(label: string, action: CustomAction, taskId: string, style: ButtonStyle, emoji?: string): APIButtonComponent {
+function button(label: string, id: string, style: ButtonStyle, emoji?: string): APIButtonComponent {
   return {
     type: ComponentType.Button,
     style,
     label,
-    custom_id: customId(action, taskId),
+    custom_id: id,
     ...(emoji ? { emoji: { name: emoji } } : {}),
   } as APIButtonComponent;
 }
 
 /** The buttons under a result message: Regenerate, Remix, Share (videos only) and Delete. */
-export function resultButtons(task: Pick<Task, 'id'>, withShare: boolean): APIActionRowComponent<APIButtonComponent> {
+export function resultButtons(
+  task: Pick<Task, 'id'>,
+  withShare: boolean,
+  locale?: string | null,
+): APIActionRowComponent<APIButtonComponent> {
   const buttons = [
-    button('Regenerate', 'regen', task.id, ButtonStyle.Secondary, '🔁'),
-    button('Remix', 'remix', task.id, ButtonStyle.Secondary, '✏️'),
-    ...(withShare ? [button('Share to showcase', 'share', task.id, ButtonStyle.Secondary, '⭐')] : []),
-    button('Delete', 'delete', task.id, ButtonStyle.Danger, '🗑️'),
+    button(t(locale, 'button.regen'), customId('regen', task.id), ButtonStyle.Secondary, '🔁'),
+    button(t(locale, 'button.remix'), customId('remix', task.id), ButtonStyle.Secondary, '✏️'),
+    ...(withShare ? [button(t(locale, 'button.share'), customId('share', task.id), ButtonStyle.Secondary, '⭐')] : []),
+    button(t(locale, 'button.delete'), customId('delete', task.id), ButtonStyle.Danger, '🗑️'),
   ];
   return { type: ComponentType.ActionRow, components: buttons };
 }
 
 /** The Cancel button on the member's ephemeral reply while the task waits or runs. */
-export function cancelButton(task: Pick<Task, 'id'>, running: boolean): APIActionRowComponent<APIButtonComponent> {
+export function cancelButton(
+  task: Pick<Task, 'id'>,
+  running: boolean,
+  locale?: string | null,
+): APIActionRowComponent<APIButtonComponent> {
   return {
     type: ComponentType.ActionRow,
-    components: [button(running ? 'Stop following' : 'Cancel', 'cancel', task.id, ButtonStyle.Secondary, '✖️')],
+    components: [button(t(locale, running ? 'button.stopFollowing' : 'button.cancel'), customId('cancel', task.id), ButtonStyle.Secondary, '✖️')],
+  };
+}
+
+/** Previous/Next under a `/sora history` page: `sora:history:<member id>:<page>` (pages count from 0). */
+export function historyButtons(
+  userId: string,
+  page: number,
+  hasNext: boolean,
+  locale: string | null | undefined,
+): APIActionRowComponent<APIButtonComponent> {
+  // Ids stay distinct on the first and last page: the disabled button points at a page of its own.
+  const previous = button(t(locale, 'history.previous'), customId('history', userId, String(Math.max(0, page - 1))), ButtonStyle.Secondary, '◀️');
+  const next = button(t(locale, 'history.next'), customId('history', userId, String(page + 1)), ButtonStyle.Secondary, '▶️');
+  return {
+    type: ComponentType.ActionRow,
+    components: [
+      { ...previous, disabled: page === 0 },
+      { ...next, disabled: !hasNext },
+    ] as APIButtonComponent[],
   };
 }

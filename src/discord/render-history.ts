@@ -1,45 +1,76 @@
-import type { APIEmbed } from 'discord.js';
+import type { APIActionRowComponent, APIButtonComponent, APIEmbed } from 'discord.js';
 import type { Task, TaskState } from '../core/task.js';
+import { t, type MessageKey } from '../i18n/index.js';
+import { historyButtons } from './custom-ids.js';
 
-const STATE_LABELS: Record<TaskState, string> = {
-  queued: '⏳ queued',
-  submitting: '⏳ submitting',
-  submitted: '🎬 generating',
-  succeeded: '✅ done',
-  failed: '❌ failed',
-  timed_out: '⌛ taking long',
-  interrupted: '⚠️ interrupted',
-  posting: '📤 posting',
-  delivered: '✅ delivered',
-  undeliverable: '⚠️ could not post',
-  expired: '⌛ no result',
-  cancelled: '🚫 cancelled',
+/** How many tasks one `/sora history` page lists. */
+export const HISTORY_PAGE_SIZE = 10;
+
+const STATE_KEYS: Record<TaskState, MessageKey> = {
+  queued: 'state.queued',
+  submitting: 'state.submitting',
+  submitted: 'state.submitted',
+  succeeded: 'state.succeeded',
+  failed: 'state.failed',
+  timed_out: 'state.timed_out',
+  interrupted: 'state.interrupted',
+  posting: 'state.posting',
+  delivered: 'state.delivered',
+  undeliverable: 'state.undeliverable',
+  expired: 'state.expired',
+  cancelled: 'state.cancelled',
 };
 
-/** A short human label for a task state. */
-export function stateLabel(task: Task): string {
-  if (task.state === 'delivered' && task.outcome?.kind === 'failed') return STATE_LABELS.failed;
-  if (task.state === 'delivered' && task.outcome?.kind === 'interrupted') return STATE_LABELS.interrupted;
-  return STATE_LABELS[task.state];
+/** A short human label for a task state, in `locale` (English by default). */
+export function stateLabel(task: Task, locale?: string | null): string {
+  if (task.state === 'delivered' && task.outcome?.kind === 'failed') return t(locale, STATE_KEYS.failed);
+  if (task.state === 'delivered' && task.outcome?.kind === 'interrupted') return t(locale, STATE_KEYS.interrupted);
+  return t(locale, STATE_KEYS[task.state]);
 }
 
-/** The ephemeral `/sora history` answer: the member's recent tasks, newest first. */
-export function renderHistory(tasks: readonly Task[], now: Date): { content: string; embeds: APIEmbed[] } {
-  if (tasks.length === 0) {
-    return { content: 'You have no generations in this server yet. Try `/sora generate`.', embeds: [] };
+/** Which page of whose history is shown, and in which language. */
+export interface HistoryPage {
+  /** The member the history belongs to (only they may page). */
+  userId: string;
+  /** 0-based. */
+  page: number;
+  /** Whether an older page exists. */
+  hasNext: boolean;
+  locale?: string | null;
+}
+
+/** The body of a `/sora history` answer. */
+export interface HistoryBody {
+  content: string;
+  embeds: APIEmbed[];
+  components: APIActionRowComponent<APIButtonComponent>[];
+}
+
+/** One ephemeral `/sora history` page: the member's tasks on it, newest first, with Previous/Next. */
+export function renderHistory(tasks: readonly Task[], now: Date, view: HistoryPage): HistoryBody {
+  const { locale } = view;
+  if (tasks.length === 0 && view.page === 0) {
+    return { content: t(locale, 'history.empty'), embeds: [], components: [] };
   }
   const lines = tasks.map((task) => {
     const ageMinutes = Math.max(0, Math.round((now.getTime() - Date.parse(task.createdAt)) / 60_000));
     const prompt = task.request.prompt.replace(/\s+/g, ' ').slice(0, 60);
     const link =
       task.resultMessageId !== undefined
-        ? ` · [result](https://discord.com/channels/${task.guildId}/${task.channelId}/${task.resultMessageId})`
+        ? ` · [${t(locale, 'history.result')}](https://discord.com/channels/${task.guildId}/${task.channelId}/${task.resultMessageId})`
         : '';
-    return `\`${task.id}\` ${stateLabel(task)} · ${ageMinutes} min ago · ${prompt}${link}`;
+    return t(locale, 'history.line', { id: task.id, state: stateLabel(task, locale), minutes: ageMinutes, prompt }) + link;
   });
-  // An embed description holds 4096 characters; ten short lines stay far below it.
+  const paged = view.page > 0 || view.hasNext;
+  const embed: APIEmbed = {
+    title: t(locale, 'history.title'),
+    // An embed description holds 4096 characters; ten short lines stay far below it.
+    description: lines.join('\n').slice(0, 4096),
+  };
+  if (paged) embed.footer = { text: t(locale, 'history.page', { page: view.page + 1 }) };
   return {
     content: '',
-    embeds: [{ title: 'Your recent videos', description: lines.join('\n').slice(0, 4096) }],
+    embeds: [embed],
+    components: paged ? [historyButtons(view.userId, view.page, view.hasNext, locale)] : [],
   };
 }

@@ -7,6 +7,7 @@ import type {
 } from 'discord.js';
 import type { ProgressView } from '../core/ports.js';
 import type { Task, TaskOutcome, TaskState } from '../core/task.js';
+import { t, type MessageKey } from '../i18n/index.js';
 import { cancelButton, resultButtons } from './custom-ids.js';
 
 // Discord's message limits (characters).
@@ -84,6 +85,8 @@ export function parseResultFooter(text: string | undefined): { taskId: string; m
 /** The public channel message for a `posting` task's outcome. */
 export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTPostAPIChannelMessageJSONBody {
   const outcome: TaskOutcome = task.outcome ?? { kind: 'interrupted' };
+  // Public: in the guild's language (the footer stays English, the publisher reads it back).
+  const locale = task.locale;
   const mention = `<@${task.userId}>`;
   const outcomeFields: APIEmbedField[] = [];
   let content: string;
@@ -94,18 +97,18 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
   switch (outcome.kind) {
     case 'succeeded': {
       color = COLOR_SUCCESS;
-      title = 'Sora video';
+      title = t(locale, 'result.titleVideo');
       if (delivery.mode === 'upload') {
-        content = `${mention} your Sora video is ready.`;
+        content = t(locale, 'result.ready', { mention });
       } else {
         // A bare link in the content lets Discord unfurl it into a player.
-        const withLink = `${mention} your Sora video is ready: ${outcome.videoUrl}`;
+        const withLink = t(locale, 'result.readyLink', { mention, url: outcome.videoUrl });
         const linkInContent = withLink.length <= CONTENT_MAX;
-        content = linkInContent ? withLink : `${mention} your Sora video is ready (open it from the title below).`;
+        content = linkInContent ? withLink : t(locale, 'result.readyFromTitle', { mention });
         // Discord rejects an embed url longer than 2048 characters.
         url = isWebUrl(outcome.videoUrl) && outcome.videoUrl.length <= 2048 ? outcome.videoUrl : undefined;
         outcomeFields.push({
-          name: 'Video',
+          name: t(locale, 'result.fieldVideo'),
           value: linkFieldValue(outcome.videoUrl, linkInContent, delivery.reason, task),
         });
       }
@@ -113,39 +116,32 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
     }
     case 'failed':
       color = COLOR_FAILURE;
-      title = 'Sora video failed';
-      content = `${mention} your Sora video could not be made.`;
+      title = t(locale, 'result.titleFailed');
+      content = t(locale, 'result.failed', { mention });
       outcomeFields.push({
-        name: 'Reason',
+        name: t(locale, 'result.fieldReason'),
         value: fitField(
-          (reason) => `${reason}\n*Failed generations are not billed by the provider.*`,
-          outcome.message.trim() || outcome.code || 'no reason given',
+          (reason) => `${reason}\n${t(locale, 'result.notBilled')}`,
+          outcome.message.trim() || outcome.code || t(locale, 'result.noReason'),
         ),
       });
       break;
     case 'timed_out': {
       color = COLOR_WAITING;
-      title = 'Sora video still generating';
-      content = `${mention} your Sora video is taking longer than usual.`;
+      title = t(locale, 'result.titleTimedOut');
+      content = t(locale, 'result.timedOut', { mention });
       const minutes = Math.max(1, Math.round(generationTimeMs(task) / 60_000));
       outcomeFields.push({
-        name: 'Status',
-        value:
-          `Still generating after ${minutes} minute${minutes === 1 ? '' : 's'} — the bot keeps checking ` +
-          'for 24 h and will post it here if it arrives.',
+        name: t(locale, 'result.fieldStatus'),
+        value: minutes === 1 ? t(locale, 'result.stillGenerating1') : t(locale, 'result.stillGenerating', { minutes }),
       });
       break;
     }
     case 'interrupted':
       color = COLOR_NEUTRAL;
-      title = 'Sora request interrupted';
-      content = `${mention} your Sora request was interrupted.`;
-      outcomeFields.push({
-        name: 'What happened',
-        value:
-          'The bot restarted while submitting; it was not resubmitted to avoid paying twice — ' +
-          'run `/sora generate` again.',
-      });
+      title = t(locale, 'result.titleInterrupted');
+      content = t(locale, 'result.interrupted', { mention });
+      outcomeFields.push({ name: t(locale, 'result.fieldWhatHappened'), value: t(locale, 'result.interruptedDetail') });
       break;
   }
 
@@ -154,7 +150,7 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
     color,
     url,
     prompt: task.request.prompt,
-    fields: [...optionFields(task), ...outcomeFields],
+    fields: [...optionFields(task, locale), ...outcomeFields],
     footer: resultFooter(task, outcome.kind),
     timestamp: validIso(task.finishedAt),
   });
@@ -167,7 +163,7 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
     nonce: resultNonce(task, outcome.kind),
     enforce_nonce: true,
     // The timeout notice is interim: its buttons would act on a task that is still running.
-    components: outcome.kind === 'timed_out' ? [] : [resultButtons(task, outcome.kind === 'succeeded')],
+    components: outcome.kind === 'timed_out' ? [] : [resultButtons(task, outcome.kind === 'succeeded', locale)],
   };
   if (outcome.kind === 'succeeded' && delivery.mode === 'upload') {
     body.attachments = [{ id: 0, filename: videoFileName(task) }];
@@ -177,13 +173,14 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
 
 /** The showcase post of a delivered video (upload, or the provider's link — never a Discord CDN URL). */
 export function renderShowcaseMessage(task: Task, videoUrl: string, mode: 'upload' | 'link'): RESTPostAPIChannelMessageJSONBody {
-  const credit = `⭐ A Sora video by <@${task.userId}>`;
+  const locale = task.locale;
+  const credit = t(locale, 'result.showcaseCredit', { mention: `<@${task.userId}>` });
   const withLink = `${credit}: ${videoUrl}`;
   const content = mode === 'link' && withLink.length <= CONTENT_MAX && isWebUrl(videoUrl) ? withLink : `${credit}.`;
-  const fields: APIEmbedField[] = [...optionFields(task)];
-  if (task.resultMessageId) fields.push({ name: 'Original', value: messageLink(task, task.resultMessageId) });
+  const fields: APIEmbedField[] = [...optionFields(task, locale)];
+  if (task.resultMessageId) fields.push({ name: t(locale, 'result.showcaseOriginal'), value: messageLink(task, task.resultMessageId) });
   const embed = buildEmbed({
-    title: 'Sora video',
+    title: t(locale, 'result.titleVideo'),
     color: COLOR_SUCCESS,
     url: mode === 'link' && isWebUrl(videoUrl) && videoUrl.length <= 2048 ? videoUrl : undefined,
     prompt: task.request.prompt,
@@ -210,48 +207,47 @@ function linkFieldValue(
   reason: 'too_large' | 'download_failed' | undefined,
   task: Task,
 ): string {
+  const locale = task.locale;
   const why =
     reason === 'too_large'
-      ? `Too large to upload in this server (limit ${formatMiB(task.uploadLimitBytes)}), so here is the link.`
+      ? t(locale, 'result.linkTooLarge', { limit: formatMiB(task.uploadLimitBytes) })
       : reason === 'download_failed'
-        ? 'The bot could not fetch the file to upload it, so here is the link.'
+        ? t(locale, 'result.linkDownloadFailed')
         : '';
-  const note = 'Provider links expire after about 30 days — download the video to keep it.';
-  const fallback = linkInContent ? 'The link is in the message above.' : 'Open it from the title above.';
-  const withLink = [why, `[Open the video](${videoUrl})`, note].filter(Boolean).join('\n');
+  const note = t(locale, 'result.linkExpires');
+  const fallback = linkInContent ? t(locale, 'result.linkInContent') : t(locale, 'result.linkFromTitle');
+  const withLink = [why, `[${t(locale, 'result.openVideo')}](${videoUrl})`, note].filter(Boolean).join('\n');
   if (isWebUrl(videoUrl) && withLink.length <= EMBED_FIELD_VALUE_MAX) return withLink;
   return [why, fallback, note].filter(Boolean).join('\n');
 }
 
 /** The ephemeral progress reply for one progress view. */
 export function renderProgress(view: ProgressView, task: Task, now: Date): EphemeralMessageBody {
+  // Ephemeral: in the member's language (older tasks only know the guild's).
+  const locale = task.memberLocale ?? task.locale;
   let content: string;
   let color: number;
   switch (view.kind) {
     case 'queued': {
-      const busy = view.providerBusy ? ' The provider is busy right now; your request will be sent automatically.' : '';
-      content = `⏳ Queued — position ${view.position}, waiting ${formatElapsed(elapsedMs(task.createdAt, now))}.${busy}`;
+      const params = { position: view.position, elapsed: formatElapsed(elapsedMs(task.createdAt, now)) };
+      content = t(locale, view.providerBusy ? 'progress.queuedBusy' : 'progress.queued', params);
       color = COLOR_WAITING;
       break;
     }
     case 'generating':
-      content =
-        `🎬 Generating… ${formatElapsed(view.elapsedMs)} elapsed (usually 1–5 minutes). ` +
-        `The video will be posted in <#${task.channelId}>.`;
+      content = t(locale, 'progress.generating', { elapsed: formatElapsed(view.elapsedMs), channel: `<#${task.channelId}>` });
       color = COLOR_WORKING;
       break;
     case 'account_problem':
-      content =
-        "⚠️ The bot's Ace Data Cloud account needs attention (admins have been told); " +
-        'your request is kept in the queue.';
+      content = t(locale, 'progress.accountProblem');
       color = COLOR_WAITING;
       break;
     case 'failed':
-      content = truncate(`❌ Failed: ${safeText(view.message) || 'no reason given'}`, CONTENT_MAX);
+      content = truncate(t(locale, 'progress.failed', { reason: safeText(view.message) || t(locale, 'result.noReason') }), CONTENT_MAX);
       color = COLOR_FAILURE;
       break;
     case 'finished':
-      ({ content, color } = finishedProgress(task));
+      ({ content, color } = finishedProgress(task, locale));
       break;
   }
   const embed = buildEmbed({
@@ -263,90 +259,86 @@ export function renderProgress(view: ProgressView, task: Task, now: Date): Ephem
   });
   const components =
     view.kind === 'queued' || view.kind === 'generating' || view.kind === 'account_problem'
-      ? [cancelButton(task, view.kind === 'generating')]
+      ? [cancelButton(task, view.kind === 'generating', locale)]
       : [];
   return { content, embeds: [embed], allowed_mentions: { parse: [] }, components };
 }
 
-const STATE_WORDS: Record<TaskState, string> = {
-  queued: 'Queued — waiting for a free generation slot',
-  submitting: 'Being sent to Sora',
-  submitted: 'Generating',
-  succeeded: 'Finished — being posted',
-  failed: 'Failed',
-  timed_out: 'Still generating (the bot gave up waiting but keeps checking for 24 h)',
-  interrupted: 'Interrupted by a bot restart while submitting (not resubmitted)',
-  posting: 'Being posted',
-  delivered: 'Delivered',
-  undeliverable: 'Finished, but the bot could not post it',
-  expired: 'No result arrived within the 24 h the bot kept checking',
-  cancelled: 'Cancelled',
+const STATE_WORDS: Record<TaskState, MessageKey> = {
+  queued: 'status.queued',
+  submitting: 'status.submitting',
+  submitted: 'status.submitted',
+  succeeded: 'status.succeeded',
+  failed: 'status.failed',
+  timed_out: 'status.timed_out',
+  interrupted: 'status.interrupted',
+  posting: 'status.posting',
+  delivered: 'status.delivered',
+  undeliverable: 'status.undeliverable',
+  expired: 'status.expired',
+  cancelled: 'status.cancelled',
 };
 
 /** The core reports `finished` once any public message is posted; its wording follows the outcome. */
-function finishedProgress(task: Task): { content: string; color: number } {
-  if (task.state === 'cancelled') return { content: cancelledText(task), color: COLOR_NEUTRAL };
+function finishedProgress(task: Task, locale: string | undefined): { content: string; color: number } {
+  if (task.state === 'cancelled') return { content: cancelledText(task, locale), color: COLOR_NEUTRAL };
   const channel = `<#${task.channelId}>`;
   const jump = task.resultMessageId ? ` ${messageLink(task, task.resultMessageId)}` : '';
   switch (task.outcome?.kind) {
     case 'timed_out':
-      return {
-        content: `⌛ Still generating — a notice was posted in ${channel}; the video will be posted there if it arrives within 24 h.`,
-        color: COLOR_WAITING,
-      };
+      return { content: t(locale, 'progress.timedOut', { channel }), color: COLOR_WAITING };
     case 'failed':
       return {
         content: truncate(
-          `❌ The generation failed: ${safeText(task.outcome.message) || task.outcome.code}. Details posted in ${channel}.${jump}`,
+          t(locale, 'progress.failedFinal', { reason: safeText(task.outcome.message) || task.outcome.code, channel, jump }),
           CONTENT_MAX,
         ),
         color: COLOR_FAILURE,
       };
     case 'interrupted':
-      return { content: `⚠️ Interrupted by a bot restart — see ${channel}.${jump}`, color: COLOR_NEUTRAL };
+      return { content: t(locale, 'progress.interrupted', { channel, jump }), color: COLOR_NEUTRAL };
     case 'succeeded':
     case undefined:
-      return { content: `✅ Done — posted in ${channel}.${jump}`, color: COLOR_SUCCESS };
+      return { content: t(locale, 'progress.done', { channel, jump }), color: COLOR_SUCCESS };
   }
 }
 
 /** What the member is told about a cancelled task: a submitted one was still made (and billed). */
-export function cancelledText(task: Pick<Task, 'id' | 'providerTaskId'>): string {
-  return task.providerTaskId
-    ? `✖️ Stopped following \`${task.id}\`. Sora has no cancel, so the generation still runs and counts ` +
-        'against your daily quota and the server’s budget; it will not be posted.'
-    : `✖️ Cancelled \`${task.id}\` before it was sent to Sora — nothing was spent.`;
+export function cancelledText(task: Pick<Task, 'id' | 'providerTaskId'>, locale?: string | null): string {
+  return t(locale, task.providerTaskId ? 'cancel.stopped' : 'cancel.cancelled', { id: task.id });
 }
 
 /** The ephemeral `/sora status` answer for one task; `queuePosition` is 1-based, when queued. */
-export function renderStatus(task: Task, now: Date, queuePosition?: number): EphemeralMessageBody {
+export function renderStatus(task: Task, now: Date, queuePosition?: number, locale?: string | null): EphemeralMessageBody {
   const finished = !['queued', 'submitting', 'submitted', 'timed_out'].includes(task.state);
-  let state = STATE_WORDS[task.state];
-  if (task.state === 'queued' && queuePosition !== undefined) state += ` (position ${queuePosition})`;
-  const fields: APIEmbedField[] = [{ name: 'State', value: state }];
+  const state =
+    task.state === 'queued' && queuePosition !== undefined
+      ? t(locale, 'status.queuedAt', { position: queuePosition })
+      : t(locale, STATE_WORDS[task.state]);
+  const fields: APIEmbedField[] = [{ name: t(locale, 'status.fieldState'), value: state }];
 
   const endIso = task.finishedAt ?? (finished ? task.updatedAt : undefined);
   const total = elapsedMs(task.createdAt, endIso ? new Date(endIso) : now);
-  fields.push({ name: finished ? 'Took' : 'Elapsed', value: formatElapsed(total), inline: true });
+  fields.push({ name: t(locale, finished ? 'status.fieldTook' : 'status.fieldElapsed'), value: formatElapsed(total), inline: true });
   if (task.submittedAt && (task.state === 'submitted' || task.state === 'timed_out')) {
-    fields.push({ name: 'Generating for', value: formatElapsed(elapsedMs(task.submittedAt, now)), inline: true });
+    fields.push({ name: t(locale, 'status.fieldGeneratingFor'), value: formatElapsed(elapsedMs(task.submittedAt, now)), inline: true });
   }
-  if (task.providerTaskId) fields.push({ name: 'Ace Data Cloud task', value: truncate(task.providerTaskId, 100), inline: true });
+  if (task.providerTaskId) fields.push({ name: t(locale, 'status.fieldProviderTask'), value: truncate(task.providerTaskId, 100), inline: true });
 
   const outcome = task.outcome;
   if (outcome?.kind === 'failed') {
-    fields.push({ name: 'Reason', value: truncate(safeText(outcome.message) || outcome.code, EMBED_FIELD_VALUE_MAX) });
+    fields.push({ name: t(locale, 'result.fieldReason'), value: truncate(safeText(outcome.message) || outcome.code, EMBED_FIELD_VALUE_MAX) });
   }
   if (outcome?.kind === 'succeeded' && isWebUrl(outcome.videoUrl) && outcome.videoUrl.length <= 1000) {
-    fields.push({ name: 'Video', value: `[Open the video](${outcome.videoUrl}) (provider links expire after about 30 days)` });
+    fields.push({ name: t(locale, 'result.fieldVideo'), value: t(locale, 'status.videoLink', { url: outcome.videoUrl }) });
   }
   if (task.resultMessageId) {
-    fields.push({ name: 'Result', value: messageLink(task, task.resultMessageId) });
+    fields.push({ name: t(locale, 'status.fieldResult'), value: messageLink(task, task.resultMessageId) });
   }
   if (task.state === 'undeliverable' && task.undeliverableReason) {
-    fields.push({ name: 'Why it was not posted', value: truncate(safeText(task.undeliverableReason), EMBED_FIELD_VALUE_MAX) });
+    fields.push({ name: t(locale, 'status.fieldWhyNotPosted'), value: truncate(safeText(task.undeliverableReason), EMBED_FIELD_VALUE_MAX) });
   }
-  fields.push({ name: 'Options', value: optionSummary(task) });
+  fields.push({ name: t(locale, 'status.fieldOptions'), value: optionSummary(task) });
 
   const embed = buildEmbed({
     title: `Task ${task.id}`,
@@ -477,14 +469,14 @@ function buildEmbed(parts: EmbedParts): APIEmbed {
   return embed;
 }
 
-function optionFields(task: Task): APIEmbedField[] {
+function optionFields(task: Task, locale: string | undefined): APIEmbedField[] {
   const { model, duration, orientation, size, imageUrl } = task.request;
   return [
-    { name: 'Model', value: model, inline: true },
-    { name: 'Duration', value: `${duration} s`, inline: true },
-    { name: 'Orientation', value: orientation, inline: true },
-    { name: 'Size', value: size, inline: true },
-    { name: 'Image', value: imageUrl ? 'yes' : 'no', inline: true },
+    { name: t(locale, 'field.model'), value: model, inline: true },
+    { name: t(locale, 'field.duration'), value: `${duration} s`, inline: true },
+    { name: t(locale, 'field.orientation'), value: orientation, inline: true },
+    { name: t(locale, 'field.size'), value: size, inline: true },
+    { name: t(locale, 'field.image'), value: t(locale, imageUrl ? 'common.yes' : 'common.no'), inline: true },
   ];
 }
 

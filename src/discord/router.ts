@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
 import type { Logger } from '../core/ports.js';
 import { UserFacingError } from '../core/user-facing-error.js';
+import { t } from '../i18n/index.js';
 import type { CommandContext, ComponentHandler, MessageCommand, SlashCommand } from './command.js';
 import { parseCustomId } from './custom-ids.js';
 import { classifyDiscordError } from './discord-errors.js';
@@ -53,11 +54,11 @@ export class InteractionRouter {
     });
     if (!work.run) {
       log.warn({}, 'unknown command');
-      await this.replyError(work.interaction, 'This command is not known to this version of the bot.', log);
+      await this.replyError(work.interaction, t(work.interaction.locale, 'router.unknownCommand'), log);
       return;
     }
     if (this.shuttingDown) {
-      await this.replyError(work.interaction, 'The bot is restarting; try again in a minute.', log);
+      await this.replyError(work.interaction, t(work.interaction.locale, 'router.restarting'), log);
       return;
     }
     try {
@@ -65,12 +66,12 @@ export class InteractionRouter {
     } catch (err) {
       if (err instanceof UserFacingError) {
         log.info({ code: err.code }, 'refused');
-        await this.replyError(work.interaction, err.message, log);
+        await this.replyError(work.interaction, err.localized(work.interaction.locale), log);
         return;
       }
       const referenceId = randomUUID().slice(0, 8);
       log.error({ err, referenceId }, 'command failed');
-      await this.replyError(work.interaction, `Something went wrong on my side (reference ${referenceId}). Nothing was charged; please try again.`, log);
+      await this.replyError(work.interaction, t(work.interaction.locale, 'router.internalError', { reference: referenceId }), log);
     }
   }
 

@@ -50,6 +50,7 @@ export async function preflightAndStart(interaction: GenerationInteraction, cont
     request,
     uploadLimitBytes: interaction.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT_BYTES,
     locale: interaction.guildLocale ?? interaction.locale,
+    memberLocale: interaction.locale,
     interaction: {
       applicationId: interaction.applicationId,
       token: interaction.token,

@@ -55,6 +55,7 @@ const taskSchema = z.strictObject({
   state: z.enum(TASK_STATES),
   uploadLimitBytes: z.number().int().nonnegative(),
   locale: z.string().optional(),
+  memberLocale: z.string().optional(),
   providerTaskId: z.string().min(1).optional(),
   callbackSecret: z.string().min(16).optional(),
   outcome: z

@@ -22,6 +22,10 @@ export interface FakeComponentInput {
   channelId?: string;
   userId?: string;
   memberPermissions?: bigint;
+  /** The member's Discord locale; en-US by default. */
+  locale?: string;
+  /** The guild's Discord locale; en-US by default. */
+  guildLocale?: string;
 }
 
 /** A fake interaction of one of the non-slash kinds, with the members the handlers and the router use. */
@@ -49,8 +53,8 @@ export function createFakeComponent(input: FakeComponentInput) {
     appPermissions: new PermissionsBitField(DELIVERY_PERMISSIONS),
     applicationId: '500000000000000009',
     token: 'fake-component-token',
-    locale: 'en-US',
-    guildLocale: 'en-US',
+    locale: input.locale ?? 'en-US',
+    guildLocale: input.guildLocale ?? 'en-US',
     attachmentSizeLimit: 10 * 1024 * 1024,
     deferred: false,
     replied: false,

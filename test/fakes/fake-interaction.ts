@@ -28,6 +28,10 @@ export interface FakeInteractionInput {
   channels?: FakeChannel[];
   /** The bot's permissions in the command's channel (`appPermissions`); all it needs by default. */
   appPermissions?: bigint;
+  /** The member's Discord locale; en-US by default. */
+  locale?: string;
+  /** The guild's Discord locale; en-US by default. */
+  guildLocale?: string;
 }
 
 /** A fake interaction and what the command answered. */
@@ -108,8 +112,8 @@ export function createFakeInteraction(input: FakeInteractionInput): FakeInteract
           },
     applicationId: FAKE_BOT_ID,
     token: 'fake-interaction-token',
-    locale: 'en-US',
-    guildLocale: 'en-US',
+    locale: input.locale ?? 'en-US',
+    guildLocale: input.guildLocale ?? 'en-US',
     attachmentSizeLimit: 10 * 1024 * 1024,
     appPermissions: new PermissionsBitField(input.appPermissions ?? DELIVERY_PERMISSIONS),
     deferred: false,
