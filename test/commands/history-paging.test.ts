@@ -1,7 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commands, componentHandler } from '../../commands/index.js';
-import { systemClock } from '../../src/core/ports.js';
-import type { CommandContext } from '../../src/discord/command.js';
 import { parseCustomId } from '../../src/discord/custom-ids.js';
 import { InteractionRouter } from '../../src/discord/router.js';
 import { createSettingsStore, type SettingsStore } from '../../src/settings/settings-store.js';
@@ -10,6 +8,7 @@ import { createCoreHarness } from '../fakes/core-harness.js';
 import { createFakeComponent } from '../fakes/fake-component.js';
 import { createFakeInteraction, FAKE_CHANNEL_ID, FAKE_GUILD_ID, FAKE_USER_ID } from '../fakes/fake-interaction.js';
 import { MemoryTaskStore } from '../fakes/memory-task-store.js';
+import { commandContext } from '../fakes/command-context.js';
 import { SilentLogger } from '../fakes/silent-logger.js';
 import { makeTask } from '../fakes/task-factory.js';
 
@@ -30,19 +29,7 @@ describe('/sora history paging', () => {
   /** A router over a fresh core on the same store: what the bot is after a restart. */
   function startBot(): InteractionRouter {
     harness = createCoreHarness({ store });
-    const context: CommandContext = {
-      generation: harness.service,
-      clock: systemClock,
-      logger: new SilentLogger(),
-      settings,
-      limitDefaults: { memberDailyQuota: 10, perGuildConcurrency: 3 },
-      preflightRules: {
-        allowedGuildIds: undefined,
-        promptMaxChars: 2000,
-        imageMaxBytes: 25 * 1024 * 1024,
-        defaults: { model: 'sora-2', duration: 10, orientation: 'landscape', size: 'small' },
-      },
-    };
+    const context = commandContext(harness, settings);
     return new InteractionRouter(commands, context, new SilentLogger(), { components: componentHandler });
   }
 

@@ -1,9 +1,8 @@
 import { PermissionFlagsBits } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { commands, componentHandler, messageCommands } from '../../commands/index.js';
-import { systemClock } from '../../src/core/ports.js';
 import type { Task } from '../../src/core/task.js';
-import type { CommandContext, DiscordActions, Showcase } from '../../src/discord/command.js';
+import type { DiscordActions, Showcase } from '../../src/discord/command.js';
 import { customId, parseCustomId } from '../../src/discord/custom-ids.js';
 import { renderResultMessage } from '../../src/discord/render.js';
 import { InteractionRouter } from '../../src/discord/router.js';
@@ -13,6 +12,7 @@ import { createCoreHarness } from '../fakes/core-harness.js';
 import { createFakeComponent, type FakeComponentInput } from '../fakes/fake-component.js';
 import { createFakeInteraction, FAKE_CHANNEL_ID, FAKE_GUILD_ID, FAKE_USER_ID } from '../fakes/fake-interaction.js';
 import { MemoryTaskStore } from '../fakes/memory-task-store.js';
+import { commandContext } from '../fakes/command-context.js';
 import { SilentLogger } from '../fakes/silent-logger.js';
 
 const OTHER_USER = '500000000000000077';
@@ -57,21 +57,7 @@ describe('result buttons, cancel and "Animate with Sora"', () => {
         return Promise.resolve({ kind: 'shared', channelId: '600000000000000001', messageId: '600000000000000002' });
       },
     };
-    const context: CommandContext = {
-      generation: harness.service,
-      clock: systemClock,
-      logger: new SilentLogger(),
-      settings,
-      limitDefaults: { memberDailyQuota: 10, perGuildConcurrency: 3 },
-      preflightRules: {
-        allowedGuildIds: undefined,
-        promptMaxChars: 2000,
-        imageMaxBytes: 25 * 1024 * 1024,
-        defaults: { model: 'sora-2', duration: 10, orientation: 'landscape', size: 'small' },
-      },
-      discord: discord as unknown as DiscordActions,
-      showcase,
-    };
+    const context = commandContext(harness, settings, { discord: discord as unknown as DiscordActions, showcase });
     router = new InteractionRouter(commands, context, new SilentLogger(), { components: componentHandler, messageCommands });
   }
 

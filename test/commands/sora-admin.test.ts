@@ -2,8 +2,6 @@ import { MessageFlags, PermissionFlagsBits } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { commands } from '../../commands/index.js';
 import { soraAdminCommand } from '../../commands/sora-admin.js';
-import { systemClock } from '../../src/core/ports.js';
-import type { CommandContext } from '../../src/discord/command.js';
 import { InteractionRouter } from '../../src/discord/router.js';
 import { createSettingsStore, type SettingsStore } from '../../src/settings/settings-store.js';
 import { openStoreBackend, type StoreBackend } from '../../src/store/open-store.js';
@@ -15,6 +13,7 @@ import {
   FAKE_GUILD_ID,
   type FakeInteractionInput,
 } from '../fakes/fake-interaction.js';
+import { commandContext } from '../fakes/command-context.js';
 import { SilentLogger } from '../fakes/silent-logger.js';
 
 const SHOWCASE = '640000000000000001';
@@ -33,19 +32,7 @@ describe('/sora-admin', () => {
     backend = openStoreBackend('memory://');
     settings = createSettingsStore(backend);
     harness = createCoreHarness();
-    const context: CommandContext = {
-      generation: harness.service,
-      clock: systemClock,
-      logger: new SilentLogger(),
-      settings,
-      limitDefaults: { memberDailyQuota: 10, perGuildConcurrency: 3 },
-      preflightRules: {
-        allowedGuildIds: undefined,
-        promptMaxChars: 2000,
-        imageMaxBytes: 25 * 1024 * 1024,
-        defaults: { model: 'sora-2', duration: 10, orientation: 'landscape', size: 'small' },
-      },
-    };
+    const context = commandContext(harness, settings);
     router = new InteractionRouter(commands, context, new SilentLogger());
   });
   afterEach(async () => {

@@ -1,7 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commands, componentHandler } from '../../commands/index.js';
-import { systemClock } from '../../src/core/ports.js';
-import type { CommandContext } from '../../src/discord/command.js';
 import { renderProgress, renderResultMessage } from '../../src/discord/render.js';
 import { InteractionRouter } from '../../src/discord/router.js';
 import { createSettingsStore, type SettingsStore } from '../../src/settings/settings-store.js';
@@ -9,6 +7,7 @@ import { openStoreBackend, type StoreBackend } from '../../src/store/open-store.
 import { createCoreHarness } from '../fakes/core-harness.js';
 import { createFakeInteraction, FAKE_GUILD_ID, FAKE_USER_ID } from '../fakes/fake-interaction.js';
 import { MemoryTaskStore } from '../fakes/memory-task-store.js';
+import { commandContext } from '../fakes/command-context.js';
 import { SilentLogger } from '../fakes/silent-logger.js';
 import { makeTask } from '../fakes/task-factory.js';
 
@@ -29,19 +28,7 @@ describe('replies in the member’s language, results in the guild’s', () => {
     settings = createSettingsStore(backend);
     store = new MemoryTaskStore();
     harness = createCoreHarness({ store, limits: { submitMinIntervalMs: 0, maxActiveGenerations: 0 } });
-    const context: CommandContext = {
-      generation: harness.service,
-      clock: systemClock,
-      logger: new SilentLogger(),
-      settings,
-      limitDefaults: { memberDailyQuota: 10, perGuildConcurrency: 3 },
-      preflightRules: {
-        allowedGuildIds: undefined,
-        promptMaxChars: 20,
-        imageMaxBytes: 25 * 1024 * 1024,
-        defaults: { model: 'sora-2', duration: 10, orientation: 'landscape', size: 'small' },
-      },
-    };
+    const context = commandContext(harness, settings, { promptMaxChars: 20 });
     router = new InteractionRouter(commands, context, new SilentLogger(), { components: componentHandler });
   });
   afterEach(async () => {

@@ -1,0 +1,27 @@
+import { systemClock } from '../../src/core/ports.js';
+import type { CommandContext } from '../../src/discord/command.js';
+import type { createCoreHarness } from './core-harness.js';
+import { SilentLogger } from './silent-logger.js';
+
+/** The command context main.ts builds, over a core harness and the given settings (defaults as in .env.example). */
+export function commandContext(
+  harness: ReturnType<typeof createCoreHarness>,
+  settings: CommandContext['settings'],
+  overrides: Partial<CommandContext> & { promptMaxChars?: number } = {},
+): CommandContext {
+  const { promptMaxChars = 2000, ...rest } = overrides;
+  return {
+    generation: harness.service,
+    clock: systemClock,
+    logger: new SilentLogger(),
+    settings,
+    limitDefaults: { memberDailyQuota: 10, perGuildConcurrency: 3 },
+    preflightRules: {
+      allowedGuildIds: undefined,
+      promptMaxChars,
+      imageMaxBytes: 25 * 1024 * 1024,
+      defaults: { model: 'sora-2', duration: 10, orientation: 'landscape', size: 'small' },
+    },
+    ...rest,
+  };
+}
