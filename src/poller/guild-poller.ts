@@ -146,7 +146,12 @@ export class GuildPoller {
         const dueAtMs = this.nextCheckAtMs.get(task.id) ?? now.getTime();
         const nextAtMs = onBeat(dueAtMs + this.delayFor(task), this.beatFor(task));
         this.nextCheckAtMs.set(task.id, Math.max(nextAtMs, now.getTime() + 1));
-        if (task.state === 'submitted') this.deps.events.onStillRunning?.(task);
+        if (task.state === 'submitted' && this.deps.events.onStillRunning) {
+          // Our copy predates a member's "stop following": their reply must not go back to "generating".
+          // One read per running task and beat; running tasks are capped by the slot limit.
+          const stored = await this.deps.store.get(task.id);
+          if (stored?.state === 'submitted') this.deps.events.onStillRunning(stored);
+        }
         return;
       }
       case 'succeeded':

@@ -11,16 +11,20 @@ import {
   InteractionKind,
   buildBaseInteraction,
   buildCommandData,
+  buildMessageCommandData,
   buildModalData,
   componentMessage,
+  serveAttachment,
 } from './interactions.js';
 import type {
+  AttachmentInput,
   AutocompleteInput,
   BuiltInteraction,
   CommandInput,
   ComponentInput,
   InteractionContext,
   InteractionTarget,
+  MessageCommandInput,
   ModalSubmitInput,
   RecordedCallback,
   RecordedWebhookCall,
@@ -164,15 +168,7 @@ export class DiscordEmulator {
       },
       messageCreated: (message) => this.onMessage('MESSAGE_CREATE', 'messageCreate', message),
       messageUpdated: (message) => this.onMessage('MESSAGE_UPDATE', 'messageUpdate', message),
-      messageDeleted: (message) => {
-        this.dispatchForChannel(
-          'MESSAGE_DELETE',
-          { id: message.id, channel_id: message.channelId, ...(message.guildId ? { guild_id: message.guildId } : {}) },
-          message.channelId,
-        );
-        this.events.emit('messageDelete', message);
-        this.changed();
-      },
+      messageDeleted: (message) => this.onMessageDeleted(message),
       callbackRecorded: (handle, callback) => {
         this.events.emit('interactionCallback', handle, callback);
         this.changed();
@@ -260,6 +256,11 @@ export class DiscordEmulator {
     return this.gateway.liveSessions().length > 0;
   }
 
+  /** The shard (`[id, count]`) of every live session, e.g. to see one of several bot processes go. */
+  liveShards(): [number, number][] {
+    return this.gateway.liveSessions().map((session) => [...session.shard]);
+  }
+
   /** Resolves once a session is live (now or later). */
   waitForGatewayConnected(timeoutMs = 10_000): Promise<true> {
     return this.waitFor(() => this.isGatewayConnected, timeoutMs, 'a live gateway session');
@@ -339,8 +340,16 @@ export class DiscordEmulator {
     this.gateway.dispatch('GUILD_ROLE_UPDATE', { guild_id: guildId, role: this.state.apiRole(role) }, guildId, GatewayIntent.Guilds);
   }
 
-  /** A message written by a user (e.g. to have other messages around the bot's). */
-  postUserMessage(channelId: string, userId: string, content: string): RecordedMessage {
+  /**
+   * A message written by a user (e.g. to have other messages around the bot's, or one to use a
+   * message command on); `attachments` are served like uploads, at signed URLs.
+   */
+  postUserMessage(
+    channelId: string,
+    userId: string,
+    content: string,
+    options: { attachments?: readonly AttachmentInput[] } = {},
+  ): RecordedMessage {
     const channel = this.state.requireChannel(channelId);
     const message = this.state.createMessage({
       channel,
@@ -356,8 +365,19 @@ export class DiscordEmulator {
       canMentionEveryone: false,
       visibleInChannel: true,
     });
+    message.attachments = (options.attachments ?? []).map((input) => {
+      const attachment = this.state.attachmentOf(serveAttachment(this.state, input), null);
+      return input.width !== undefined ? { ...attachment, width: input.width, height: input.height ?? input.width } : attachment;
+    });
     this.onMessage('MESSAGE_CREATE', 'messageCreate', message);
     return message;
+  }
+
+  /** Deletes a message as its author or a moderator would (MESSAGE_DELETE); later fetches answer 10008. */
+  deleteMessage(messageId: string): void {
+    const message = componentMessage(this.state, messageId);
+    this.state.deleteMessage(message);
+    this.onMessageDeleted(message);
   }
 
   // ---- interactions ----
@@ -392,6 +412,60 @@ export class DiscordEmulator {
     };
     built.payload.message = this.state.apiMessage(message);
     return this.dispatchInteraction(built, target, message.id);
+  }
+
+  /**
+   * Uses a message context-menu command (type 2 with `data.type` 3) on an existing message: Discord
+   * sends the message in full under `data.resolved.messages`. Defaults to the message's guild and channel.
+   */
+  sendMessageCommand(input: MessageCommandInput): InteractionHandle {
+    const message = componentMessage(this.state, input.messageId);
+    if (message.deleted) throw new Error(`message ${input.messageId} is deleted: Discord offers no menu on it`);
+    const target: InteractionTarget = {
+      ...input,
+      guildId: input.guildId ?? message.guildId ?? undefined,
+      channelId: input.channelId ?? message.channelId,
+    };
+    const built = buildBaseInteraction(this.interactionContext, InteractionKind.ApplicationCommand, target);
+    built.payload.data = buildMessageCommandData(this.interactionContext, input, built.guild, message);
+    return this.dispatchInteraction(built, target, null);
+  }
+
+  /**
+   * Submits the modal the bot opened in answer to `opened`, as its member would: same guild, channel
+   * and user, the modal's `custom_id`, every text input (missing ones empty). Throws where Discord's
+   * client would not let the member submit (an unknown field, an empty required one, a length limit).
+   */
+  submitModal(opened: InteractionHandle, fields: Record<string, string>, overrides: Partial<InteractionTarget> = {}): InteractionHandle {
+    const modal = opened.modal;
+    if (!modal) throw new Error(`interaction ${opened.id} was not answered with a modal`);
+    const inputs = textInputsOf(modal.components);
+    for (const id of Object.keys(fields)) {
+      if (!inputs.some((i) => i.custom_id === id)) throw new Error(`the modal has no text input ${id}`);
+    }
+    const values: Record<string, string> = {};
+    for (const input of inputs) {
+      const value = fields[input.custom_id] ?? '';
+      // Text inputs are required unless they say otherwise.
+      if (value === '' && input.required !== false) throw new Error(`Discord's client refuses an empty required field ${input.custom_id}`);
+      if (value !== '' && typeof input.min_length === 'number' && value.length < input.min_length) {
+        throw new Error(`Discord's client refuses ${input.custom_id} shorter than ${input.min_length}`);
+      }
+      if (typeof input.max_length === 'number' && value.length > input.max_length) {
+        throw new Error(`Discord's client refuses ${input.custom_id} longer than ${input.max_length}`);
+      }
+      values[input.custom_id] = value;
+    }
+    return this.sendModalSubmit({
+      ...(opened.guildId ? { guildId: opened.guildId } : {}),
+      channelId: opened.channelId,
+      userId: opened.userId,
+      locale: typeof opened.payload.locale === 'string' ? opened.payload.locale : 'en-US',
+      ...overrides,
+      customId: String(modal.custom_id),
+      fields: values,
+      ...(opened.componentMessageId ? { messageId: opened.componentMessageId } : {}),
+    });
   }
 
   /** Submits a modal (type 5) with text input values by custom id. */
@@ -582,6 +656,16 @@ export class DiscordEmulator {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  private onMessageDeleted(message: RecordedMessage): void {
+    this.dispatchForChannel(
+      'MESSAGE_DELETE',
+      { id: message.id, channel_id: message.channelId, ...(message.guildId ? { guild_id: message.guildId } : {}) },
+      message.channelId,
+    );
+    this.events.emit('messageDelete', message);
+    this.changed();
+  }
+
   private changed(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
@@ -609,6 +693,26 @@ export class DiscordEmulator {
     const intent = guildId ? GatewayIntent.GuildMessages : GatewayIntent.DirectMessages;
     this.gateway.dispatch(event, payload, guildId, intent);
   }
+}
+
+interface TextInputDef {
+  custom_id: string;
+  required?: boolean;
+  min_length?: number;
+  max_length?: number;
+}
+
+/** The text inputs (type 4) of a modal, in action rows or labels. */
+function textInputsOf(components: unknown): TextInputDef[] {
+  if (!Array.isArray(components)) return [];
+  const found: TextInputDef[] = [];
+  for (const raw of components) {
+    if (typeof raw !== 'object' || raw === null) continue;
+    const component = raw as Record<string, unknown>;
+    if (component.type === 4 && typeof component.custom_id === 'string') found.push(component as unknown as TextInputDef);
+    found.push(...textInputsOf(component.components), ...textInputsOf(component.component ? [component.component] : []));
+  }
+  return found;
 }
 
 /** Starts a local Discord on 127.0.0.1: REST under `apiUrl`, gateway at `gatewayUrl`, files under `baseUrl`. */

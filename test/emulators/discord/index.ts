@@ -19,6 +19,7 @@ export type {
   CommandInput,
   ComponentInput,
   FileInfo,
+  MessageCommandInput,
   ModalSubmitInput,
   OptionInput,
   RecordedCallback,

@@ -1,3 +1,4 @@
+import { CallbackKind } from './interactions.js';
 import type { RecordedCallback, RecordedWebhookCall } from './interactions.js';
 import type { EmulatorState, RecordedMessage } from './state.js';
 
@@ -105,6 +106,17 @@ export class InteractionHandle {
   /** Ends the token's lifetime now (webhook calls then answer 50027), instead of waiting 15 minutes. */
   expireToken(): void {
     this.tokenExpiresAt = this.now() - 1;
+  }
+
+  /** The modal the bot opened in answer (callback type 9), if it did. */
+  get modal(): Record<string, unknown> | undefined {
+    const callback = this.callbacks.find((c) => c.status < 300 && c.type === CallbackKind.Modal);
+    return callback ? (callback.data ?? {}) : undefined;
+  }
+
+  /** Resolves with the modal the bot opened (its `title`, `custom_id` and `components`). */
+  waitForModal(timeoutMs = 5000): Promise<Record<string, unknown>> {
+    return this.wait(() => this.modal, timeoutMs, `a modal in answer to interaction ${this.id}`);
   }
 
   /** Resolves with the accepted callback. */

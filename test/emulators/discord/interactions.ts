@@ -116,6 +116,14 @@ export interface ComponentInput extends InteractionTarget {
   values?: string[];
 }
 
+/** A message context-menu command (Apps → name) used on an existing message. */
+export interface MessageCommandInput extends InteractionTarget {
+  /** The registered command's name, e.g. `Animate with Sora`. */
+  name: string;
+  /** The message it is used on; the guild and channel default to that message's. */
+  messageId: string;
+}
+
 /** A submitted modal: text input values by `custom_id`. */
 export interface ModalSubmitInput extends InteractionTarget {
   customId: string;
@@ -204,7 +212,7 @@ export function buildCommandData(
   focused?: string,
 ): Record<string, unknown> {
   const { state } = ctx;
-  const definition = findCommand(state, input.name, guild?.id ?? null);
+  const definition = findCommand(state, input.name, guild?.id ?? null, 1);
   const resolved: Record<string, Record<string, unknown>> = {};
   const optionDefs = asOptionList(definition?.command.options);
   const leafOptions: Record<string, unknown>[] = [];
@@ -246,6 +254,27 @@ export function buildCommandData(
     ...(definition?.scope && definition.scope !== 'global' ? { guild_id: definition.scope } : {}),
     options,
     ...(Object.keys(resolved).length > 0 ? { resolved } : {}),
+  };
+}
+
+/**
+ * Builds the `data` of a message command (type 3): the target message in full under
+ * `resolved.messages`, as Discord sends it (attachments with their signed URLs, author, channel_id).
+ */
+export function buildMessageCommandData(
+  ctx: InteractionContext,
+  input: MessageCommandInput,
+  guild: GuildState | null,
+  message: RecordedMessage,
+): Record<string, unknown> {
+  const definition = findCommand(ctx.state, input.name, guild?.id ?? null, 3);
+  return {
+    id: definition?.command.id ?? ctx.nextId(),
+    name: input.name,
+    type: 3,
+    ...(definition?.scope && definition.scope !== 'global' ? { guild_id: definition.scope } : {}),
+    target_id: message.id,
+    resolved: { messages: { [message.id]: ctx.state.apiMessage(message) } },
   };
 }
 
@@ -341,9 +370,10 @@ function findCommand(
   state: EmulatorState,
   name: string,
   guildId: string | null,
+  type: number,
 ): { scope: string; command: Record<string, unknown> } | undefined {
   for (const scope of guildId ? [guildId, 'global'] : ['global']) {
-    const command = state.commands.get(scope)?.get(`1:${name}`);
+    const command = state.commands.get(scope)?.get(`${type}:${name}`);
     if (command) return { scope, command };
   }
   return undefined;

@@ -139,6 +139,9 @@ export interface RecordedAttachment {
   description: string | null;
   url: string;
   proxyUrl: string;
+  /** Images only: pixel size, as Discord reports it. */
+  width?: number;
+  height?: number;
 }
 
 /** Where a message came from. */
@@ -804,6 +807,7 @@ export class EmulatorState {
         proxy_url: a.proxyUrl,
         ...(a.contentType ? { content_type: a.contentType } : {}),
         ...(a.description ? { description: a.description } : {}),
+        ...(a.width !== undefined ? { width: a.width, height: a.height ?? a.width } : {}),
       })),
       embeds: message.embeds,
       components: message.components,
