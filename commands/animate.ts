@@ -9,7 +9,9 @@ import {
 } from 'discord.js';
 import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, MessageCommand } from '../src/discord/command.js';
+import { localizationsOf } from '../src/discord/command-localizations.js';
 import { customId, PROMPT_FIELD_ID } from '../src/discord/custom-ids.js';
+import { t } from '../src/i18n/index.js';
 import { preflightAndStart } from '../src/discord/start-generation.js';
 
 const IMAGE_TYPES = /^image\/(png|jpeg|webp|gif)\b/i;
@@ -29,7 +31,9 @@ export function firstImage(attachments: Iterable<AnyAttachment>): AnyAttachment 
 /** "Animate with Sora": a message context-menu command that opens a modal for the prompt. */
 export const animateCommand: MessageCommand = {
   data: new ContextMenuCommandBuilder()
+    // Message command names may hold spaces and capitals; the English name is also the one routed on.
     .setName('Animate with Sora')
+    .setNameLocalizations(localizationsOf('menu.animate'))
     .setType(ApplicationCommandType.Message)
     .setDMPermission(false)
     .toJSON(),
@@ -39,7 +43,7 @@ export const animateCommand: MessageCommand = {
     // The image URL is too long for a custom id; the message is read again when the modal comes back.
     await interaction.showModal({
       custom_id: customId('animate-modal', message.channelId, message.id),
-      title: 'Animate with Sora',
+      title: t(interaction.locale, 'modal.animateTitle'),
       components: [
         {
           type: ComponentType.ActionRow,
@@ -47,7 +51,8 @@ export const animateCommand: MessageCommand = {
             {
               type: ComponentType.TextInput,
               custom_id: PROMPT_FIELD_ID,
-              label: 'What should happen in the video?',
+              label: t(interaction.locale, 'modal.animatePrompt'),
+              placeholder: t(interaction.locale, 'modal.animatePlaceholder'),
               style: TextInputStyle.Paragraph,
               max_length: MODAL_PROMPT_MAX,
               required: true,

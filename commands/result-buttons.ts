@@ -74,7 +74,7 @@ async function showRemixModal(interaction: ButtonInteraction, context: CommandCo
   const task = await taskOf(interaction, context, taskId);
   await interaction.showModal({
     custom_id: customId('remix-modal', task.id),
-    title: 'Remix this video',
+    title: t(interaction.locale, 'modal.remixTitle'),
     components: [
       {
         type: ComponentType.ActionRow,
@@ -82,7 +82,8 @@ async function showRemixModal(interaction: ButtonInteraction, context: CommandCo
           {
             type: ComponentType.TextInput,
             custom_id: PROMPT_FIELD_ID,
-            label: 'Prompt',
+            label: t(interaction.locale, 'modal.remixPrompt'),
+            placeholder: t(interaction.locale, 'modal.remixPlaceholder'),
             style: TextInputStyle.Paragraph,
             value: task.request.prompt.slice(0, MODAL_PROMPT_MAX),
             max_length: MODAL_PROMPT_MAX,

@@ -15,6 +15,7 @@ import type { CommandContext, SlashCommand } from '../src/discord/command.js';
 import { localizeCommand } from '../src/discord/command-localizations.js';
 import { toBotPermissions } from '../src/discord/permissions.js';
 import { CONTENT_MAX } from '../src/discord/render.js';
+import { t, type MessageKey } from '../src/i18n/index.js';
 import {
   SETTINGS_LIMITS,
   splitBlockedWords,
@@ -31,7 +32,7 @@ const VIDEO_CHANNEL_TYPES = [
 ] as const;
 // Where the bot posts on its own (showcase, admin log).
 const POST_CHANNEL_TYPES = [ChannelType.GuildText, ChannelType.GuildAnnouncement] as const;
-const LIMIT_NAMES = ['member-daily', 'guild-concurrency', 'daily-budget', 'all'] as const;
+const LIMIT_NAMES = ['member-daily', 'guild-concurrency', 'daily-budget', 'cooldown', 'all'] as const;
 
 const data = new SlashCommandBuilder()
   .setName('sora-admin')
@@ -76,7 +77,7 @@ const data = new SlashCommandBuilder()
   .addSubcommand((sub) =>
     sub
       .setName('limits')
-      .setDescription('Daily limit per member, generations at once, daily budget')
+      .setDescription('Daily limit per member, generations at once, cooldown, daily budget')
       .addIntegerOption((o) =>
         o
           .setName('member-daily')
@@ -97,6 +98,13 @@ const data = new SlashCommandBuilder()
           .setDescription('Credits per UTC day: sora-2 10 s = 1, sora-2-pro ×10, longer ×seconds/10 (0 = none)')
           .setMinValue(0)
           .setMaxValue(SETTINGS_LIMITS.dailyBudgetCreditsMax),
+      )
+      .addIntegerOption((o) =>
+        o
+          .setName('cooldown')
+          .setDescription('Seconds a member waits between two videos (0 = none)')
+          .setMinValue(0)
+          .setMaxValue(SETTINGS_LIMITS.memberCooldownSecondsMax),
       )
       .addStringOption((o) =>
         o
@@ -182,14 +190,17 @@ const data = new SlashCommandBuilder()
   .addSubcommand((sub) => sub.setName('check').setDescription("Check the bot's permissions in the configured channels"))
   .addSubcommand((sub) => sub.setName('settings').setDescription("Show this server's settings"));
 
-const PERMISSION_LABELS: Record<BotPermission, string> = {
-  ViewChannel: 'View Channel',
-  SendMessages: 'Send Messages',
-  SendMessagesInThreads: 'Send Messages in Threads',
-  EmbedLinks: 'Embed Links',
-  AttachFiles: 'Attach Files',
-  ReadMessageHistory: 'Read Message History',
+const PERMISSION_LABELS: Record<BotPermission, MessageKey> = {
+  ViewChannel: 'perm.ViewChannel',
+  SendMessages: 'perm.SendMessages',
+  SendMessagesInThreads: 'perm.SendMessagesInThreads',
+  EmbedLinks: 'perm.EmbedLinks',
+  AttachFiles: 'perm.AttachFiles',
+  ReadMessageHistory: 'perm.ReadMessageHistory',
 };
+
+/** A replied locale: the admin's own (replies are ephemeral). */
+type Locale = string | null | undefined;
 
 type Handler = (interaction: ChatInputCommandInteraction, context: CommandContext, guildId: string) => Promise<void>;
 
@@ -202,10 +213,10 @@ async function reply(interaction: ChatInputCommandInteraction, content: string):
   });
 }
 
-/** Applies an edit; a refused edit is the admin's to fix, so its reason is shown as is. */
+/** Applies an edit; a refused edit is the admin's to fix, so its reason is shown (in their language). */
 async function edit(context: CommandContext, guildId: string, change: SettingsEdit) {
   const result = await context.settings.edit(guildId, change);
-  if (!result.ok) throw new UserFacingError('SETTING_INVALID', 'error.settingInvalid', { problem: result.problem });
+  if (!result.ok) throw new UserFacingError('SETTING_INVALID', result.problem.key, result.problem.params);
   return result;
 }
 
@@ -213,23 +224,22 @@ const handlers: Record<string, Handler> = {
   async showcase(interaction, context, guildId) {
     const channelId = interaction.options.getChannel('channel', true).id;
     await edit(context, guildId, { kind: 'set_showcase', channelId });
-    await reply(interaction, `Showcase channel set to <#${channelId}>.${await permissionWarning(interaction, channelId)}`);
+    const L = interaction.locale;
+    await reply(interaction, t(L, 'admin.showcaseSet', { channel: `<#${channelId}>` }) + (await permissionWarning(interaction, channelId)));
   },
 
   async 'showcase-clear'(interaction, context, guildId) {
     const { changed } = await edit(context, guildId, { kind: 'set_showcase', channelId: null });
-    await reply(interaction, changed ? 'Showcase channel removed.' : 'There was no showcase channel.');
+    await reply(interaction, t(interaction.locale, changed ? 'admin.showcaseRemoved' : 'admin.showcaseNone'));
   },
 
   async 'auto-showcase'(interaction, context, guildId) {
     const enabled = interaction.options.getBoolean('enabled', true);
     const { settings } = await edit(context, guildId, { kind: 'set_auto_showcase', enabled });
-    const channelNote = settings.showcaseChannelId ? '' : ' No showcase channel is set yet: use `/sora-admin showcase`.';
-    await reply(
-      interaction,
-      (enabled ? 'Every finished video will be shared to the showcase channel.' : 'Videos are shared only with the Share button.') +
-        (enabled ? channelNote : ''),
-    );
+    const L = interaction.locale;
+    if (!enabled) return reply(interaction, t(L, 'admin.autoShowcaseOff'));
+    const channelNote = settings.showcaseChannelId ? '' : ` ${t(L, 'admin.autoShowcaseNoChannel')}`;
+    await reply(interaction, t(L, 'admin.autoShowcaseOn') + channelNote);
   },
 
   async 'channels/add'(interaction, context, guildId) {
@@ -237,7 +247,7 @@ const handlers: Record<string, Handler> = {
     const { settings } = await edit(context, guildId, { kind: 'allow_channel', channelId });
     await reply(
       interaction,
-      `Videos can be made in ${channelList(settings.allowedChannelIds)} (and their threads) only.` +
+      t(interaction.locale, 'admin.channelsAdded', { channels: channelList(settings.allowedChannelIds) }) +
         (await permissionWarning(interaction, channelId)),
     );
   },
@@ -245,24 +255,27 @@ const handlers: Record<string, Handler> = {
   async 'channels/remove'(interaction, context, guildId) {
     const channelId = interaction.options.getChannel('channel', true).id;
     const { settings, changed } = await edit(context, guildId, { kind: 'disallow_channel', channelId });
+    const L = interaction.locale;
     const now =
       settings.allowedChannelIds.length === 0
-        ? 'Videos can be made in every channel.'
-        : `Videos can be made in ${channelList(settings.allowedChannelIds)} only.`;
-    await reply(interaction, `${changed ? `<#${channelId}> removed.` : `<#${channelId}> was not in the list.`} ${now}`);
+        ? t(L, 'admin.channelsEverywhere')
+        : t(L, 'admin.channelsOnly', { channels: channelList(settings.allowedChannelIds) });
+    const what = t(L, changed ? 'admin.channelRemoved' : 'admin.channelNotListed', { channel: `<#${channelId}>` });
+    await reply(interaction, `${what} ${now}`);
   },
 
   async 'channels/clear'(interaction, context, guildId) {
     await edit(context, guildId, { kind: 'clear_channels' });
-    await reply(interaction, 'Videos can be made in every channel again.');
+    await reply(interaction, t(interaction.locale, 'admin.channelsCleared'));
   },
 
   async limits(interaction, context, guildId) {
     const memberDaily = interaction.options.getInteger('member-daily');
     const concurrency = interaction.options.getInteger('guild-concurrency');
     const budget = interaction.options.getInteger('daily-budget');
+    const cooldown = interaction.options.getInteger('cooldown');
     const reset = interaction.options.getString('reset');
-    if (memberDaily === null && concurrency === null && budget === null && reset === null) {
+    if (memberDaily === null && concurrency === null && budget === null && cooldown === null && reset === null) {
       throw new UserFacingError('SETTING_INVALID', 'error.limitsMissing');
     }
     // A reset returns a limit to the default (null); a value given in the same command wins over it.
@@ -274,8 +287,10 @@ const handlers: Record<string, Handler> = {
       memberDailyQuota: pick(memberDaily, 'member-daily'),
       maxActiveGenerations: pick(concurrency, 'guild-concurrency'),
       dailyBudgetCredits: pick(budget, 'daily-budget'),
+      memberCooldownSeconds: pick(cooldown, 'cooldown'),
     });
-    await reply(interaction, `Limits updated; they apply at once.\n${describeLimits(settings, context)}`);
+    const L = interaction.locale;
+    await reply(interaction, `${t(L, 'admin.limitsUpdated')}\n${describeLimits(settings, context, L)}`);
   },
 
   async defaults(interaction, context, guildId) {
@@ -290,54 +305,58 @@ const handlers: Record<string, Handler> = {
       throw new UserFacingError('SETTING_INVALID', 'error.defaultsMissing');
     }
     const { settings } = await edit(context, guildId, { kind: 'set_defaults', defaults: chosen, reset });
-    await reply(interaction, `Defaults updated: ${describeDefaults(settings, context)}.`);
+    const L = interaction.locale;
+    await reply(interaction, t(L, 'admin.defaultsUpdated', { defaults: describeDefaults(settings, context, L) }));
   },
 
   async 'pro-roles/add'(interaction, context, guildId) {
     const roleId = interaction.options.getRole('role', true).id;
     const { settings } = await edit(context, guildId, { kind: 'add_pro_role', roleId });
-    await reply(interaction, `sora-2-pro is now reserved for ${roleList(settings.proRoleIds)}.`);
+    await reply(interaction, t(interaction.locale, 'admin.proRolesAdded', { roles: roleList(settings.proRoleIds) }));
   },
 
   async 'pro-roles/remove'(interaction, context, guildId) {
     const roleId = interaction.options.getRole('role', true).id;
     const { settings, changed } = await edit(context, guildId, { kind: 'remove_pro_role', roleId });
+    const L = interaction.locale;
     const now =
-      settings.proRoleIds.length === 0 ? 'Everyone may use sora-2-pro.' : `sora-2-pro is reserved for ${roleList(settings.proRoleIds)}.`;
-    await reply(interaction, `${changed ? `<@&${roleId}> removed.` : `<@&${roleId}> was not in the list.`} ${now}`);
+      settings.proRoleIds.length === 0
+        ? t(L, 'admin.proRolesEveryone')
+        : t(L, 'admin.proRolesOnly', { roles: roleList(settings.proRoleIds) });
+    const what = t(L, changed ? 'admin.roleRemoved' : 'admin.roleNotListed', { role: `<@&${roleId}>` });
+    await reply(interaction, `${what} ${now}`);
   },
 
   async 'pro-roles/clear'(interaction, context, guildId) {
     await edit(context, guildId, { kind: 'clear_pro_roles' });
-    await reply(interaction, 'Everyone may use sora-2-pro again.');
+    await reply(interaction, t(interaction.locale, 'admin.proRolesCleared'));
   },
 
   async 'blocked-words/add'(interaction, context, guildId) {
     const words = splitBlockedWords(interaction.options.getString('words', true));
     const { settings } = await edit(context, guildId, { kind: 'add_blocked_words', words });
-    await reply(
-      interaction,
-      `Blocked ${words.length} word${words.length === 1 ? '' : 's'} or phrase${words.length === 1 ? '' : 's'}; ` +
-        `the list has ${settings.blockedWords.length}. Prompts containing one are refused without naming it.`,
-    );
+    const params = { count: words.length, total: settings.blockedWords.length };
+    await reply(interaction, t(interaction.locale, words.length === 1 ? 'admin.blockedAddedOne' : 'admin.blockedAdded', params));
   },
 
   async 'blocked-words/remove'(interaction, context, guildId) {
     const words = splitBlockedWords(interaction.options.getString('words', true));
     const before = (await context.settings.get(guildId)).blockedWords.length;
     const { settings } = await edit(context, guildId, { kind: 'remove_blocked_words', words });
-    await reply(interaction, `Removed ${before - settings.blockedWords.length}; the list has ${settings.blockedWords.length}.`);
+    const total = settings.blockedWords.length;
+    await reply(interaction, t(interaction.locale, 'admin.blockedRemoved', { count: before - total, total }));
   },
 
   async 'blocked-words/list'(interaction, context, guildId) {
     const { blockedWords } = await context.settings.get(guildId);
-    if (blockedWords.length === 0) return reply(interaction, 'No words are blocked.');
-    await reply(interaction, `Blocked words (${blockedWords.length}):\n${fencedList(blockedWords, CONTENT_MAX - 40)}`);
+    const L = interaction.locale;
+    if (blockedWords.length === 0) return reply(interaction, t(L, 'admin.blockedNone'));
+    await reply(interaction, `${t(L, 'admin.blockedList', { count: blockedWords.length })}\n${fencedList(blockedWords, CONTENT_MAX - 60, L)}`);
   },
 
   async 'blocked-words/clear'(interaction, context, guildId) {
     await edit(context, guildId, { kind: 'clear_blocked_words' });
-    await reply(interaction, 'No words are blocked any more.');
+    await reply(interaction, t(interaction.locale, 'admin.blockedCleared'));
   },
 
   async 'log-channel'(interaction, context, guildId) {
@@ -345,33 +364,33 @@ const handlers: Record<string, Handler> = {
     await edit(context, guildId, { kind: 'set_log_channel', channelId });
     await reply(
       interaction,
-      `The admin log goes to <#${channelId}>: account problems, the daily budget reached and results that could not be posted.` +
-        (await permissionWarning(interaction, channelId)),
+      t(interaction.locale, 'admin.logChannelSet', { channel: `<#${channelId}>` }) + (await permissionWarning(interaction, channelId)),
     );
   },
 
   async 'log-channel-clear'(interaction, context, guildId) {
     const { changed } = await edit(context, guildId, { kind: 'set_log_channel', channelId: null });
-    await reply(interaction, changed ? 'The admin log is off.' : 'There was no admin log channel.');
+    await reply(interaction, t(interaction.locale, changed ? 'admin.logChannelOff' : 'admin.logChannelNone'));
   },
 
   async check(interaction, context, guildId) {
     const settings = await context.settings.get(guildId);
+    const L = interaction.locale;
     const purposes = new Map<string, string[]>();
-    const add = (channelId: string | null, purpose: string) => {
-      if (channelId) purposes.set(channelId, [...(purposes.get(channelId) ?? []), purpose]);
+    const add = (channelId: string | null, purpose: MessageKey) => {
+      if (channelId) purposes.set(channelId, [...(purposes.get(channelId) ?? []), t(L, purpose)]);
     };
-    add(interaction.channelId, 'this channel');
-    for (const id of settings.allowedChannelIds) add(id, 'videos allowed');
-    add(settings.showcaseChannelId, 'showcase');
-    add(settings.adminLogChannelId, 'admin log');
+    add(interaction.channelId, 'admin.purposeHere');
+    for (const id of settings.allowedChannelIds) add(id, 'admin.purposeVideos');
+    add(settings.showcaseChannelId, 'admin.purposeShowcase');
+    add(settings.adminLogChannelId, 'admin.purposeAdminLog');
     const me = await botMember(interaction.guild);
     const lines = [...purposes].map(([channelId, why]) => describeChannelPermissions(interaction, me, channelId, why));
-    await reply(interaction, `**The bot's permissions**\n${lines.join('\n')}`);
+    await reply(interaction, `${t(L, 'admin.checkTitle')}\n${lines.join('\n')}`);
   },
 
   async settings(interaction, context, guildId) {
-    await reply(interaction, describeSettings(await context.settings.get(guildId), context));
+    await reply(interaction, describeSettings(await context.settings.get(guildId), context, interaction.locale));
   },
 };
 
@@ -405,7 +424,9 @@ async function permissionWarning(interaction: ChatInputCommandInteraction, chann
   if (!me || !channel) return '';
   const granted = toBotPermissions(channel.permissionsFor(me));
   const missing = requiredPermissions(channel.isThread()).filter((p) => !granted.has(p));
-  return missing.length === 0 ? '' : `\n⚠️ I can't post there yet: I'm missing ${missing.map((p) => PERMISSION_LABELS[p]).join(', ')}.`;
+  if (missing.length === 0) return '';
+  const L = interaction.locale;
+  return `\n${t(L, 'admin.cannotPostThere', { permissions: missing.map((p) => t(L, PERMISSION_LABELS[p])).join(', ') })}`;
 }
 
 function describeChannelPermissions(
@@ -414,51 +435,64 @@ function describeChannelPermissions(
   channelId: string,
   purposes: string[],
 ): string {
+  const L = interaction.locale;
   const heading = `<#${channelId}> (${purposes.join(', ')})`;
   const channel = interaction.guild?.channels.cache.get(channelId);
-  if (!channel || !me) return `${heading}: ❓ not found — deleted, or the bot cannot see it`;
+  if (!channel || !me) return `${heading}: ${t(L, 'admin.checkNotFound')}`;
   const granted = toBotPermissions(channel.permissionsFor(me));
   const isThread = channel.isThread();
   const required = requiredPermissions(isThread);
   // In a channel members may also start threads, where posting needs Send Messages in Threads.
   const shown: BotPermission[] = isThread ? required : [...required.slice(0, 2), 'SendMessagesInThreads', ...required.slice(2)];
   const ready = required.every((p) => granted.has(p));
-  const marks = shown.map((p) => `${granted.has(p) ? '✅' : '❌'} ${PERMISSION_LABELS[p]}`).join(' · ');
-  return `${heading}: ${ready ? 'ready' : '⚠️ cannot deliver results'}\n  ${marks}`;
+  const marks = shown.map((p) => `${granted.has(p) ? '✅' : '❌'} ${t(L, PERMISSION_LABELS[p])}`).join(' · ');
+  return `${heading}: ${t(L, ready ? 'admin.checkReady' : 'admin.checkCannotDeliver')}\n  ${marks}`;
 }
 
-function describeSettings(s: GuildSettings, context: CommandContext): string {
+function describeSettings(s: GuildSettings, context: CommandContext, L: Locale): string {
+  const none = t(L, 'admin.none');
+  const showcase = s.showcaseChannelId ? `<#${s.showcaseChannelId}>` : none;
   return [
-    "**Sora bot settings for this server** (changes apply at once)",
-    `Showcase channel: ${s.showcaseChannelId ? `<#${s.showcaseChannelId}>` : 'none'}${s.autoShowcase ? ' (every video is shared automatically)' : ''}`,
-    `Admin log channel: ${s.adminLogChannelId ? `<#${s.adminLogChannelId}>` : 'none'}`,
-    `Videos allowed in: ${s.allowedChannelIds.length === 0 ? 'every channel' : channelList(s.allowedChannelIds)}`,
-    describeLimits(s, context),
-    `Defaults: ${describeDefaults(s, context)}`,
-    `sora-2-pro allowed for: ${s.proRoleIds.length === 0 ? 'everyone' : roleList(s.proRoleIds)}`,
-    `Blocked words: ${s.blockedWords.length}${s.blockedWords.length > 0 ? ' (`/sora-admin blocked-words list`)' : ''}`,
+    t(L, 'admin.settingsTitle'),
+    t(L, s.autoShowcase ? 'admin.settingsShowcaseAuto' : 'admin.settingsShowcase', { value: showcase }),
+    t(L, 'admin.settingsAdminLog', { value: s.adminLogChannelId ? `<#${s.adminLogChannelId}>` : none }),
+    t(L, 'admin.settingsVideosAllowed', {
+      value: s.allowedChannelIds.length === 0 ? t(L, 'admin.settingsEveryChannel') : channelList(s.allowedChannelIds),
+    }),
+    describeLimits(s, context, L),
+    t(L, 'admin.settingsDefaults', { defaults: describeDefaults(s, context, L) }),
+    t(L, 'admin.settingsProRoles', { value: s.proRoleIds.length === 0 ? t(L, 'admin.settingsEveryone') : roleList(s.proRoleIds) }),
+    t(L, s.blockedWords.length > 0 ? 'admin.settingsBlockedWordsList' : 'admin.settingsBlockedWords', { count: s.blockedWords.length }),
   ].join('\n');
 }
 
-function describeLimits(s: GuildSettings, context: CommandContext): string {
-  const quota = s.memberDailyQuota ?? context.limitDefaults.memberDailyQuota;
-  const quotaText = `${quota === 0 ? 'unlimited' : quota}${s.memberDailyQuota === null ? " (bot's default)" : ''}`;
-  const concurrency = s.maxActiveGenerations ?? context.limitDefaults.perGuildConcurrency;
-  const concurrencyText = `${concurrency}${s.maxActiveGenerations === null ? " (bot's default)" : ''}`;
+function describeLimits(s: GuildSettings, context: CommandContext, L: Locale): string {
+  const defaults = context.limitDefaults;
+  const orDefault = (value: string, isDefault: boolean) => (isDefault ? t(L, 'admin.botDefault', { value }) : value);
+  const quota = s.memberDailyQuota ?? defaults.memberDailyQuota;
+  const quotaText = orDefault(quota === 0 ? t(L, 'admin.unlimited') : String(quota), s.memberDailyQuota === null);
+  const concurrency = s.maxActiveGenerations ?? defaults.perGuildConcurrency;
+  const concurrencyText = orDefault(String(concurrency), s.maxActiveGenerations === null);
+  const cooldown = s.memberCooldownSeconds ?? defaults.memberCooldownSeconds;
+  const cooldownText = orDefault(cooldown === 0 ? t(L, 'admin.none') : t(L, 'admin.seconds', { seconds: cooldown }), s.memberCooldownSeconds === null);
   const budget =
-    s.dailyBudgetCredits === 0
-      ? 'none'
-      : `${formatCredits(s.dailyBudgetCredits)} credits (sora-2 10 s = 1, sora-2-pro ×10, longer videos ×seconds/10)`;
+    s.dailyBudgetCredits === 0 ? t(L, 'admin.none') : t(L, 'admin.budgetCredits', { credits: formatCredits(s.dailyBudgetCredits) });
   return [
-    `Videos per member per day (UTC): ${quotaText}`,
-    `Videos generating at once: ${concurrencyText}`,
-    `Daily budget: ${budget}`,
+    t(L, 'admin.limitsMemberDaily', { value: quotaText }),
+    t(L, 'admin.limitsConcurrency', { value: concurrencyText }),
+    t(L, 'admin.limitsCooldown', { value: cooldownText }),
+    t(L, 'admin.limitsBudget', { value: budget }),
   ].join('\n');
 }
 
-function describeDefaults(s: GuildSettings, context: CommandContext): string {
+function describeDefaults(s: GuildSettings, context: CommandContext, L: Locale): string {
   const d = { ...context.preflightRules.defaults, ...s.defaults };
-  return `${d.model} · ${d.duration} s · ${d.orientation} · ${d.size}`;
+  return t(L, 'admin.defaultsValue', {
+    model: d.model,
+    duration: d.duration,
+    orientation: t(L, `choice.orientation.${d.orientation}`),
+    size: t(L, `choice.size.${d.size}`),
+  });
 }
 
 function channelList(ids: readonly string[]): string {
@@ -470,14 +504,14 @@ function roleList(ids: readonly string[]): string {
 }
 
 /** One word per line in a code block, cut to `maxChars` with a count of what was left out. */
-function fencedList(words: readonly string[], maxChars: number): string {
+function fencedList(words: readonly string[], maxChars: number, L: Locale): string {
   const lines: string[] = [];
   let length = 0;
   for (const [index, word] of words.entries()) {
     // A backtick would close the block; the words are shown, not matched, here.
     const line = word.replace(/`/g, 'ˋ');
     if (length + line.length + 1 > maxChars - 30) {
-      return `\`\`\`\n${lines.join('\n')}\n\`\`\`… and ${words.length - index} more`;
+      return `\`\`\`\n${lines.join('\n')}\n\`\`\`${t(L, 'admin.blockedListMore', { count: words.length - index })}`;
     }
     lines.push(line);
     length += line.length + 1;

@@ -119,7 +119,14 @@ async function historyPage(
   const shown = Math.min(wanted, lastPage);
   const start = shown * HISTORY_PAGE_SIZE;
   const onPage = tasks.slice(start, start + HISTORY_PAGE_SIZE);
-  return renderHistory(onPage, context.clock.now(), { userId, page: shown, hasNext: tasks.length > start + HISTORY_PAGE_SIZE, locale });
+  const quotaLeft = await context.generation.quotaLeft(guildId, userId);
+  return renderHistory(onPage, context.clock.now(), {
+    userId,
+    page: shown,
+    hasNext: tasks.length > start + HISTORY_PAGE_SIZE,
+    locale,
+    ...(quotaLeft ? { quotaLeft } : {}),
+  });
 }
 
 async function history(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {

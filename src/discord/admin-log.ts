@@ -4,6 +4,7 @@ import { formatCredits } from '../core/credits.js';
 import type { BudgetReached } from '../core/generation-service.js';
 import type { Logger } from '../core/ports.js';
 import type { Task } from '../core/task.js';
+import { t } from '../i18n/index.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { CONTENT_MAX } from './render.js';
 import { describeDiscordError } from './discord-errors.js';
@@ -14,30 +15,31 @@ export type AdminLogEvent =
   | { kind: 'budget_reached'; budget: BudgetReached }
   | { kind: 'undeliverable'; task: Task };
 
-/** The admin log message for an event: plain text, pinging nobody. */
-export function renderAdminLogMessage(event: AdminLogEvent): RESTPostAPIChannelMessageJSONBody {
+/** The admin log message for an event, in the guild's `locale` (English by default): plain text, pinging nobody. */
+export function renderAdminLogMessage(event: AdminLogEvent, locale?: string | null): RESTPostAPIChannelMessageJSONBody {
   let content: string;
   switch (event.kind) {
     case 'account_problem':
-      content =
-        `⚠️ Ace Data Cloud refused the bot's account (\`${event.code}\`), so new videos are paused on every server ` +
-        "until the cool-down ends or the bot restarts. The bot's owner should check the Ace Data Cloud token and balance; " +
-        'queued requests wait and are sent afterwards.';
+      content = t(locale, 'adminLog.accountProblem', { code: event.code });
       break;
     case 'budget_reached': {
       const { spentCredits, budgetCredits, utcDay } = event.budget;
-      content =
-        `📊 This server reached its daily video budget: ${formatCredits(spentCredits)} of ${formatCredits(budgetCredits)} ` +
-        `credits on ${utcDay} (UTC). New videos are refused until midnight UTC; change it with ` +
-        '`/sora-admin limits daily-budget:<credits>`.';
+      content = t(locale, 'adminLog.budgetReached', {
+        spent: formatCredits(spentCredits),
+        budget: formatCredits(budgetCredits),
+        day: utcDay,
+      });
       break;
     }
     case 'undeliverable': {
       const { task } = event;
-      const reason = task.undeliverableReason ?? 'unknown reason';
-      content =
-        `📭 The result of task \`${task.id}\` (asked by <@${task.userId}>) could not be posted in <#${task.channelId}>: ` +
-        `${reason}. Check the bot's permissions there with \`/sora-admin check\`.`;
+      content = t(locale, 'adminLog.undeliverable', {
+        id: task.id,
+        mention: `<@${task.userId}>`,
+        channel: `<#${task.channelId}>`,
+        // The reason is the Discord error as logged (code and English text), for the admin to look up.
+        reason: task.undeliverableReason ?? t(locale, 'adminLog.unknownReason'),
+      });
       break;
     }
   }
@@ -49,6 +51,8 @@ export interface AdminLogOptions {
   /** discord.js REST with the bot token (`client.rest`). */
   rest: Pick<REST, 'post'>;
   settings: Pick<SettingsStore, 'peek' | 'configured'>;
+  /** The guild's Discord locale (its preferred locale in the client's cache); undefined when unknown. */
+  guildLocale?: (guildId: string) => string | undefined;
   logger: Logger;
 }
 
@@ -73,13 +77,13 @@ export class AdminLog {
 
   /** A guild reached its daily budget; reported once per guild and UTC day. */
   budgetReached(budget: BudgetReached): void {
-    this.postOnce(`budget:${budget.guildId}:${budget.utcDay}`, budget.guildId, { kind: 'budget_reached', budget });
+    this.postOnce(`budget:${budget.guildId}:${budget.utcDay}`, budget.guildId, { kind: 'budget_reached', budget }, budget.locale);
   }
 
   /** A task's result could not be posted; other states are ignored. */
   taskPublished(task: Task): void {
     if (task.state !== 'undeliverable') return;
-    this.postOnce(`undeliverable:${task.id}`, task.guildId, { kind: 'undeliverable', task });
+    this.postOnce(`undeliverable:${task.id}`, task.guildId, { kind: 'undeliverable', task }, task.locale);
   }
 
   /** Resolves once every post started so far has settled (tests, shutdown). */
@@ -87,16 +91,26 @@ export class AdminLog {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  private postOnce(key: string, guildId: string, event: AdminLogEvent): void {
+  private postOnce(key: string, guildId: string, event: AdminLogEvent, eventLocale?: string): void {
     const channelId = this.options.settings.peek(guildId).adminLogChannelId;
     if (!channelId || this.reported.has(key)) return;
     this.reported.add(key);
-    this.post(guildId, channelId, event);
+    this.post(guildId, channelId, event, eventLocale);
   }
 
-  private post(guildId: string, channelId: string, event: AdminLogEvent): void {
+  /**
+   * Public to the guild's admins, so in the guild's locale: the client's view of the guild first, then
+   * the locale the event's command carried (a task's `locale` is the interaction's guildLocale). An
+   * account problem carries none: a guild the client does not know yet gets English.
+   */
+  private localeOf(guildId: string, eventLocale: string | undefined): string | undefined {
+    return this.options.guildLocale?.(guildId) ?? eventLocale;
+  }
+
+  private post(guildId: string, channelId: string, event: AdminLogEvent, eventLocale?: string): void {
+    const locale = this.localeOf(guildId, eventLocale);
     const work = this.options.rest
-      .post(Routes.channelMessages(channelId), { body: renderAdminLogMessage(event) })
+      .post(Routes.channelMessages(channelId), { body: renderAdminLogMessage(event, locale) })
       .then(
         () => this.options.logger.info({ guildId, channelId, event: event.kind }, 'admin log posted'),
         (err: unknown) =>

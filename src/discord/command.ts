@@ -22,7 +22,7 @@ export interface CommandContext {
   /** Guild settings, edited with `/sora-admin`. */
   settings: SettingsStore;
   /** The bot's defaults a guild's limits fall back to. */
-  limitDefaults: { memberDailyQuota: number; perGuildConcurrency: number };
+  limitDefaults: { memberDailyQuota: number; perGuildConcurrency: number; memberCooldownSeconds: number };
   clock: Clock;
   logger: Logger;
   /** Bot-token REST the buttons need; absent in tests that do not use them. */

@@ -1,7 +1,9 @@
 import type { APIActionRowComponent, APIButtonComponent, APIEmbed } from 'discord.js';
+import type { QuotaLeft } from '../core/generation-service.js';
 import type { Task, TaskState } from '../core/task.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { historyButtons } from './custom-ids.js';
+import { quotaLeftText } from './render.js';
 
 /** How many tasks one `/sora history` page lists. */
 export const HISTORY_PAGE_SIZE = 10;
@@ -37,6 +39,8 @@ export interface HistoryPage {
   /** Whether an older page exists. */
   hasNext: boolean;
   locale?: string | null;
+  /** What is left of the member's daily quota, shown at the top; absent when no quota applies. */
+  quotaLeft?: QuotaLeft;
 }
 
 /** The body of a `/sora history` answer. */
@@ -49,8 +53,9 @@ export interface HistoryBody {
 /** One ephemeral `/sora history` page: the member's tasks on it, newest first, with Previous/Next. */
 export function renderHistory(tasks: readonly Task[], now: Date, view: HistoryPage): HistoryBody {
   const { locale } = view;
+  const quotaLine = view.quotaLeft ? quotaLeftText(view.quotaLeft, locale) : '';
   if (tasks.length === 0 && view.page === 0) {
-    return { content: t(locale, 'history.empty'), embeds: [], components: [] };
+    return { content: [quotaLine, t(locale, 'history.empty')].filter(Boolean).join('\n'), embeds: [], components: [] };
   }
   const lines = tasks.map((task) => {
     const ageMinutes = Math.max(0, Math.round((now.getTime() - Date.parse(task.createdAt)) / 60_000));
@@ -69,7 +74,7 @@ export function renderHistory(tasks: readonly Task[], now: Date, view: HistoryPa
   };
   if (paged) embed.footer = { text: t(locale, 'history.page', { page: view.page + 1 }) };
   return {
-    content: '',
+    content: quotaLine,
     embeds: [embed],
     components: paged ? [historyButtons(view.userId, view.page, view.hasNext, locale)] : [],
   };

@@ -5,6 +5,7 @@ import type {
   APIEmbedField,
   RESTPostAPIChannelMessageJSONBody,
 } from 'discord.js';
+import type { QuotaLeft } from '../core/generation-service.js';
 import type { ProgressView } from '../core/ports.js';
 import type { Task, TaskOutcome, TaskState } from '../core/task.js';
 import { t, type MessageKey } from '../i18n/index.js';
@@ -221,8 +222,18 @@ function linkFieldValue(
   return [why, fallback, note].filter(Boolean).join('\n');
 }
 
+/** "3 of 10 videos left today (UTC)." in `locale`. */
+export function quotaLeftText(quota: QuotaLeft, locale: string | null | undefined): string {
+  return t(locale, 'quota.left', { left: quota.left, quota: quota.quota });
+}
+
 /** The ephemeral progress reply for one progress view. */
-export function renderProgress(view: ProgressView, task: Task, now: Date): EphemeralMessageBody {
+export function renderProgress(
+  view: ProgressView,
+  task: Task,
+  now: Date,
+  extra: { quotaLeft?: QuotaLeft } = {},
+): EphemeralMessageBody {
   // Ephemeral: in the member's language (older tasks only know the guild's).
   const locale = task.memberLocale ?? task.locale;
   let content: string;
@@ -257,6 +268,8 @@ export function renderProgress(view: ProgressView, task: Task, now: Date): Ephem
     fields: [],
     footer: `Task ${task.id}`,
   });
+  // Only the command's own reply shows it: later edits come from the core, which does not re-read the quota.
+  if (extra.quotaLeft) content = `${content}\n${quotaLeftText(extra.quotaLeft, locale)}`;
   const components =
     view.kind === 'queued' || view.kind === 'generating' || view.kind === 'account_problem'
       ? [cancelButton(task, view.kind === 'generating', locale)]

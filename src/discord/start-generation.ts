@@ -19,7 +19,8 @@ export type GenerationAsk = Pick<GenerateCommandInput, 'prompt' | 'model' | 'dur
 
 /**
  * Preflights with the guild's rules, acknowledges ephemerally, starts the task and shows its queue
- * position. A refusal before the acknowledgement costs nothing; it is thrown as a UserFacingError.
+ * position and what is left of the member's daily quota. A refusal (preflight here; quota, cooldown
+ * or budget in the core) costs nothing and stores nothing; it is thrown as a UserFacingError.
  */
 export async function preflightAndStart(interaction: GenerationInteraction, context: CommandContext, ask: GenerationAsk): Promise<void> {
   // Settings are held in memory after start-up, so reading them here does not risk the 3 s deadline.
@@ -60,5 +61,5 @@ export async function preflightAndStart(interaction: GenerationInteraction, cont
   const view = enqueued.accountProblem
     ? ({ kind: 'account_problem' } as const)
     : ({ kind: 'queued', position: enqueued.position, providerBusy: false } as const);
-  await interaction.editReply(renderProgress(view, enqueued.task, now));
+  await interaction.editReply(renderProgress(view, enqueued.task, now, enqueued.quotaLeft ? { quotaLeft: enqueued.quotaLeft } : {}));
 }

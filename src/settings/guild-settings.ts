@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { GuildLimits } from '../core/ports.js';
+import type { GuildStartLimits } from '../core/generation-service.js';
 import { normalizeForMatch, type PreflightRules } from '../core/preflight.js';
 import {
   DURATIONS,
@@ -11,6 +11,7 @@ import {
   type Orientation,
   type Size,
 } from '../core/task.js';
+import type { MessageKey, MessageParams } from '../i18n/index.js';
 
 /** Option defaults a guild chose; an absent field keeps the bot's default. */
 export interface GenerationDefaults {
@@ -31,6 +32,8 @@ export interface GuildSettings {
   memberDailyQuota: number | null;
   /** Generations running at once in this guild; null: `GUILD_MAX_ACTIVE_GENERATIONS`. */
   maxActiveGenerations: number | null;
+  /** Seconds a member waits between two starts (0 = none); null: `MEMBER_COOLDOWN_SECONDS`. */
+  memberCooldownSeconds: number | null;
   /** Credits the guild may spend per UTC day (sora-2 for 10 s = 1); 0 = no budget. */
   dailyBudgetCredits: number;
   defaults: GenerationDefaults;
@@ -49,6 +52,7 @@ export const SETTINGS_LIMITS = Object.freeze({
   blockedWordMaxChars: 100,
   memberDailyQuotaMax: 10_000,
   maxActiveGenerationsMax: 100,
+  memberCooldownSecondsMax: 3600,
   dailyBudgetCreditsMax: 1_000_000,
 });
 
@@ -59,6 +63,7 @@ export const DEFAULT_GUILD_SETTINGS: GuildSettings = Object.freeze({
   allowedChannelIds: Object.freeze([]),
   memberDailyQuota: null,
   maxActiveGenerations: null,
+  memberCooldownSeconds: null,
   dailyBudgetCredits: 0,
   defaults: Object.freeze({}),
   proRoleIds: Object.freeze([]),
@@ -76,6 +81,7 @@ const guildSettingsSchema = z.object({
   allowedChannelIds: idList(SETTINGS_LIMITS.allowedChannels),
   memberDailyQuota: z.number().int().min(0).max(SETTINGS_LIMITS.memberDailyQuotaMax).nullable().default(null),
   maxActiveGenerations: z.number().int().min(1).max(SETTINGS_LIMITS.maxActiveGenerationsMax).nullable().default(null),
+  memberCooldownSeconds: z.number().int().min(0).max(SETTINGS_LIMITS.memberCooldownSecondsMax).nullable().default(null),
   dailyBudgetCredits: z.number().int().min(0).max(SETTINGS_LIMITS.dailyBudgetCreditsMax).default(0),
   defaults: z
     .object({
@@ -130,7 +136,13 @@ export type SettingsEdit =
   | { kind: 'disallow_channel'; channelId: string }
   | { kind: 'clear_channels' }
   /** Undefined leaves a limit as it is; null returns it to the bot's default (budget: none). */
-  | { kind: 'set_limits'; memberDailyQuota?: number | null; maxActiveGenerations?: number | null; dailyBudgetCredits?: number | null }
+  | {
+      kind: 'set_limits';
+      memberDailyQuota?: number | null;
+      maxActiveGenerations?: number | null;
+      dailyBudgetCredits?: number | null;
+      memberCooldownSeconds?: number | null;
+    }
   /** `reset` drops every default before the given ones apply. */
   | { kind: 'set_defaults'; defaults: GenerationDefaults; reset: boolean }
   | { kind: 'add_pro_role'; roleId: string }
@@ -140,21 +152,29 @@ export type SettingsEdit =
   | { kind: 'remove_blocked_words'; words: readonly string[] }
   | { kind: 'clear_blocked_words' };
 
+/** Why an edit is refused: a catalogue message for the admin, in their language. */
+export interface SettingsProblem {
+  key: MessageKey;
+  params: MessageParams;
+}
+
 /** The settings after an edit (`changed` false when it changed nothing), or why it is refused. */
 export type SettingsEditResult =
   | { ok: true; settings: GuildSettings; changed: boolean }
-  | { ok: false; problem: string };
+  | { ok: false; problem: SettingsProblem };
+
+const problem = (key: MessageKey, params: MessageParams = {}): SettingsProblem => ({ key, params });
 
 /** Applies an edit and checks the result against the bounds. Pure. */
 export function applySettingsEdit(current: GuildSettings, edit: SettingsEdit): SettingsEditResult {
   const next = editedSettings(current, edit);
-  if (typeof next === 'string') return { ok: false, problem: next };
-  const problem = findProblem(next);
-  if (problem !== undefined) return { ok: false, problem };
+  if ('key' in next) return { ok: false, problem: next };
+  const found = findProblem(next);
+  if (found !== undefined) return { ok: false, problem: found };
   return { ok: true, settings: next, changed: JSON.stringify(next) !== JSON.stringify(current) };
 }
 
-function editedSettings(s: GuildSettings, edit: SettingsEdit): GuildSettings | string {
+function editedSettings(s: GuildSettings, edit: SettingsEdit): GuildSettings | SettingsProblem {
   switch (edit.kind) {
     case 'set_showcase':
       return { ...s, showcaseChannelId: edit.channelId };
@@ -173,6 +193,7 @@ function editedSettings(s: GuildSettings, edit: SettingsEdit): GuildSettings | s
       if (edit.memberDailyQuota !== undefined) next.memberDailyQuota = edit.memberDailyQuota;
       if (edit.maxActiveGenerations !== undefined) next.maxActiveGenerations = edit.maxActiveGenerations;
       if (edit.dailyBudgetCredits !== undefined) next.dailyBudgetCredits = edit.dailyBudgetCredits ?? 0;
+      if (edit.memberCooldownSeconds !== undefined) next.memberCooldownSeconds = edit.memberCooldownSeconds;
       return next;
     }
     case 'set_defaults':
@@ -185,7 +206,7 @@ function editedSettings(s: GuildSettings, edit: SettingsEdit): GuildSettings | s
       return { ...s, proRoleIds: [] };
     case 'add_blocked_words': {
       const words = edit.words.map(normalizeBlockedWord).filter((w) => w !== '');
-      if (words.length === 0) return 'Give at least one word or phrase.';
+      if (words.length === 0) return problem('error.settingNoWords');
       let blockedWords = s.blockedWords;
       for (const word of words) blockedWords = withItem(blockedWords, word);
       return { ...s, blockedWords };
@@ -199,26 +220,29 @@ function editedSettings(s: GuildSettings, edit: SettingsEdit): GuildSettings | s
   }
 }
 
-function findProblem(s: GuildSettings): string | undefined {
+function findProblem(s: GuildSettings): SettingsProblem | undefined {
   const L = SETTINGS_LIMITS;
-  if (s.allowedChannelIds.length > L.allowedChannels) return `At most ${L.allowedChannels} channels can be allowed.`;
-  if (s.proRoleIds.length > L.proRoles) return `At most ${L.proRoles} roles can be allowed to use sora-2-pro.`;
-  if (s.blockedWords.length > L.blockedWords) return `At most ${L.blockedWords} blocked words can be kept.`;
+  if (s.allowedChannelIds.length > L.allowedChannels) return problem('error.settingTooManyChannels', { max: L.allowedChannels });
+  if (s.proRoleIds.length > L.proRoles) return problem('error.settingTooManyProRoles', { max: L.proRoles });
+  if (s.blockedWords.length > L.blockedWords) return problem('error.settingTooManyBlockedWords', { max: L.blockedWords });
   if (s.blockedWords.some((w) => [...w].length > L.blockedWordMaxChars)) {
-    return `A blocked word or phrase may be at most ${L.blockedWordMaxChars} characters long.`;
+    return problem('error.settingBlockedWordTooLong', { max: L.blockedWordMaxChars });
   }
   if (s.memberDailyQuota !== null && !isIntegerIn(s.memberDailyQuota, 0, L.memberDailyQuotaMax)) {
-    return `The daily limit per member must be a whole number from 0 (unlimited) to ${L.memberDailyQuotaMax}.`;
+    return problem('error.settingMemberDaily', { max: L.memberDailyQuotaMax });
   }
   if (s.maxActiveGenerations !== null && !isIntegerIn(s.maxActiveGenerations, 1, L.maxActiveGenerationsMax)) {
-    return `The number of generations at once must be a whole number from 1 to ${L.maxActiveGenerationsMax}.`;
+    return problem('error.settingConcurrency', { max: L.maxActiveGenerationsMax });
   }
   if (!isIntegerIn(s.dailyBudgetCredits, 0, L.dailyBudgetCreditsMax)) {
-    return `The daily budget must be a whole number of credits from 0 (no budget) to ${L.dailyBudgetCreditsMax}.`;
+    return problem('error.settingBudget', { max: L.dailyBudgetCreditsMax });
+  }
+  if (s.memberCooldownSeconds !== null && !isIntegerIn(s.memberCooldownSeconds, 0, L.memberCooldownSecondsMax)) {
+    return problem('error.settingCooldown', { max: L.memberCooldownSecondsMax });
   }
   // The provider renders 25 s only with sora-2-pro; a default that every plain command would trip is a mistake.
   if (s.defaults.duration === 25 && s.defaults.model !== 'sora-2-pro') {
-    return 'A default duration of 25 seconds needs the default model sora-2-pro.';
+    return problem('error.settingDuration25');
   }
   return undefined;
 }
@@ -234,10 +258,11 @@ export function guildPreflightRules(base: PreflightRules, settings: GuildSetting
   };
 }
 
-/** The quota and budget a guild set, for GenerationService (undefined: the bot's default). */
-export function guildLimitsOf(settings: GuildSettings): GuildLimits {
+/** The quota, budget and cooldown a guild set, for GenerationService (undefined: the bot's default). */
+export function guildLimitsOf(settings: GuildSettings): GuildStartLimits {
   return {
     ...(settings.memberDailyQuota !== null ? { memberDailyQuota: settings.memberDailyQuota } : {}),
+    ...(settings.memberCooldownSeconds !== null ? { memberCooldownSeconds: settings.memberCooldownSeconds } : {}),
     dailyBudgetCredits: settings.dailyBudgetCredits,
   };
 }

@@ -117,6 +117,30 @@ describe('/sora history paging', () => {
     expect((press.answers[1]!.body as Body).embeds?.[0]?.footer?.text).toBe('Page 3');
   });
 
+  it("shows what is left of the member's daily quota at the top, in their language", async () => {
+    const router = startBot();
+    // OTHER_USER made one video today; the default quota is 10.
+    const english = createFakeInteraction({ commandName: 'sora', subcommand: 'history', userId: OTHER_USER });
+    await router.handle(english.interaction);
+    expect(english.lastReply()).toBe('9 of 10 videos left today (UTC).');
+    const japanese = createFakeInteraction({ commandName: 'sora', subcommand: 'history', userId: OTHER_USER, locale: 'ja' });
+    await router.handle(japanese.interaction);
+    expect(japanese.lastReply()).toBe('今日（UTC）はあと 9 本作成できます（1日 10 本まで）。');
+    // A member with no videos yet sees the full quota above the empty history.
+    const newcomer = createFakeInteraction({ commandName: 'sora', subcommand: 'history', userId: '500000000000000078', locale: 'zh-CN' });
+    await router.handle(newcomer.interaction);
+    expect(newcomer.lastReply()).toBe('今天（UTC）还可以制作 10 个视频（每天共 10 个）。\n你在本服务器还没有生成记录。试试 `/sora generate`。');
+  });
+
+  it('shows no quota line when the quota is unlimited', async () => {
+    harness = createCoreHarness({ store, perMemberDailyQuota: 0 });
+    const router = new InteractionRouter(commands, commandContext(harness, settings), new SilentLogger(), { components: componentHandler });
+    const slash = createFakeInteraction({ commandName: 'sora', subcommand: 'history', userId: OTHER_USER });
+    await router.handle(slash.interaction);
+    expect(slash.lastReply()).toBe('');
+    expect(idsIn(slash.replies[0] as Body)).toEqual(['othr000001']);
+  });
+
   it('has no buttons when everything fits on one page', async () => {
     const router = startBot();
     const slash = createFakeInteraction({ commandName: 'sora', subcommand: 'history', userId: OTHER_USER });

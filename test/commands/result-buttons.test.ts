@@ -14,6 +14,8 @@ import { createFakeInteraction, FAKE_CHANNEL_ID, FAKE_GUILD_ID, FAKE_USER_ID } f
 import { MemoryTaskStore } from '../fakes/memory-task-store.js';
 import { commandContext } from '../fakes/command-context.js';
 import { SilentLogger } from '../fakes/silent-logger.js';
+import { en } from '../../src/i18n/en.js';
+import { t } from '../../src/i18n/index.js';
 
 const OTHER_USER = '500000000000000077';
 const RESULT_MESSAGE = '500000000000000300';
@@ -49,8 +51,8 @@ describe('result buttons, cancel and "Animate with Sora"', () => {
   let discord: { [K in keyof DiscordActions]: ReturnType<typeof vi.fn> };
   let shares: Task[];
 
-  function build(limits: { maxActiveGenerations?: number } = {}) {
-    harness = createCoreHarness({ store, limits: { submitMinIntervalMs: 0, ...limits } });
+  function build(limits: { maxActiveGenerations?: number } = {}, memberCooldownSeconds = 0) {
+    harness = createCoreHarness({ store, limits: { submitMinIntervalMs: 0, ...limits }, memberCooldownSeconds });
     const showcase: Showcase = {
       share: (task) => {
         shares.push(task);
@@ -139,6 +141,59 @@ describe('result buttons, cancel and "Animate with Sora"', () => {
     const tasks = await tasksOf(FAKE_USER_ID);
     expect(tasks.map((t) => t.request.prompt)).toContain('a wolf in the rain');
     expect(tasks.find((t) => t.request.prompt === 'a wolf in the rain')?.request.model).toBe('sora-2-pro');
+  });
+
+  it('Remix and "Animate with Sora" modals are in the member’s language, within Discord’s modal limits', async () => {
+    await store.create(deliveredTask());
+    interface Modal {
+      title: string;
+      components: { components: { label: string; placeholder?: string; value?: string }[] }[];
+    }
+    const remix = (await press({ customId: 'sora:remix:k7m2p9q4x1', locale: 'zh-CN' })).answers[0]!.body as unknown as Modal;
+    expect(remix.title).toBe('重新混合此视频');
+    expect(remix.components[0]!.components[0]).toMatchObject({ label: '提示', placeholder: '描述新版本的视频', value: 'a fox in the snow' });
+
+    const menu = await press({
+      type: 'message-command',
+      commandName: 'Animate with Sora',
+      locale: 'ja',
+      targetMessage: { id: '500000000000000400', channelId: FAKE_CHANNEL_ID, attachments: [{ name: 'cat.png', contentType: 'image/png', size: 1, url: 'https://cdn.discordapp.com/a/cat.png' }] },
+    });
+    const animate = menu.answers[0]!.body as unknown as Modal;
+    expect(animate.title).toBe('Sora でアニメーション化');
+    expect(animate.components[0]!.components[0]).toMatchObject({
+      label: '動画の中で何が起こりますか？',
+      placeholder: '例：波がゆっくり打ち寄せ、カメラが左へパンする',
+    });
+
+    // Discord refuses a modal whose title or label exceeds 45 characters, or a placeholder over 100.
+    for (const locale of ['en-US', 'zh-CN', 'ja']) {
+      for (const key of ['modal.remixTitle', 'modal.remixPrompt', 'modal.animateTitle', 'modal.animatePrompt'] as const) {
+        expect(t(locale, key).length, `${key} in ${locale}`).toBeLessThanOrEqual(45);
+      }
+      for (const key of ['modal.remixPlaceholder', 'modal.animatePlaceholder'] as const) {
+        expect(t(locale, key).length, `${key} in ${locale}`).toBeLessThanOrEqual(100);
+      }
+    }
+  });
+
+  it('registers "Animate with Sora" with its name localized (spaces and capitals allowed for message commands)', () => {
+    const data = messageCommands[0]!.data;
+    expect(data.name).toBe('Animate with Sora');
+    expect(data.name).toBe(en['menu.animate']);
+    expect(data.name_localizations).toEqual({ 'zh-CN': '用 Sora 制作动画', ja: 'Sora でアニメーション化' });
+    for (const name of Object.values(data.name_localizations ?? {})) expect(name!.length).toBeLessThanOrEqual(32);
+  });
+
+  it('Regenerate right after a start is refused by the member cooldown, in their language, storing nothing', async () => {
+    await harness.stop();
+    build({ maxActiveGenerations: 0 }, 10);
+    await store.create(deliveredTask({ createdAt: new Date(Date.now() - 60_000).toISOString() }));
+    const first = await press({ customId: 'sora:regen:k7m2p9q4x1', locale: 'zh-CN' });
+    expect(first.lastText()).toMatch(/^⏳ 排队中/);
+    const second = await press({ customId: 'sora:regen:k7m2p9q4x1', locale: 'zh-CN' });
+    expect(second.lastText()).toMatch(/^⚠️ 你开始视频的速度太快了：在本服务器，每位成员每 10 秒只能开始一个视频。请于 <t:\d+:R> 再试。$/);
+    expect(await tasksOf(FAKE_USER_ID)).toHaveLength(2);
   });
 
   it('Remix submitted empty gets a clear error and starts nothing', async () => {

@@ -135,6 +135,88 @@ describe('/sora-admin', () => {
     );
   });
 
+  it('sets the member cooldown, shows it with the other limits, and resets it', async () => {
+    expect(await run({ subcommand: 'settings' })).toContain("Wait between two videos of a member: none (bot's default)");
+    const set = await run({ subcommand: 'limits', options: { cooldown: 30 } });
+    expect(set).toMatch(/^Limits updated; they apply at once\.\n/);
+    expect(set).toContain('Wait between two videos of a member: 30 s');
+    expect(settings.peek(FAKE_GUILD_ID).memberCooldownSeconds).toBe(30);
+    expect(await run({ subcommand: 'settings' })).toContain('Wait between two videos of a member: 30 s');
+    expect(await run({ subcommand: 'limits', options: { cooldown: 0 } })).toContain('Wait between two videos of a member: none');
+    expect(settings.peek(FAKE_GUILD_ID).memberCooldownSeconds).toBe(0);
+    // Discord enforces the option's bounds; the settings check them again.
+    expect(await run({ subcommand: 'limits', options: { cooldown: 3601 } })).toBe(
+      '⚠️ The cooldown must be a whole number of seconds from 0 (none) to 3600.',
+    );
+    await run({ subcommand: 'limits', options: { cooldown: 45, 'member-daily': 4 } });
+    const reset = await run({ subcommand: 'limits', options: { reset: 'cooldown' } });
+    expect(reset).toContain("Wait between two videos of a member: none (bot's default)");
+    expect(reset).toContain('Videos per member per day (UTC): 4');
+    expect(settings.peek(FAKE_GUILD_ID).memberCooldownSeconds).toBeNull();
+    await run({ subcommand: 'limits', options: { cooldown: 45 } });
+    await run({ subcommand: 'limits', options: { reset: 'all' } });
+    expect(settings.peek(FAKE_GUILD_ID).memberCooldownSeconds).toBeNull();
+
+    const limits = (soraAdminCommand.data.options ?? []).find((o) => o.name === 'limits') as {
+      options: { name: string; min_value?: number; max_value?: number; choices?: { value: string; name_localizations?: Record<string, string> }[] }[];
+    };
+    expect(limits.options.find((o) => o.name === 'cooldown')).toMatchObject({ min_value: 0, max_value: 3600 });
+    const resetChoices = limits.options.find((o) => o.name === 'reset')?.choices ?? [];
+    expect(resetChoices.find((c) => c.value === 'cooldown')?.name_localizations).toEqual({ 'zh-CN': '冷却时间', ja: 'クールダウン' });
+  });
+
+  it('answers a zh-CN admin in Chinese: confirmations, the settings, the check and refusals', async () => {
+    const zh = { locale: 'zh-CN' };
+    expect(await run({ subcommand: 'showcase', options: { channel: { id: SHOWCASE } }, ...zh })).toBe(`展示频道已设为 <#${SHOWCASE}>。`);
+    expect(await run({ subcommand: 'log-channel-clear', ...zh })).toBe('之前没有设置管理日志频道。');
+    await run({ subcommand: 'defaults', options: { orientation: 'portrait' }, ...zh });
+    const shown = await run({ subcommand: 'settings', ...zh });
+    expect(shown.split('\n')).toEqual([
+      '**本服务器的 Sora 机器人设置**（更改立即生效）',
+      `展示频道：<#${SHOWCASE}>`,
+      '管理日志频道：无',
+      '允许制作视频的频道：所有频道',
+      '每位成员每天（UTC）的视频数：10（机器人默认值）',
+      '同时生成的视频数：3（机器人默认值）',
+      '成员两次生成之间的等待时间：无（机器人默认值）',
+      '每日预算：无',
+      '默认值：sora-2 · 10 秒 · 竖屏 · 小（标准）',
+      '可使用 sora-2-pro：所有人',
+      '屏蔽词：0 个',
+    ]);
+    const checked = await run({
+      subcommand: 'check',
+      channels: [{ id: FAKE_CHANNEL_ID, botPermissions: DELIVERY_PERMISSIONS & ~PermissionFlagsBits.AttachFiles }],
+      ...zh,
+    });
+    expect(checked).toContain('**机器人的权限**');
+    expect(checked).toContain(`<#${FAKE_CHANNEL_ID}> (当前频道): ⚠️ 无法发布结果`);
+    expect(checked).toContain('❌ 附加文件');
+    expect(checked).toContain(`<#${SHOWCASE}> (展示频道): ❓ 未找到`);
+    expect(await run({ subcommand: 'defaults', options: { duration: 25 }, ...zh })).toBe('⚠️ 默认时长为 25 秒时，默认模型必须是 sora-2-pro。');
+    expect(await run({ subcommand: 'limits', ...zh })).toMatch(/^⚠️ 请至少提供/);
+  });
+
+  it('answers a ja admin in Japanese, with the permission names in Japanese too', async () => {
+    const ja = { locale: 'ja' };
+    const reply = await run({
+      subcommand: 'log-channel',
+      options: { channel: { id: LOG } },
+      channels: [{ id: LOG, botPermissions: PermissionFlagsBits.ViewChannel | PermissionFlagsBits.SendMessages }],
+      ...ja,
+    });
+    expect(reply).toBe(
+      `管理ログは <#${LOG}> に送られます：アカウントの問題、1日の予算の到達、投稿できなかった結果。\n` +
+        '⚠️ まだそこに投稿できません：埋め込みリンク, ファイルを添付, メッセージ履歴を読む の権限がありません。',
+    );
+    expect(await run({ subcommandGroup: 'blocked-words', subcommand: 'add', options: { words: 'gore, 血腥' }, ...ja })).toMatch(
+      /^2 個の単語またはフレーズをブロックしました。リストは 2 個です。/,
+    );
+    expect(await run({ subcommand: 'limits', options: { 'member-daily': 3, cooldown: 20 }, ...ja })).toContain(
+      'メンバーが動画を続けて作るときの待ち時間：20 秒',
+    );
+  });
+
   it("checks the bot's permissions in this channel and the configured ones", async () => {
     await run({ subcommandGroup: 'channels', subcommand: 'add', options: { channel: { id: VIDEOS } } });
     await run({ subcommand: 'showcase', options: { channel: { id: SHOWCASE } } });

@@ -88,6 +88,32 @@ describe('AdminLog', () => {
     expect(lines.some((l) => l.level === 'warn' && l.msg === 'could not post in the admin log channel')).toBe(true);
   });
 
+  it("posts in the guild's locale: the client's view of the guild, else the event's, else English", async () => {
+    const guildLocales: Record<string, string> = { [GUILD_A]: 'ja' };
+    const localized = new AdminLog({
+      rest: stub.rest(),
+      settings,
+      guildLocale: (guildId) => guildLocales[guildId],
+      logger: new SilentLogger(lines),
+    });
+    localized.accountProblem('used_up');
+    await localized.idle();
+    expect((postsTo(LOG_A)[0]?.json as { content: string }).content).toMatch(/^⚠️ Ace Data Cloud がボットのアカウントを拒否したため（`used_up`）/);
+    // No locale known for guild B: English.
+    expect((postsTo(LOG_B)[0]?.json as { content: string }).content).toMatch(/^⚠️ Ace Data Cloud refused the bot's account/);
+
+    localized.budgetReached({ guildId: GUILD_B, utcDay: '2025-03-01', spentCredits: 2, budgetCredits: 2, locale: 'zh-CN' });
+    localized.taskPublished(makeTask({ id: 'undeliv1', guildId: GUILD_A, locale: 'zh-CN', state: 'undeliverable', undeliverableReason: '10003: Unknown Channel' }));
+    await localized.idle();
+    expect((postsTo(LOG_B)[1]?.json as { content: string }).content).toBe(
+      '📊 本服务器已达到每日视频预算：2025-03-01（UTC）已用 2 / 2 额度。在 UTC 午夜之前将拒绝新视频；可用 `/sora-admin limits daily-budget:<credits>` 修改。',
+    );
+    // The guild's current locale wins over the one the task was asked in.
+    const undeliverable = (postsTo(LOG_A)[1]?.json as { content: string }).content;
+    expect(undeliverable).toMatch(/^📭 タスク `undeliv1`/);
+    expect(undeliverable).toContain('10003: Unknown Channel');
+  });
+
   it('keeps every message within Discord limits', () => {
     const long = makeTask({ state: 'undeliverable', undeliverableReason: 'x'.repeat(5000) });
     expect(String(renderAdminLogMessage({ kind: 'undeliverable', task: long }).content).length).toBeLessThanOrEqual(2000);

@@ -15,7 +15,8 @@ export function commandContext(
     clock: systemClock,
     logger: new SilentLogger(),
     settings,
-    limitDefaults: { memberDailyQuota: 10, perGuildConcurrency: 3 },
+    // No cooldown, as the core harness: tests start generations back to back.
+    limitDefaults: { memberDailyQuota: 10, perGuildConcurrency: 3, memberCooldownSeconds: 0 },
     preflightRules: {
       allowedGuildIds: undefined,
       promptMaxChars,

@@ -1,7 +1,7 @@
 import { CircuitBreaker } from '../../src/core/circuit-breaker.js';
 import { DeliveryService } from '../../src/core/delivery.js';
-import { GenerationService, type BudgetReached } from '../../src/core/generation-service.js';
-import { systemClock, systemTimers, type GuildLimits, type GuildUsageLog } from '../../src/core/ports.js';
+import { GenerationService, type BudgetReached, type GuildStartLimits } from '../../src/core/generation-service.js';
+import { systemClock, systemTimers, type GuildUsageLog } from '../../src/core/ports.js';
 import { SubmitScheduler, type SubmitLimits } from '../../src/core/submit-scheduler.js';
 import type { Task } from '../../src/core/task.js';
 import { PollerRegistry } from '../../src/poller/poller-registry.js';
@@ -20,10 +20,12 @@ export interface CoreHarnessOptions {
   limits?: Partial<SubmitLimits>;
   schedule?: Partial<PollSchedule>;
   perMemberDailyQuota?: number;
+  /** The default member cooldown; 0 (off) unless a test asks. */
+  memberCooldownSeconds?: number;
   breakerCooldownMs?: number;
   gatherMs?: number;
   /** Guild settings as the core sees them. */
-  guildLimits?: (guildId: string) => Promise<GuildLimits>;
+  guildLimits?: (guildId: string) => Promise<GuildStartLimits>;
   usage?: GuildUsageLog;
   perGuildConcurrencyOf?: (guildId: string) => number | undefined;
 }
@@ -105,7 +107,7 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
     progress,
     clock,
     logger,
-    limits: { perMemberDailyQuota: options.perMemberDailyQuota ?? 10 },
+    limits: { perMemberDailyQuota: options.perMemberDailyQuota ?? 10, memberCooldownSeconds: options.memberCooldownSeconds ?? 0 },
     ...(options.guildLimits ? { guildLimits: options.guildLimits } : {}),
     ...(options.usage ? { usage: options.usage } : {}),
     onBudgetReached: (event) => budgetsReached.push(event),

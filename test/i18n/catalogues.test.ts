@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commands } from '../../commands/index.js';
+import { commands, messageCommands } from '../../commands/index.js';
 import { en } from '../../src/i18n/en.js';
 import { CATALOGUES, placeholdersOf, t, TRANSLATED_LOCALES } from '../../src/i18n/index.js';
 
@@ -38,6 +38,7 @@ interface Node {
   description?: string;
   description_localizations?: Record<string, string> | null;
   options?: Node[];
+  choices?: { name: string; value: string | number; name_localizations?: Record<string, string> | null }[];
 }
 
 describe('command localizations', () => {
@@ -60,6 +61,51 @@ describe('command localizations', () => {
 
   it('keeps the English catalogue in step with the builders', () => {
     for (const { path, node } of nodes) expect((en as Record<string, string>)[path], path).toBe(node.description);
+  });
+
+  it('localizes the name of every option choice (e.g. "10 seconds"), keeping English in step with the builders', () => {
+    const withChoices = nodes.filter(({ node }) => (node.choices?.length ?? 0) > 0);
+    // /sora generate and /sora-admin defaults: model, duration, orientation, size; /sora-admin limits: reset.
+    expect(withChoices.map(({ path }) => path).sort()).toEqual(
+      [
+        'cmd.sora.generate.model',
+        'cmd.sora.generate.duration',
+        'cmd.sora.generate.orientation',
+        'cmd.sora.generate.size',
+        'cmd.sora-admin.defaults.model',
+        'cmd.sora-admin.defaults.duration',
+        'cmd.sora-admin.defaults.orientation',
+        'cmd.sora-admin.defaults.size',
+        'cmd.sora-admin.limits.reset',
+      ].sort(),
+    );
+    for (const { path, node } of withChoices) {
+      for (const choice of node.choices ?? []) {
+        const key = `choice.${node.name}.${choice.value}`;
+        expect((en as Record<string, string>)[key], `${path} ${key}`).toBe(choice.name);
+        for (const locale of TRANSLATED_LOCALES) {
+          const name = choice.name_localizations?.[locale];
+          expect(name, `${key} in ${locale}`).toBeTruthy();
+          expect(name!.length, `${key} in ${locale}`).toBeLessThanOrEqual(100);
+        }
+      }
+    }
+    const duration = withChoices.find(({ path }) => path === 'cmd.sora.generate.duration')!.node.choices!;
+    expect(duration[0]).toEqual({ name: '10 seconds', value: 10, name_localizations: { 'zh-CN': '10 秒', ja: '10 秒' } });
+    const orientation = withChoices.find(({ path }) => path === 'cmd.sora-admin.defaults.orientation')!.node.choices!;
+    expect(orientation.map((c) => c.name_localizations?.ja)).toEqual(['横向き', '縦向き']);
+  });
+
+  it('localizes the name of every message (context-menu) command', () => {
+    for (const command of messageCommands) {
+      for (const locale of TRANSLATED_LOCALES) {
+        const name = command.data.name_localizations?.[locale as 'ja'];
+        expect(name, `${command.data.name} in ${locale}`).toBeTruthy();
+        // Message command names may hold spaces and capitals, at most 32 characters.
+        expect(name!.length).toBeLessThanOrEqual(32);
+      }
+    }
+    expect(messageCommands.map((c) => c.data.name_localizations?.['zh-CN'])).toEqual(['用 Sora 制作动画']);
   });
 
   it('keeps the English command names', () => {

@@ -1,3 +1,4 @@
+import { PermissionFlagsBits } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commands, componentHandler } from '../../commands/index.js';
 import { renderProgress, renderResultMessage } from '../../src/discord/render.js';
@@ -49,7 +50,8 @@ describe('replies in the member’s language, results in the guild’s', () => {
   it('a zh-CN member in an English guild gets Chinese progress; the task keeps both locales', async () => {
     const fake = generate('a fox', 'zh-CN', 'en-US');
     await router.handle(fake.interaction);
-    expect(fake.lastReply()).toMatch(/^⏳ 排队中——第 1 位，已等待 0:0\d。$/);
+    // The member's quota (10 a day by default) is shown under the position, in Chinese too.
+    expect(fake.lastReply()).toMatch(/^⏳ 排队中——第 1 位，已等待 0:0\d。\n今天（UTC）还可以制作 9 个视频（每天共 10 个）。$/);
     const buttons = (fake.replies.at(-1) as Body).components?.[0]?.components.map((b) => b.label);
     expect(buttons).toEqual(['取消']);
     const [task] = await store.listByUser(FAKE_GUILD_ID, FAKE_USER_ID, 1);
@@ -77,6 +79,17 @@ describe('replies in the member’s language, results in the guild’s', () => {
       'ショーケースに共有',
       '削除',
     ]);
+  });
+
+  it('a ja admin reads /sora-admin in Japanese, a refused setting included', async () => {
+    const admin = (subcommand: string, options = {}) =>
+      createFakeInteraction({ subcommand, options, locale: 'ja', memberPermissions: PermissionFlagsBits.ManageGuild });
+    const clear = admin('showcase-clear');
+    await router.handle(clear.interaction);
+    expect(clear.lastReply()).toBe('ショーケースチャンネルは設定されていませんでした。');
+    const refused = admin('defaults', { duration: 25 });
+    await router.handle(refused.interaction);
+    expect(refused.lastReply()).toBe('⚠️ 既定の長さを 25 秒にするには、既定のモデルを sora-2-pro にする必要があります。');
   });
 
   it('an unknown locale falls back to English, byte for byte', async () => {

@@ -13,6 +13,7 @@ import {
   type GuildSettings,
   type SettingsEdit,
 } from '../../src/settings/guild-settings.js';
+import { t } from '../../src/i18n/index.js';
 
 const CHANNEL = '600000000000000001';
 const OTHER_CHANNEL = '600000000000000002';
@@ -20,14 +21,15 @@ const ROLE = '600000000000000003';
 
 function applied(settings: GuildSettings, edit: SettingsEdit): GuildSettings {
   const result = applySettingsEdit(settings, edit);
-  if (!result.ok) throw new Error(`expected the edit to apply: ${result.problem}`);
+  if (!result.ok) throw new Error(`expected the edit to apply: ${result.problem.key}`);
   return result.settings;
 }
 
-function problemOf(settings: GuildSettings, edit: SettingsEdit): string {
+/** The refusal in English (the admin sees it in their own language). */
+function problemOf(settings: GuildSettings, edit: SettingsEdit, locale = 'en'): string {
   const result = applySettingsEdit(settings, edit);
   if (result.ok) throw new Error('expected the edit to be refused');
-  return result.problem;
+  return t(locale, result.problem.key, result.problem.params);
 }
 
 describe('guild settings', () => {
@@ -37,6 +39,7 @@ describe('guild settings', () => {
       allowedChannelIds: [],
       memberDailyQuota: null,
       maxActiveGenerations: null,
+      memberCooldownSeconds: null,
       dailyBudgetCredits: 0,
       defaults: {},
       proRoleIds: [],
@@ -91,6 +94,28 @@ describe('guild settings', () => {
     expect(problemOf(s, { kind: 'set_limits', dailyBudgetCredits: SETTINGS_LIMITS.dailyBudgetCreditsMax + 1 })).toMatch(
       /budget/,
     );
+  });
+
+  it('sets the member cooldown (0 = none, up to an hour), returns it to the default with null', () => {
+    const s = applied(DEFAULT_GUILD_SETTINGS, { kind: 'set_limits', memberCooldownSeconds: 30 });
+    expect(s.memberCooldownSeconds).toBe(30);
+    expect(applied(s, { kind: 'set_limits', memberCooldownSeconds: 0 }).memberCooldownSeconds).toBe(0);
+    expect(applied(s, { kind: 'set_limits', memberCooldownSeconds: null }).memberCooldownSeconds).toBeNull();
+    expect(applied(s, { kind: 'set_limits', memberCooldownSeconds: 3600 }).memberCooldownSeconds).toBe(3600);
+    expect(problemOf(s, { kind: 'set_limits', memberCooldownSeconds: 3601 })).toBe(
+      'The cooldown must be a whole number of seconds from 0 (none) to 3600.',
+    );
+    expect(problemOf(s, { kind: 'set_limits', memberCooldownSeconds: -1 })).toMatch(/from 0/);
+    // A record stored before the setting existed reads as "the bot's default".
+    expect(parseGuildSettings('g', { schemaVersion: 1 }).memberCooldownSeconds).toBeNull();
+    expect(() => parseGuildSettings('g', { memberCooldownSeconds: 3601 })).toThrow(/memberCooldownSeconds/);
+  });
+
+  it('words a refusal as a catalogue message, so the admin reads it in their language', () => {
+    const edit: SettingsEdit = { kind: 'set_limits', maxActiveGenerations: 0 };
+    expect(problemOf(DEFAULT_GUILD_SETTINGS, edit)).toBe('The number of generations at once must be a whole number from 1 to 100.');
+    expect(problemOf(DEFAULT_GUILD_SETTINGS, edit, 'zh-CN')).toBe('同时生成数必须是 1 到 100 之间的整数。');
+    expect(problemOf(DEFAULT_GUILD_SETTINGS, edit, 'ja')).toBe('同時生成数は 1 から 100 までの整数で指定してください。');
   });
 
   it('merges defaults, resets them, and refuses a 25 s default without sora-2-pro', () => {
@@ -154,6 +179,10 @@ describe('guild settings', () => {
     expect(guildLimitsOf(applied(s, { kind: 'set_limits', memberDailyQuota: 0, dailyBudgetCredits: 5 }))).toEqual({
       memberDailyQuota: 0,
       dailyBudgetCredits: 5,
+    });
+    expect(guildLimitsOf(applied(s, { kind: 'set_limits', memberCooldownSeconds: 0 }))).toEqual({
+      memberCooldownSeconds: 0,
+      dailyBudgetCredits: 0,
     });
   });
 });

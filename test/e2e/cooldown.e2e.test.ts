@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GuildState, InteractionHandle } from '../emulators/discord/index.js';
+import { createWorld, MEMBER_ID, settle, type World } from './harness.js';
+
+const WAIT_MS = 15_000;
+
+/** The text of an ephemeral answer: a direct reply, or the deferred reply once edited. */
+async function ephemeralText(handle: InteractionHandle): Promise<string> {
+  const ack = await handle.waitForAck(WAIT_MS);
+  expect(Number(ack.data?.flags ?? 0) & 64).toBe(64);
+  if (ack.type === 4) return typeof ack.data?.content === 'string' ? ack.data.content : '';
+  const original = await handle.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
+  return original.content;
+}
+
+/** The content of the first edit of a deferred reply: the queued message (later edits replace it). */
+async function firstEditText(handle: InteractionHandle): Promise<string> {
+  expect((await handle.waitForAck(WAIT_MS)).type).toBe(5);
+  await handle.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
+  const content = handle.originalEdits[0]?.body?.content;
+  return typeof content === 'string' ? content : '';
+}
+
+describe('e2e: per-member cooldown and the remaining quota', { timeout: 60_000 }, () => {
+  let world: World;
+  let guild: GuildState;
+  let general: string;
+
+  beforeAll(async () => {
+    // The harness turns the cooldown off for the other e2e tests; this one runs with it on.
+    world = await createWorld({ env: { MEMBER_COOLDOWN_SECONDS: '60', MEMBER_DAILY_QUOTA: '5' } });
+    guild = world.guilds[0]!;
+    general = world.channelOf(guild);
+    await world.startBot();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  const generate = (prompt: string, locale?: string) =>
+    world.discord.sendCommand({
+      guildId: guild.id,
+      channelId: general,
+      userId: MEMBER_ID,
+      name: 'sora',
+      subcommand: 'generate',
+      options: { prompt },
+      ...(locale ? { locale } : {}),
+    });
+
+  it('refuses a burst with when to try again, submitting nothing; an admin can turn it off', async () => {
+    const first = await firstEditText(generate('a kite over the dunes'));
+    expect(first).toMatch(/^⏳ Queued/);
+    expect(first).toContain('4 of 5 videos left today (UTC).');
+    await world.discord.waitForMessage(general, (m) => m.content.includes(MEMBER_ID), WAIT_MS);
+    const submits = world.ace.requestsTo('/sora/videos').length;
+    expect(submits).toBe(1);
+
+    // Right after: refused, in the member's language, with Discord's relative timestamp.
+    const refused = await ephemeralText(generate('a second kite', 'ja'));
+    const retryAt = /<t:(\d+):R>/.exec(refused)?.[1];
+    expect(refused).toMatch(/^⚠️ 動画の作成が速すぎます/);
+    expect(Number(retryAt)).toBeGreaterThan(Date.now() / 1000 + 30);
+    await settle(500);
+    expect(world.ace.requestsTo('/sora/videos')).toHaveLength(submits);
+
+    // The admin turns the cooldown off for this server: the next one goes through at once.
+    const off = world.discord.sendCommand({
+      guildId: guild.id,
+      channelId: general,
+      userId: guild.ownerId,
+      name: 'sora-admin',
+      subcommand: 'limits',
+      options: { cooldown: 0 },
+    });
+    expect(await ephemeralText(off)).toContain('Wait between two videos of a member: none');
+    const accepted = await firstEditText(generate('a third kite'));
+    expect(accepted).toContain('3 of 5 videos left today (UTC).');
+    await world.discord.waitFor(() => world.ace.requestsTo('/sora/videos').length === submits + 1, WAIT_MS, 'the second submit');
+  });
+});
