@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Events } from 'discord.js';
 import type { Logger as PinoLogger } from 'pino';
 import { commands, componentHandler, messageCommands } from '../commands/index.js';
@@ -5,11 +7,12 @@ import type { Config } from './config-types.js';
 import { CircuitBreaker } from './core/circuit-breaker.js';
 import { DeliveryService } from './core/delivery.js';
 import { GenerationService } from './core/generation-service.js';
+import { GuildOwnership } from './core/guild-ownership.js';
 import { systemClock, systemTimers, type Publisher } from './core/ports.js';
 import { SubmitScheduler } from './core/submit-scheduler.js';
 import { AdminLog } from './discord/admin-log.js';
 import { createDiscordActions } from './discord/discord-actions.js';
-import { createDiscordClient, createInteractionRest, isGatewayReady } from './discord/client.js';
+import { createDiscordClient, createInteractionRest, holdsGuildShard, isGatewayReady } from './discord/client.js';
 import { createDiscordPublisher } from './discord/publisher.js';
 import { createProgressReporter } from './discord/progress-reporter.js';
 import { InteractionRouter } from './discord/router.js';
@@ -31,6 +34,7 @@ import { createSoraClient } from './sora/sora-client.js';
 import { MAX_BATCH_SIZE, createSoraVideoApi } from './sora/video-api.js';
 import { createKeyvTaskStore } from './store/keyv-task-store.js';
 import { openStoreBackend } from './store/open-store.js';
+import { createRedisCoordination } from './store/redis-coordination.js';
 
 /** A running bot; `stop()` shuts it down gracefully. */
 export interface RunningBot {
@@ -59,7 +63,24 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger.warn({}, 'ALLOWED_GUILD_IDS is not set: any server that adds the bot can spend your Ace Data Cloud credits');
   }
 
-  const backend = openStoreBackend(config.storeUrl, { logger });
+  const backend = openStoreBackend(config.storeUrl, { logger, redis: { keyPrefix: config.redisKeyPrefix } });
+  const { shardCount, shardIds, guildLeaseTtlMs } = config.sharding;
+  const holdsShardOf = (guildId: string) => holdsGuildShard(guildId, shardCount, shardIds);
+  // On Redis, several processes may share the ledger: guild leases and account-wide slots keep
+  // them from following one guild twice or running more generations than the account allows.
+  const coordination =
+    backend.kind === 'redis'
+      ? createRedisCoordination({
+          url: config.storeUrl,
+          keyPrefix: `${config.redisKeyPrefix}coord:`,
+          instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+          leaseTtlMs: guildLeaseTtlMs,
+          maxActiveGenerations: config.limits.maxActiveGenerations,
+          submitMinIntervalMs: config.limits.submitMinIntervalMs,
+          logger: logger.child({ component: 'coordination' }),
+        })
+      : undefined;
+  await coordination?.connect();
   const store = createKeyvTaskStore(backend, { clock });
   // A raised per-guild cap must let waiting tasks through at once, not at the next submit.
   const settings = createSettingsStore(backend, {
@@ -78,7 +99,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
   const metrics = new BotMetrics();
   const videoApi = instrumentVideoApi(createSoraVideoApi(soraClient), metrics);
 
-  const client = createDiscordClient({ apiUrl: config.discord.apiUrl });
+  const client = createDiscordClient({ apiUrl: config.discord.apiUrl, shardCount, shardIds });
   instrumentDiscordRest(client.rest, metrics);
   const interactionRest = createInteractionRest(config.discord.apiUrl);
   instrumentDiscordRest(interactionRest, metrics);
@@ -91,7 +112,13 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger: logger.child({ component: 'progress' }),
   });
 
-  const adminLog = new AdminLog({ rest: client.rest, settings, logger: logger.child({ component: 'admin-log' }) });
+  const adminLog = new AdminLog({
+    rest: client.rest,
+    settings,
+    // The guild's own language, as the gateway reported it (the same as an interaction's guildLocale).
+    guildLocale: (guildId) => client.guilds.cache.get(guildId)?.preferredLocale,
+    logger: logger.child({ component: 'admin-log' }),
+  });
   const showcase = createShowcase({ rest: client.rest, settings, backend, logger: logger.child({ component: 'showcase' }) });
   const breaker = new CircuitBreaker(clock, config.limits.circuitBreakerCooldownMs);
   const late: { publisher?: Publisher } = {};
@@ -135,6 +162,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       submitMinIntervalMs: config.limits.submitMinIntervalMs,
     },
     perGuildConcurrencyOf: (guildId) => settings.peek(guildId).maxActiveGenerations ?? undefined,
+    ...(coordination ? { slots: coordination.slots } : {}),
     ...(publicUrl
       ? { callbacks: { newSecret: newCallbackSecret, urlFor: (id: string, secret: string) => callbackUrl(publicUrl, id, secret) } }
       : {}),
@@ -194,6 +222,22 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     events: pollerEvents,
   });
 
+  const ownership = coordination
+    ? new GuildOwnership({
+        leases: coordination.leases,
+        timers,
+        logger: logger.child({ component: 'ownership' }),
+        renewEveryMs: Math.floor(guildLeaseTtlMs / 3),
+        events: {
+          onAcquired: async (guildIds) => void (await generation.recover(new Set(guildIds))),
+          onLost: (guildId) => {
+            scheduler.forgetGuild(guildId);
+            pollers.forgetGuild(guildId);
+          },
+        },
+      })
+    : undefined;
+
   const generation = new GenerationService({
     store,
     scheduler,
@@ -203,10 +247,11 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     progress,
     clock,
     logger,
-    limits: { perMemberDailyQuota: config.limits.perMemberDailyQuota },
+    limits: { perMemberDailyQuota: config.limits.perMemberDailyQuota, memberCooldownSeconds: config.limits.memberCooldownSeconds },
     guildLimits: async (guildId) => guildLimitsOf(await settings.get(guildId)),
     usage,
     onBudgetReached: (event) => adminLog.budgetReached(event),
+    ...(ownership ? { ownership } : {}),
   });
 
   const replyRefresher = setInterval(() => generation.refreshWaitingReplies(), WAITING_REPLY_REFRESH_MS).unref();
@@ -223,6 +268,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       limitDefaults: {
         memberDailyQuota: config.limits.perMemberDailyQuota,
         perGuildConcurrency: config.limits.perGuildConcurrency,
+        memberCooldownSeconds: config.limits.memberCooldownSeconds,
       },
       preflightRules: {
         allowedGuildIds: config.allowedGuildIds,
@@ -244,6 +290,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     followedCount: () => pollers.followedCount(),
     circuitOpen: () => breaker.isOpen(),
     gatewayReady: () => isGatewayReady(client),
+    ...(ownership ? { guildLeases: () => ownership.counts() } : {}),
   });
   // Started before login so /healthz answers while the gateway connects (Docker's start period).
   let httpServer: HttpServer | undefined;
@@ -261,7 +308,14 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     if (publicUrl) {
       registerCallbackRoute(
         httpServer,
-        new CallbackReceiver({ store, clock, logger: logger.child({ component: 'callbacks' }), follower: pollers, events: pollerEvents }),
+        new CallbackReceiver({
+          store,
+          clock,
+          logger: logger.child({ component: 'callbacks' }),
+          follower: pollers,
+          events: pollerEvents,
+          ...(ownership ? { ownsGuild: (guildId: string) => ownership.owns(guildId) } : {}),
+        }),
       );
     }
     const address = await httpServer.listen();
@@ -277,7 +331,17 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger: logger.child({ component: 'publisher' }),
   });
   logger.info({ user: client.user!.tag, guilds: client.guilds.cache.size }, 'logged in');
-  await generation.recover();
+  if (ownership) {
+    // Guilds of our shards with unfinished work, or whose only trace is a slot a crash left behind.
+    const candidates = new Set([
+      ...(await store.listUnfinished()).map((task) => task.guildId),
+      ...(await coordination!.slots.guildsHoldingSlots()),
+    ]);
+    await ownership.start([...candidates].filter(holdsShardOf));
+  } else {
+    await generation.recover();
+  }
+  logger.info({ shards: shardIds ?? 'all', ...ownership?.counts() }, 'ready to serve commands');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -300,6 +364,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
         // Submits already sent and posts under way are recorded before anything closes.
         await step('scheduler', () => scheduler.stop());
         await step('delivery', () => delivery.stop());
+        // Released only now, when nothing of ours runs any more: a successor takes over at once.
+        await step('guild leases', async () => ownership?.stop());
         await step('http', async () => httpServer?.close());
         await step('discord', () => client.destroy());
         await step('acedata', () => soraClient.close());
@@ -310,6 +376,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
           await usage.close();
         });
         await step('store backend', () => backend.close());
+        await step('coordination', async () => coordination?.close());
         if (failures.length > 0) throw new AggregateError(failures, 'shutdown finished with errors');
       })();
       return stopping;

@@ -13,8 +13,19 @@ export interface Config {
     /** Timeout for one HTTP request to the API. */
     requestTimeoutMs: number;
   };
+  /** discord.js sharding and, with several processes on one Redis, guild ownership. */
+  sharding: {
+    /** Shards of the whole bot; `auto` takes Discord's recommendation (and runs every shard here). */
+    shardCount: number | 'auto';
+    /** The shards this process runs (sorted); undefined: every shard. */
+    shardIds: readonly number[] | undefined;
+    /** How long a process's claim on a guild's tasks lasts unless renewed (takeover delay after a crash). */
+    guildLeaseTtlMs: number;
+  };
   /** `sqlite://path` or `redis://host:port` (or `memory://`, tests only). */
   storeUrl: string;
+  /** Prepended to every Redis key, so several bots (or test runs) can share one Redis database. */
+  redisKeyPrefix: string;
   pollIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logPretty: boolean;
@@ -24,6 +35,8 @@ export interface Config {
     maxActiveGenerations: number;
     perGuildConcurrency: number;
     perMemberDailyQuota: number;
+    /** Seconds a member waits between two generations in a guild (0 = off); a guild setting can change it. */
+    memberCooldownSeconds: number;
     promptMaxChars: number;
     imageMaxBytes: number;
     /** Stop fast polling and tell the member after this long. */

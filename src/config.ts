@@ -38,6 +38,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   MAX_ACTIVE_GENERATIONS: 5,
   GUILD_MAX_ACTIVE_GENERATIONS: 3,
   MEMBER_DAILY_QUOTA: 10,
+  MEMBER_COOLDOWN_SECONDS: 10,
   PROMPT_MAX_CHARS: 2_000,
   IMAGE_MAX_BYTES: 25 * 1024 * 1024,
   POLL_GIVE_UP_MS: 30 * MINUTE_MS,
@@ -45,6 +46,9 @@ export const CONFIG_DEFAULTS = Object.freeze({
   SUBMIT_MIN_INTERVAL_MS: 2_000,
   CIRCUIT_BREAKER_COOLDOWN_MS: 10 * MINUTE_MS,
   HTTP_PORT: 8080,
+  DISCORD_SHARD_COUNT: 'auto',
+  GUILD_LEASE_TTL_MS: 15_000,
+  REDIS_KEY_PREFIX: 'sora-bot:',
   // Loopback: on a bare host /metrics stays private; the Docker image sets 0.0.0.0 so ports can be published.
   HTTP_HOST: '127.0.0.1',
 });
@@ -65,6 +69,7 @@ export const CONFIG_ENV_NAMES = [
   'MAX_ACTIVE_GENERATIONS',
   'GUILD_MAX_ACTIVE_GENERATIONS',
   'MEMBER_DAILY_QUOTA',
+  'MEMBER_COOLDOWN_SECONDS',
   'PROMPT_MAX_CHARS',
   'IMAGE_MAX_BYTES',
   'POLL_GIVE_UP_MS',
@@ -74,6 +79,10 @@ export const CONFIG_ENV_NAMES = [
   'HTTP_PORT',
   'HTTP_HOST',
   'PUBLIC_URL',
+  'DISCORD_SHARD_COUNT',
+  'DISCORD_SHARDS',
+  'GUILD_LEASE_TTL_MS',
+  'REDIS_KEY_PREFIX',
 ] as const;
 
 function secretToken(prefix: string, what: string) {
@@ -217,6 +226,47 @@ const httpHost = z
   .optional()
   .default(CONFIG_DEFAULTS.HTTP_HOST);
 
+// Discord recommends one shard per ~1000 guilds; this bound only catches typos.
+const MAX_SHARDS = 10_000;
+
+const shardCount = z
+  .string()
+  .transform((value) => value.toLowerCase())
+  .check((ctx) => {
+    if (ctx.value === 'auto' || (/^\d+$/.test(ctx.value) && Number(ctx.value) >= 1 && Number(ctx.value) <= MAX_SHARDS)) return;
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `must be auto or a number of shards from 1 to ${MAX_SHARDS} (default ${CONFIG_DEFAULTS.DISCORD_SHARD_COUNT})`,
+    });
+  })
+  .transform((value) => (value === 'auto' ? ('auto' as const) : Number(value)))
+  .optional()
+  .default(CONFIG_DEFAULTS.DISCORD_SHARD_COUNT);
+
+/** `0,2,5` or ranges `0-3`, comma-separated: the shards this process runs. */
+const shardIdList = z
+  .string()
+  .transform((value, ctx) => {
+    const ids = new Set<number>();
+    for (const entry of value.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+      const range = /^(\d+)(?:-(\d+))?$/.exec(entry);
+      const from = Number(range?.[1]);
+      const to = Number(range?.[2] ?? range?.[1]);
+      if (!range || to < from || to >= MAX_SHARDS) {
+        ctx.issues.push({ code: 'custom', input: value, message: 'must list shard ids or ranges, e.g. 0,1 or 0-3' });
+        return z.NEVER;
+      }
+      for (let id = from; id <= to; id++) ids.add(id);
+    }
+    if (ids.size === 0) {
+      ctx.issues.push({ code: 'custom', input: value, message: 'lists no shard; leave it unset to run every shard' });
+      return z.NEVER;
+    }
+    return [...ids].sort((a, b) => a - b);
+  })
+  .optional();
+
 const envSchema = z
   .object({
     DISCORD_TOKEN: secretToken('Bot', "the bot's token from the Discord developer portal"),
@@ -273,6 +323,13 @@ const envSchema = z
       unit: 'generations a day',
       note: '0 means unlimited',
     }),
+    MEMBER_COOLDOWN_SECONDS: integer({
+      min: 0,
+      max: 3600,
+      fallback: CONFIG_DEFAULTS.MEMBER_COOLDOWN_SECONDS,
+      unit: 'seconds',
+      note: '0 turns the cooldown off',
+    }),
     // A modal text input holds at most 4000 characters.
     PROMPT_MAX_CHARS: integer({
       min: 1,
@@ -314,6 +371,21 @@ const envSchema = z
     HTTP_PORT: httpPort,
     HTTP_HOST: httpHost,
     PUBLIC_URL: httpUrl('the address where Ace Data Cloud reaches this bot\'s HTTP server, e.g. https://bot.example.com').optional(),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_.-]{1,64}$/, {
+        error: `must be 1–64 letters, digits or : _ . - (default ${CONFIG_DEFAULTS.REDIS_KEY_PREFIX})`,
+      })
+      .optional()
+      .default(CONFIG_DEFAULTS.REDIS_KEY_PREFIX),
+    DISCORD_SHARD_COUNT: shardCount,
+    DISCORD_SHARDS: shardIdList,
+    GUILD_LEASE_TTL_MS: integer({
+      min: 1_000,
+      max: 10 * MINUTE_MS,
+      fallback: CONFIG_DEFAULTS.GUILD_LEASE_TTL_MS,
+      unit: 'milliseconds',
+    }),
   })
   .superRefine(
     (env, ctx) => {
@@ -334,6 +406,22 @@ const envSchema = z
           path: ['PUBLIC_URL'],
           message: 'needs the HTTP server: provider callbacks arrive on it (HTTP_PORT is off)',
         });
+      }
+      // A field that failed holds its raw input here, so check the shape before using it.
+      const shards = env.DISCORD_SHARDS;
+      if (Array.isArray(shards)) {
+        const count = env.DISCORD_SHARD_COUNT;
+        if (!isNumber(count)) {
+          ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARDS'], message: 'needs DISCORD_SHARD_COUNT set to the total number of shards' });
+        } else if (shards.some((id) => id >= count)) {
+          ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARDS'], message: `shard ids must be below DISCORD_SHARD_COUNT (${count})` });
+        } else if (shards.length < count && typeof env.STORE_URL === 'string' && !/^rediss?:/i.test(env.STORE_URL)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['DISCORD_SHARDS'],
+            message: 'runs only some shards, so other processes run the rest: they must share STORE_URL=redis://…',
+          });
+        }
       }
       if (isNumber(giveUp) && isNumber(lateWindow) && lateWindow < giveUp) {
         ctx.addIssue({
@@ -379,7 +467,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       baseUrl: e.ACEDATA_BASE_URL,
       requestTimeoutMs: e.ACEDATA_REQUEST_TIMEOUT_MS,
     },
+    sharding: {
+      shardCount: e.DISCORD_SHARD_COUNT,
+      shardIds: e.DISCORD_SHARDS === undefined ? undefined : Object.freeze([...e.DISCORD_SHARDS]),
+      guildLeaseTtlMs: e.GUILD_LEASE_TTL_MS,
+    },
     storeUrl: e.STORE_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     pollIntervalMs: e.POLL_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY,
@@ -388,6 +482,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       maxActiveGenerations: e.MAX_ACTIVE_GENERATIONS,
       perGuildConcurrency: e.GUILD_MAX_ACTIVE_GENERATIONS,
       perMemberDailyQuota: e.MEMBER_DAILY_QUOTA,
+      memberCooldownSeconds: e.MEMBER_COOLDOWN_SECONDS,
       promptMaxChars: e.PROMPT_MAX_CHARS,
       imageMaxBytes: e.IMAGE_MAX_BYTES,
       pollGiveUpMs: e.POLL_GIVE_UP_MS,

@@ -35,6 +35,7 @@ describe('loadConfig defaults', () => {
         requestTimeoutMs: 30_000,
       },
       storeUrl: 'sqlite://data/sora-bot.sqlite',
+      redisKeyPrefix: 'sora-bot:',
       pollIntervalMs: 5_000,
       logLevel: 'info',
       logPretty: false,
@@ -43,6 +44,7 @@ describe('loadConfig defaults', () => {
         maxActiveGenerations: 5,
         perGuildConcurrency: 3,
         perMemberDailyQuota: 10,
+        memberCooldownSeconds: 10,
         promptMaxChars: 2_000,
         imageMaxBytes: 26_214_400,
         pollGiveUpMs: 1_800_000,
@@ -51,6 +53,7 @@ describe('loadConfig defaults', () => {
         circuitBreakerCooldownMs: 600_000,
       },
       http: { host: '127.0.0.1', port: 8080 },
+      sharding: { shardCount: 'auto', shardIds: undefined, guildLeaseTtlMs: 15_000 },
     });
   });
 
@@ -92,6 +95,7 @@ describe('loadConfig with every variable set', () => {
       MAX_ACTIVE_GENERATIONS: '7',
       GUILD_MAX_ACTIVE_GENERATIONS: '2',
       MEMBER_DAILY_QUOTA: '0',
+      MEMBER_COOLDOWN_SECONDS: '0',
       PROMPT_MAX_CHARS: '4000',
       IMAGE_MAX_BYTES: '10485760',
       POLL_GIVE_UP_MS: '60000',
@@ -118,6 +122,7 @@ describe('loadConfig with every variable set', () => {
       maxActiveGenerations: 7,
       perGuildConcurrency: 2,
       perMemberDailyQuota: 0,
+      memberCooldownSeconds: 0,
       promptMaxChars: 4000,
       imageMaxBytes: 10_485_760,
       pollGiveUpMs: 60_000,
@@ -174,6 +179,7 @@ describe('loadConfig problems', () => {
       MAX_ACTIVE_GENERATIONS: '0',
       GUILD_MAX_ACTIVE_GENERATIONS: '-1',
       MEMBER_DAILY_QUOTA: '1.5',
+      MEMBER_COOLDOWN_SECONDS: '3601',
       PROMPT_MAX_CHARS: '4001',
       IMAGE_MAX_BYTES: '25MB',
       POLL_GIVE_UP_MS: '1e6',
@@ -225,6 +231,10 @@ describe('loadConfig problems', () => {
     ['PROMPT_MAX_CHARS', '0', false],
     ['PROMPT_MAX_CHARS', '1', true],
     ['MEMBER_DAILY_QUOTA', '0', true],
+    ['MEMBER_COOLDOWN_SECONDS', '0', true],
+    ['MEMBER_COOLDOWN_SECONDS', '3600', true],
+    ['MEMBER_COOLDOWN_SECONDS', '3601', false],
+    ['MEMBER_COOLDOWN_SECONDS', '-1', false],
     ['POLL_INTERVAL_MS', '99999999999999999999999', false],
   ])('checks the range of %s=%s (accepted: %s)', (name, value, accepted) => {
     const load = () => loadConfig({ ...REQUIRED, [name]: value });
@@ -423,5 +433,40 @@ describe('PUBLIC_URL (provider callbacks)', () => {
     expect(() => loadConfig({ ...base, PUBLIC_URL: 'https://bot.example.com', HTTP_PORT: 'off' })).toThrow(
       /PUBLIC_URL: needs the HTTP server/,
     );
+  });
+});
+
+describe('DISCORD_SHARD_COUNT, DISCORD_SHARDS and GUILD_LEASE_TTL_MS (several processes)', () => {
+  const redis = { ...REQUIRED, STORE_URL: 'redis://127.0.0.1:6379' };
+
+  it('reads a shard count, shard ids and ranges, and the lease TTL', () => {
+    const config = loadConfig({ ...redis, DISCORD_SHARD_COUNT: '4', DISCORD_SHARDS: '3, 0-1', GUILD_LEASE_TTL_MS: '5000' });
+    expect(config.sharding).toEqual({ shardCount: 4, shardIds: [0, 1, 3], guildLeaseTtlMs: 5000 });
+    expect(loadConfig({ ...REQUIRED, DISCORD_SHARD_COUNT: 'AUTO' }).sharding.shardCount).toBe('auto');
+  });
+
+  it('runs every shard of a fixed count in one process on sqlite', () => {
+    const config = loadConfig({ ...REQUIRED, DISCORD_SHARD_COUNT: '2', DISCORD_SHARDS: '0-1' });
+    expect(config.sharding.shardIds).toEqual([0, 1]);
+  });
+
+  it.each([
+    [{ DISCORD_SHARD_COUNT: '0' }, /DISCORD_SHARD_COUNT: must be auto or a number of shards/],
+    [{ DISCORD_SHARD_COUNT: 'two' }, /DISCORD_SHARD_COUNT: must be auto/],
+    [{ DISCORD_SHARDS: '0' }, /DISCORD_SHARDS: needs DISCORD_SHARD_COUNT/],
+    [{ DISCORD_SHARD_COUNT: '2', DISCORD_SHARDS: '2' }, /DISCORD_SHARDS: shard ids must be below DISCORD_SHARD_COUNT \(2\)/],
+    [{ DISCORD_SHARD_COUNT: '2', DISCORD_SHARDS: '1-0' }, /DISCORD_SHARDS: must list shard ids or ranges/],
+    [{ DISCORD_SHARD_COUNT: '2', DISCORD_SHARDS: 'x' }, /DISCORD_SHARDS: must list shard ids or ranges/],
+    [{ REDIS_KEY_PREFIX: 'has space' }, /REDIS_KEY_PREFIX: must be 1–64 letters/],
+    [{ GUILD_LEASE_TTL_MS: '10' }, /GUILD_LEASE_TTL_MS: must be a whole number of milliseconds from 1000/],
+  ])('refuses %o', (vars, message) => {
+    expect(() => loadConfig({ ...redis, ...vars })).toThrow(message);
+  });
+
+  it('refuses a subset of the shards without Redis: the other processes could not share the ledger', () => {
+    expect(() => loadConfig({ ...REQUIRED, DISCORD_SHARD_COUNT: '2', DISCORD_SHARDS: '1' })).toThrow(
+      /DISCORD_SHARDS: runs only some shards, so other processes run the rest: they must share STORE_URL=redis/,
+    );
+    expect(loadConfig({ ...redis, DISCORD_SHARD_COUNT: '2', DISCORD_SHARDS: '1' }).sharding.shardIds).toEqual([1]);
   });
 });

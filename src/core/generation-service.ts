@@ -2,6 +2,7 @@ import type { CircuitBreaker } from './circuit-breaker.js';
 import { formatCredits, generationCredits, utcDay } from './credits.js';
 import type { DeliveryService } from './delivery.js';
 import { newTaskId } from './ids.js';
+import { memberCooldownEnd } from './member-cooldown.js';
 import type { Clock, GuildLimits, GuildUsageLog, Logger, ProgressReporter, TaskStore } from './ports.js';
 import type { SubmitScheduler } from './submit-scheduler.js';
 import { transition, type GenerationRequest, type Task } from './task.js';
@@ -20,12 +21,27 @@ export interface NewGeneration {
   interaction?: { applicationId: string; token: string; expiresAt: string };
 }
 
+/** A guild's own limits as `start` reads them: quota and budget, plus the member cooldown. */
+export interface GuildStartLimits extends GuildLimits {
+  /** Seconds between two starts of one member in the guild; 0 = none; undefined = the bot's default. */
+  memberCooldownSeconds?: number;
+}
+
+/** How many generations a member has left today under a quota. */
+export interface QuotaLeft {
+  /** The member's daily quota (always > 0: an unlimited quota has no QuotaLeft). */
+  quota: number;
+  left: number;
+}
+
 /** Where a new task stands right after it was accepted. */
 export interface Enqueued {
   task: Task;
   position: number;
   /** Set when submits are stopped (account problem): the task waits in the queue. */
   accountProblem: boolean;
+  /** What is left of the member's daily quota after this task; undefined when no quota applies. */
+  quotaLeft?: QuotaLeft;
 }
 
 /** Something that follows submitted tasks (the poller registry). */
@@ -39,6 +55,8 @@ export interface BudgetReached {
   utcDay: string;
   spentCredits: number;
   budgetCredits: number;
+  /** The guild's Discord locale as the refused or last command reported it. */
+  locale?: string;
 }
 
 /** Outcome of a member's cancel: only the requester may cancel, and only while it is waiting or running. */
@@ -48,6 +66,9 @@ export type CancelOutcome =
   | { kind: 'too_late'; task: Task }
   /** `wasRunning`: the provider has no cancel, so the generation still runs and still counts. */
   | { kind: 'cancelled'; task: Task; wasRunning: boolean };
+
+// How many of a member's newest tasks are read at first for the quota and the cooldown.
+const RECENT_PAGE = 100;
 
 /** States that count against the daily quota: everything but provider failures and cancels before a submit. */
 function countsAgainstQuota(task: Task): boolean {
@@ -72,18 +93,24 @@ export class GenerationService {
       progress: ProgressReporter;
       clock: Clock;
       logger: Logger;
-      limits: { perMemberDailyQuota: number };
-      /** The guild's own quota and budget (guild settings); the env defaults apply without it. */
-      guildLimits?: (guildId: string) => Promise<GuildLimits>;
+      /** `memberCooldownSeconds`: the default wait between two starts of a member (0 or absent: none). */
+      limits: { perMemberDailyQuota: number; memberCooldownSeconds?: number };
+      /** The guild's own quota, budget and cooldown (guild settings); the env defaults apply without it. */
+      guildLimits?: (guildId: string) => Promise<GuildStartLimits>;
       /** Needed for a daily budget; without it a budget is not enforced. */
       usage?: GuildUsageLog;
       onBudgetReached?: (event: BudgetReached) => void;
+      /** Several processes: a new task is queued here only when this process owns its guild (else its owner loads it). */
+      ownership?: { ensure(guildId: string): Promise<boolean> };
     },
   ) {}
 
-  /** Checks the member's quota and the guild's budget, records the task as `queued` and hands it to the scheduler. */
+  /**
+   * Checks the member's quota and cooldown and the guild's budget, records the task as `queued` and
+   * hands it to the scheduler.
+   */
   async start(input: NewGeneration): Promise<Enqueued> {
-    // A guild's commands run one at a time, so two at once cannot both pass the quota or budget check.
+    // A guild's commands run one at a time, so two at once cannot both pass the quota, cooldown or budget check.
     const key = input.guildId;
     const run = (this.startTails.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.startNow(input));
     this.startTails.set(key, run);
@@ -98,8 +125,12 @@ export class GenerationService {
     const { store, scheduler, clock, breaker, limits, usage } = this.deps;
     const guildLimits = (await this.deps.guildLimits?.(input.guildId)) ?? {};
     const quota = guildLimits.memberDailyQuota ?? limits.perMemberDailyQuota;
+    const cooldownSeconds = guildLimits.memberCooldownSeconds ?? limits.memberCooldownSeconds ?? 0;
+    // One read of the member's recent tasks serves both the quota and the cooldown.
+    const recent = quota > 0 || cooldownSeconds > 0 ? await store.listByUser(input.guildId, input.userId, RECENT_PAGE) : [];
+    let usedToday = 0;
     if (quota > 0) {
-      const usedToday = await this.usedToday(input.guildId, input.userId);
+      usedToday = await this.usedToday(input.guildId, input.userId, recent);
       if (usedToday >= quota) {
         throw new UserFacingError(
           'QUOTA_REACHED',
@@ -107,6 +138,16 @@ export class GenerationService {
           { quota },
         );
       }
+    }
+    const retryAt = memberCooldownEnd(recent[0], cooldownSeconds, clock.now());
+    if (retryAt) {
+      this.deps.logger.info({ guildId: input.guildId, userId: input.userId, cooldownSeconds }, 'refused: member cooldown');
+      throw new UserFacingError(
+        'MEMBER_COOLDOWN',
+        'error.memberCooldown',
+        // Unix seconds for Discord's relative timestamp, rounded up so "now" never shows before it is true.
+        { retryAt: Math.ceil(retryAt.getTime() / 1000), seconds: cooldownSeconds },
+      );
     }
     const day = utcDay(clock.now());
     const budget = guildLimits.dailyBudgetCredits ?? 0;
@@ -132,11 +173,23 @@ export class GenerationService {
     await usage?.recordStart(task.guildId, day, task.id);
     await store.create(task);
     this.deps.logger.info({ taskId: task.id, guildId: task.guildId, model: task.request.model }, 'task queued');
-    const position = scheduler.enqueue(task);
+    // Another process still holds this guild (a restart before its lease expired): the task waits in
+    // the ledger and is loaded with the rest of the guild's tasks when the lease comes here.
+    const owned = (await this.deps.ownership?.ensure(task.guildId)) ?? true;
+    const position = owned ? scheduler.enqueue(task) : 1;
     const accountProblem = breaker.isOpen();
     // The command's own reply shows this position; later refreshes only send changes.
     if (task.interaction) this.waitingWithLiveReply.set(task.id, { task, shownPosition: accountProblem ? -1 : position });
-    return { task, position, accountProblem };
+    const quotaLeft = quota > 0 ? { quota, left: Math.max(0, quota - usedToday - 1) } : undefined;
+    return { task, position, accountProblem, ...(quotaLeft ? { quotaLeft } : {}) };
+  }
+
+  /** What is left of a member's daily quota in a guild; undefined when the quota is unlimited. */
+  async quotaLeft(guildId: string, userId: string): Promise<QuotaLeft | undefined> {
+    const guildLimits = (await this.deps.guildLimits?.(guildId)) ?? {};
+    const quota = guildLimits.memberDailyQuota ?? this.deps.limits.perMemberDailyQuota;
+    if (quota <= 0) return undefined;
+    return { quota, left: Math.max(0, quota - (await this.usedToday(guildId, userId))) };
   }
 
   /**
@@ -218,11 +271,12 @@ export class GenerationService {
   /**
    * Resumes every unfinished task after a restart (design.md §2a crash outcomes): queued tasks
    * return to the queue, submitted ones to their poller, a `submitting` one is never resubmitted
-   * (it becomes `interrupted` and the member is told), and finished ones are published.
+   * (it becomes `interrupted` and the member is told), and finished ones are published. With
+   * `guildIds`, only those guilds' tasks (the guilds this process just took over).
    */
-  async recover(): Promise<{ resumed: number }> {
+  async recover(guildIds?: ReadonlySet<string>): Promise<{ resumed: number }> {
     const { store, scheduler, delivery, follower, clock, logger } = this.deps;
-    const tasks = await store.listUnfinished();
+    const tasks = (await store.listUnfinished()).filter((t) => !guildIds || guildIds.has(t.guildId));
     const log = logger.child({ component: 'recovery' });
     const toPublish: { id: string; recovered: boolean }[] = [];
     let resumed = 0;
@@ -263,7 +317,10 @@ export class GenerationService {
       }
     }
     // Queued tasks (and the slots held by submitted ones) go to the scheduler in one step.
-    scheduler.load(tasks.filter((t) => t.state === 'queued' || t.state === 'submitted'));
+    scheduler.load(
+      tasks.filter((t) => t.state === 'queued' || t.state === 'submitted'),
+      guildIds,
+    );
     for (const { id, recovered } of toPublish) delivery.deliver(id, { recovered });
     scheduler.pump();
     log.info({ resumed }, 'recovered unfinished tasks');
@@ -278,7 +335,13 @@ export class GenerationService {
       0,
     );
     const cost = generationCredits(input.request);
-    const event: BudgetReached = { guildId: input.guildId, utcDay: day, spentCredits: spent, budgetCredits: budget };
+    const event: BudgetReached = {
+      guildId: input.guildId,
+      utcDay: day,
+      spentCredits: spent,
+      budgetCredits: budget,
+      ...(input.locale ? { locale: input.locale } : {}),
+    };
     if (spent + cost <= budget) {
       if (spent + cost === budget) this.deps.onBudgetReached?.({ ...event, spentCredits: budget });
       return;
@@ -299,12 +362,13 @@ export class GenerationService {
     );
   }
 
-  private async usedToday(guildId: string, userId: string): Promise<number> {
+  /** `firstPage`: the member's newest RECENT_PAGE tasks when already read. */
+  private async usedToday(guildId: string, userId: string, firstPage?: Task[]): Promise<number> {
     const now = this.deps.clock.now();
     const startOfUtcDay = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
     // Newest first: read further back until a task from before today (or the end) is reached.
-    for (let limit = 100; ; limit *= 2) {
-      const recent = await this.deps.store.listByUser(guildId, userId, limit);
+    for (let limit = RECENT_PAGE; ; limit *= 2) {
+      const recent = limit === RECENT_PAGE && firstPage ? firstPage : await this.deps.store.listByUser(guildId, userId, limit);
       const today = recent.filter((t) => Date.parse(t.createdAt) >= startOfUtcDay);
       if (recent.length < limit || today.length < recent.length) return today.filter(countsAgainstQuota).length;
     }

@@ -121,3 +121,34 @@ export const systemTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
   clearTimeout: (handle) => clearTimeout(handle),
 };
+
+/**
+ * Leases on guilds, so one process at a time follows a guild's tasks (several processes on one
+ * Redis). A lease expires unless renewed, so a dead process's guilds are taken back after the TTL.
+ */
+export interface GuildLeases {
+  /** Takes a guild's lease, or confirms this process holds it; false while another process does. */
+  claim(guildId: string): Promise<boolean>;
+  /** Extends every lease this process holds; returns the guilds whose lease it no longer holds. */
+  renew(guildIds: readonly string[]): Promise<string[]>;
+  /** Gives leases back (shutdown), so a successor need not wait for them to expire. */
+  release(guildIds: readonly string[]): Promise<void>;
+}
+
+/** Answer of `SlotPool.tryTake`: a slot for the task, or when to ask again. */
+export type SlotAnswer = { taken: true } | { taken: false; retryInMs: number };
+
+/**
+ * The account's generation slots shared by every process (the global cap and submit pacing), each
+ * slot held by a task id until the generation ends.
+ */
+export interface SlotPool {
+  tryTake(taskId: string, guildId: string): Promise<SlotAnswer>;
+  release(taskId: string): Promise<void>;
+  /** For a guild just taken over: its slots become exactly those of `runningTaskIds` (leaks of a crash are dropped). */
+  reconcile(guildId: string, runningTaskIds: readonly string[]): Promise<void>;
+  /** Guilds that hold a slot, so a restart also takes over guilds whose only trace is a leaked slot. */
+  guildsHoldingSlots(): Promise<string[]>;
+  /** Calls `listener` when another process frees a slot. */
+  onFreed(listener: () => void): void;
+}

@@ -1,5 +1,5 @@
 import type { CircuitBreaker } from './circuit-breaker.js';
-import type { Clock, Logger, ProgressReporter, SubmitOutcome, TaskStore, Timers, VideoApi } from './ports.js';
+import type { Clock, Logger, ProgressReporter, SlotPool, SubmitOutcome, TaskStore, Timers, VideoApi } from './ports.js';
 import { InvalidTransitionError, transition, type Task } from './task.js';
 
 /** Limits the scheduler enforces. */
@@ -23,6 +23,8 @@ export interface SubmitSchedulerEvents {
 }
 
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 5_000;
+// When the shared slot pool cannot be asked (Redis down), try again after this long.
+const SLOT_POOL_RETRY_MS = 1_000;
 
 /**
  * The queue in front of the provider: a global cap on running generations, a per-guild cap,
@@ -46,6 +48,8 @@ export class SubmitScheduler {
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAtMs = Number.POSITIVE_INFINITY;
   private stopped = false;
+  /** A slot is being asked of the shared pool; one question at a time keeps the order. */
+  private takingSharedSlot = false;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -63,18 +67,34 @@ export class SubmitScheduler {
       callbacks?: { newSecret(): string; urlFor(taskId: string, secret: string): string };
       /** A guild's own cap on running generations (its settings); synchronous, asked on every pick. */
       perGuildConcurrencyOf?: (guildId: string) => number | undefined;
+      /** Slots shared with other processes (several processes on one Redis); local limits still apply. */
+      slots?: SlotPool;
     },
-  ) {}
+  ) {
+    deps.slots?.onFreed(() => this.pump());
+  }
 
-  /** Rebuilds the in-memory view from the ledger at boot (tasks oldest first). */
-  load(tasks: readonly Task[]): void {
+  /**
+   * Rebuilds the in-memory view from the ledger (tasks oldest first) at boot or when guilds are taken
+   * over; a task already known is skipped. With shared slots, the `adoptedGuilds`' slots are reconciled
+   * with their running tasks first (same connection, so before any later take).
+   */
+  load(tasks: readonly Task[], adoptedGuilds?: Iterable<string>): void {
+    if (this.deps.slots && adoptedGuilds) {
+      for (const guildId of adoptedGuilds) {
+        const runningIds = tasks.filter((t) => t.guildId === guildId && t.state === 'submitted').map((t) => t.id);
+        this.deps.slots
+          .reconcile(guildId, runningIds)
+          .catch((err: unknown) => this.deps.logger.warn({ err, guildId }, 'could not reconcile shared slots'));
+      }
+    }
     for (const task of tasks) {
       if (task.state === 'queued') this.pushBack(task);
       else if (task.state === 'submitted') this.running.set(task.id, task.guildId);
     }
   }
 
-  /** Adds a stored `queued` task; returns its 1-based queue position. */
+  /** Adds a stored `queued` task (again: no-op); returns its 1-based queue position. */
   enqueue(task: Task): number {
     this.pushBack(task);
     const position = this.positionOf(task.id) ?? 1;
@@ -84,7 +104,18 @@ export class SubmitScheduler {
 
   /** Frees the slot a task held (it finished, failed or timed out). */
   release(taskId: string): void {
-    if (this.running.delete(taskId)) this.pump();
+    if (this.freeSlot(taskId)) this.pump();
+  }
+
+  /**
+   * Drops a guild another process took over: its queue and slot counts leave this process without
+   * touching the shared slots (the new owner holds them now).
+   */
+  forgetGuild(guildId: string): void {
+    for (const id of this.queues.get(guildId) ?? []) this.waiting.delete(id);
+    this.dropGuild(guildId);
+    this.servedAt.delete(guildId);
+    for (const [taskId, owner] of this.running) if (owner === guildId) this.running.delete(taskId);
   }
 
   /** Removes a queued task (cancel); returns false when it is not waiting. */
@@ -167,7 +198,7 @@ export class SubmitScheduler {
 
   private submitWhatFits(): void {
     const { breaker, clock, limits } = this.deps;
-    while (!this.stopped) {
+    while (!this.stopped && !this.takingSharedSlot) {
       if (this.queuedCount() === 0) return;
       if (breaker.isOpen()) return this.wakeIn(breaker.msUntilClose());
       if (this.running.size >= limits.maxActiveGenerations) return;
@@ -175,34 +206,87 @@ export class SubmitScheduler {
       const waitMs = Math.max(this.pausedUntilMs, this.lastSubmitAtMs + limits.submitMinIntervalMs) - nowMs;
       if (waitMs > 0) return this.wakeIn(waitMs);
 
-      const next = this.takeNext();
+      const next = this.peekNext();
       if (!next) return;
-      this.running.set(next.taskId, next.guildId);
-      this.lastSubmitAtMs = nowMs;
-      const work = this.submitOne(next.taskId, next.guildId).finally(() => this.inFlight.delete(work));
-      this.inFlight.add(work);
+      if (this.deps.slots) return this.askSharedSlot(next);
+      this.startSubmit(next);
     }
   }
 
-  private takeNext(): { taskId: string; guildId: string } | undefined {
+  /** Takes `next` out of the queue, holds its slot and sends it. */
+  private startSubmit(next: { taskId: string; guildId: string }): void {
+    this.takeOutOfQueue(next.taskId, next.guildId);
+    this.running.set(next.taskId, next.guildId);
+    this.lastSubmitAtMs = this.deps.clock.now().getTime();
+    const work = this.submitOne(next.taskId, next.guildId).finally(() => this.inFlight.delete(work));
+    this.inFlight.add(work);
+  }
+
+  /** Asks the shared pool for a slot for `next`; the queue may change meanwhile, so it is checked again after. */
+  private askSharedSlot(next: { taskId: string; guildId: string }): void {
+    this.takingSharedSlot = true;
+    const work = this.deps
+      .slots!.tryTake(next.taskId, next.guildId)
+      .then(
+        (answer) => {
+          this.takingSharedSlot = false;
+          if (!answer.taken) return this.wakeIn(answer.retryInMs);
+          if (this.stopped || !this.waiting.has(next.taskId)) {
+            // Cancelled, forgotten or shutting down while we asked: the slot goes back.
+            this.releaseShared(next.taskId);
+          } else {
+            this.startSubmit(next);
+          }
+          this.pump();
+        },
+        (err: unknown) => {
+          this.takingSharedSlot = false;
+          this.deps.logger.warn({ err }, 'could not ask the shared slot pool; trying again');
+          this.wakeIn(SLOT_POOL_RETRY_MS);
+        },
+      )
+      .finally(() => this.inFlight.delete(work));
+    this.inFlight.add(work);
+  }
+
+  /** The task to submit next: round-robin over guilds under their cap, then over a guild's members. */
+  private peekNext(): { taskId: string; guildId: string } | undefined {
     const ringSize = this.guildRing.length;
     for (let step = 0; step < ringSize; step++) {
-      const index = (this.ringCursor + step) % ringSize;
-      const guildId = this.guildRing[index]!;
+      const guildId = this.guildRing[(this.ringCursor + step) % ringSize]!;
       const queue = this.queues.get(guildId);
       if (!queue?.length || this.runningIn(guildId) >= this.concurrencyOf(guildId)) continue;
-      const taskId = this.orderWithinGuild(guildId)[0]!;
-      queue.splice(queue.indexOf(taskId), 1);
-      const userId = this.waiting.get(taskId)?.userId ?? '';
-      this.waiting.delete(taskId);
-      let served = this.servedAt.get(guildId);
-      if (!served) this.servedAt.set(guildId, (served = new Map<string, number>()));
-      served.set(userId, ++this.serveCount);
-      this.ringCursor = (index + 1) % ringSize;
-      if (queue.length === 0) this.dropGuild(guildId);
-      return { taskId, guildId };
+      return { taskId: this.orderWithinGuild(guildId)[0]!, guildId };
     }
     return undefined;
+  }
+
+  private takeOutOfQueue(taskId: string, guildId: string): void {
+    const queue = this.queues.get(guildId);
+    if (!queue) return;
+    queue.splice(queue.indexOf(taskId), 1);
+    const userId = this.waiting.get(taskId)?.userId ?? '';
+    this.waiting.delete(taskId);
+    let served = this.servedAt.get(guildId);
+    if (!served) this.servedAt.set(guildId, (served = new Map<string, number>()));
+    served.set(userId, ++this.serveCount);
+    const index = this.guildRing.indexOf(guildId);
+    this.ringCursor = (index + 1) % this.guildRing.length;
+    if (queue.length === 0) this.dropGuild(guildId);
+  }
+
+  /** Forgets a task's slot here and in the shared pool; false when it held none. */
+  private freeSlot(taskId: string): boolean {
+    if (!this.running.delete(taskId)) return false;
+    this.releaseShared(taskId);
+    return true;
+  }
+
+  private releaseShared(taskId: string): void {
+    // A failed release leaks one slot until the guild is next taken over (reconcile); say so.
+    this.deps.slots
+      ?.release(taskId)
+      .catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'could not release a shared slot'));
   }
 
   private async submitOne(taskId: string, guildId: string): Promise<void> {
@@ -219,7 +303,7 @@ export class SubmitScheduler {
         }),
       );
     } catch (err) {
-      this.running.delete(taskId);
+      this.freeSlot(taskId);
       if (err instanceof InvalidTransitionError) log.info({ state: err.from }, 'task left the queue before submit');
       else log.error({ err }, 'could not mark task submitting; left for the next boot');
       this.pump();
@@ -242,7 +326,7 @@ export class SubmitScheduler {
     try {
       await this.applySubmitOutcome(task, outcome, log);
     } catch (err) {
-      this.running.delete(taskId);
+      this.freeSlot(taskId);
       log.error({ err, outcome }, 'could not record the submit outcome');
     }
     this.pump();
@@ -290,7 +374,7 @@ export class SubmitScheduler {
             finishedAt: clock.now().toISOString(),
           }),
         );
-        this.running.delete(task.id);
+        this.freeSlot(task.id);
         log.warn({ code: outcome.code, kind: outcome.kind }, 'submit failed');
         events.onFinishedWithoutGeneration(failed);
         return;
@@ -301,7 +385,7 @@ export class SubmitScheduler {
   /** A submit the provider surely did not accept goes back to the head of its guild's queue. */
   private async requeue(task: Task): Promise<void> {
     await this.deps.store.update(task.id, (t) => transition(t, 'queued', this.deps.clock.now()));
-    this.running.delete(task.id);
+    this.freeSlot(task.id);
     // Its member's turn was not used: the provider did not take the job.
     this.servedAt.get(task.guildId)?.delete(task.userId);
     const queue = this.queues.get(task.guildId);
@@ -339,6 +423,7 @@ export class SubmitScheduler {
 
   private pushBack(task: Pick<Task, 'id' | 'guildId' | 'userId' | 'createdAt'>): void {
     const { guildId, id: taskId } = task;
+    if (this.waiting.has(taskId) || this.running.has(taskId)) return;
     this.waiting.set(taskId, { createdAt: task.createdAt, userId: task.userId });
     let queue = this.queues.get(guildId);
     if (!queue) {

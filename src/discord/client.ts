@@ -1,9 +1,13 @@
-import { Client, GatewayIntentBits, Partials, REST, Status } from 'discord.js';
+import { Client, GatewayIntentBits, Partials, REST, ShardClientUtil, Status } from 'discord.js';
 
 /** Options for the bot's discord.js client. */
 export interface DiscordClientOptions {
   /** REST base (`DISCORD_API_URL`); undefined uses Discord's own. */
   apiUrl: string | undefined;
+  /** Shards of the whole bot, or `auto` (Discord's recommendation, every shard in this process). */
+  shardCount?: number | 'auto';
+  /** The shards this process runs; undefined: every shard. */
+  shardIds?: readonly number[] | undefined;
 }
 
 // Uploads of up to 100 MiB (boost tier 3) do not fit in discord.js's default 15 s REST timeout.
@@ -16,11 +20,25 @@ export function createInteractionRest(apiUrl: string | undefined): REST {
 
 /** Creates the discord.js client: slash commands only need the Guilds intent (no privileged intents). */
 export function createDiscordClient(options: DiscordClientOptions): Client {
+  const { shardCount = 'auto', shardIds } = options;
   return new Client({
     intents: [GatewayIntentBits.Guilds],
     partials: [Partials.Channel],
+    // Passed explicitly: discord.js otherwise reads SHARDS / SHARD_COUNT from the environment.
+    ...(shardCount === 'auto'
+      ? { shards: 'auto' as const }
+      : { shardCount, shards: shardIds ? [...shardIds] : [...Array(shardCount).keys()] }),
     rest: { timeout: REST_TIMEOUT_MS, ...(options.apiUrl ? { api: options.apiUrl } : {}) },
   });
+}
+
+/**
+ * Whether this process holds a guild's shard (its events and, with several processes, its tasks).
+ * With `auto` every shard runs here.
+ */
+export function holdsGuildShard(guildId: string, shardCount: number | 'auto', shardIds: readonly number[] | undefined): boolean {
+  if (shardCount === 'auto' || !shardIds) return true;
+  return shardIds.includes(ShardClientUtil.shardIdForGuildId(guildId, shardCount));
 }
 
 /**

@@ -10,6 +10,8 @@ export interface MetricsSources {
   followedCount(): number;
   circuitOpen(): boolean;
   gatewayReady(): boolean;
+  /** Several processes on Redis only. */
+  guildLeases?(): { owned: number; waiting: number };
 }
 
 const PREFIX = 'sora_bot_';
@@ -122,6 +124,18 @@ export class BotMetrics {
       registers: [this.registry],
       collect: () => {
         if (this.sources) gatewayReady.set(this.sources.gatewayReady() ? 1 : 0);
+      },
+    });
+    const guilds: Gauge<'lease'> = new Gauge({
+      name: `${PREFIX}guild_leases`,
+      help: 'Several processes on Redis: servers whose tasks this process follows (held), and servers of its shards it waits for while another process holds them (waiting).',
+      labelNames: ['lease'] as const,
+      registers: [this.registry],
+      collect: () => {
+        const counts = this.sources?.guildLeases?.();
+        if (!counts) return;
+        guilds.set({ lease: 'held' }, counts.owned);
+        guilds.set({ lease: 'waiting' }, counts.waiting);
       },
     });
   }

@@ -34,6 +34,8 @@ export class CallbackReceiver {
       /** Stops polling a task the callback finished. */
       follower: { unfollow(task: Task): void };
       events: PollerEvents;
+      /** Several processes: whether this one follows the guild's tasks (else its owner's poll finds the result). */
+      ownsGuild?: (guildId: string) => boolean;
     },
   ) {}
 
@@ -59,6 +61,10 @@ export class CallbackReceiver {
     }
     const { status } = report;
     if (status.kind === 'pending') return { status: 202, applied: 'nothing' };
+    if (this.deps.ownsGuild && !this.deps.ownsGuild(task.guildId)) {
+      log.info({}, 'callback for a guild another process follows; left to its poller');
+      return { status: 202, applied: 'nothing' };
+    }
 
     const now = this.deps.clock.now();
     const outcome =

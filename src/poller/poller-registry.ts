@@ -43,6 +43,12 @@ export class PollerRegistry {
     this.pollers.get(task.guildId)?.unfollow(task.id);
   }
 
+  /** Stops following a guild's tasks here (another process took the guild over). */
+  forgetGuild(guildId: string): void {
+    this.pollers.get(guildId)?.stop();
+    this.pollers.delete(guildId);
+  }
+
   /** Guilds with a running poller. */
   activeGuildCount(): number {
     return this.pollers.size;

@@ -78,6 +78,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     STORE_URL: storeUrl,
     POLL_INTERVAL_MS: '200',
     SUBMIT_MIN_INTERVAL_MS: '0',
+    MEMBER_COOLDOWN_SECONDS: '0',
     ACEDATA_REQUEST_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'debug',
     // Off unless a test asks (`freePort()`): parallel bots would all want the default 8080.
@@ -95,12 +96,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     async startBot(extraEnv = {}) {
       const bot = spawnBot({ ...env, ...extraEnv });
       world.bot = bot;
-      await Promise.race([
-        bot.waitForLog((l) => l.msg === 'recovered unfinished tasks', 20_000),
-        bot.exited.then((code) => {
-          throw new Error(`bot exited with ${code} before it was ready:\n${bot.otherOutput.join('\n')}`);
-        }),
-      ]);
+      await untilReady(bot);
       return bot;
     },
     channelOf(guild) {
@@ -115,6 +111,26 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     },
   };
   return world;
+}
+
+/**
+ * Starts one more bot process in the world, beside `world.bot` (several processes on one Redis), and
+ * waits until it serves commands; the caller stops it.
+ */
+export async function startExtraBot(world: World, extraEnv: Record<string, string> = {}): Promise<BotProcess> {
+  const bot = spawnBot({ ...world.env, ...extraEnv });
+  await untilReady(bot);
+  return bot;
+}
+
+/** Waits for the bot's "ready" line (logged in, its tasks recovered or taken over). */
+async function untilReady(bot: BotProcess): Promise<void> {
+  await Promise.race([
+    bot.waitForLog((l) => l.msg === 'ready to serve commands', 20_000),
+    bot.exited.then((code) => {
+      throw new Error(`bot exited with ${code} before it was ready:\n${bot.otherOutput.join('\n')}`);
+    }),
+  ]);
 }
 
 function spawnBot(env: Record<string, string>): BotProcess {

@@ -171,6 +171,25 @@ describe('gauges read on scrape', () => {
     expect(text).toContain('sora_bot_discord_gateway_ready 1');
   });
 
+  it('report guild leases only when several processes share Redis', async () => {
+    const single = new BotMetrics();
+    single.watch({ queuedCount: () => 0, runningCount: () => 0, followedCount: () => 0, circuitOpen: () => false, gatewayReady: () => true });
+    expect(await valueOf(single, 'sora_bot_guild_leases', { lease: 'held' })).toBeUndefined();
+
+    const shared = new BotMetrics();
+    const counts = { owned: 3, waiting: 1 };
+    shared.watch({
+      queuedCount: () => 0,
+      runningCount: () => 0,
+      followedCount: () => 0,
+      circuitOpen: () => false,
+      gatewayReady: () => true,
+      guildLeases: () => counts,
+    });
+    expect(await valueOf(shared, 'sora_bot_guild_leases', { lease: 'held' })).toBe(3);
+    expect(await valueOf(shared, 'sora_bot_guild_leases', { lease: 'waiting' })).toBe(1);
+  });
+
   it('keeps each instance in its own registry', async () => {
     const a = new BotMetrics();
     const b = new BotMetrics();
