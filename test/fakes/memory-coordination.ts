@@ -1,0 +1,165 @@
+import type { GuildLeases, SlotAnswer, SlotPool } from '../../src/core/ports.js';
+
+/** What the fake answers while every slot is taken (as the Redis coordination does). */
+export const FULL_RETRY_MS = 1_000;
+
+/** One operation a process sent to the fake, in call order. */
+export interface CoordinationCall {
+  instanceId: string;
+  op: 'claim' | 'renew' | 'release' | 'tryTake' | 'releaseSlot' | 'reconcile' | 'guildsHoldingSlots';
+  args: readonly string[];
+}
+
+/** What one process sees: its leases and the shared slot pool. */
+export interface MemoryCoordinationView {
+  readonly instanceId: string;
+  readonly leases: GuildLeases;
+  readonly slots: SlotPool;
+}
+
+/**
+ * What Redis holds for every process, in memory, with the semantics of the Lua scripts of
+ * `src/store/redis-coordination.ts`: exclusive leases that expire (by `now`, `Date.now` unless
+ * given, so vitest fake timers drive it), a slot cap with idempotent takes and submit pacing,
+ * reconcile, and slot-freed notices to every process (the releaser too, as Redis pub/sub does).
+ * Every operation answers asynchronously (after `latencyMs` when set); a partitioned process's
+ * operations reject, as with an unreachable Redis.
+ */
+export class MemoryCoordination {
+  readonly calls: CoordinationCall[] = [];
+  private readonly leaseTable = new Map<string, { holder: string; expiresAtMs: number }>();
+  private readonly slotTable = new Map<string, string>();
+  private paceUntilMs = Number.NEGATIVE_INFINITY;
+  private readonly listeners = new Map<string, (() => void)[]>();
+  private readonly unreachable = new Set<string>();
+
+  constructor(
+    private readonly options: {
+      leaseTtlMs?: number;
+      maxActiveGenerations?: number;
+      submitMinIntervalMs?: number;
+      /** Delay of every operation (uses the global, possibly fake, timers). */
+      latencyMs?: number;
+      now?: () => number;
+    } = {},
+  ) {}
+
+  /** One process's view, written into the leases it takes as `instanceId`. */
+  instance(instanceId: string): MemoryCoordinationView {
+    const leases: GuildLeases = {
+      claim: (guildId) => this.run(instanceId, 'claim', [guildId], () => this.claim(instanceId, guildId)),
+      renew: (guildIds) => this.run(instanceId, 'renew', guildIds, () => guildIds.filter((id) => !this.renewOne(instanceId, id))),
+      release: (guildIds) =>
+        this.run(instanceId, 'release', guildIds, () => {
+          for (const id of guildIds) if (this.leaseHolder(id) === instanceId) this.leaseTable.delete(id);
+        }),
+    };
+    const slots: SlotPool = {
+      tryTake: (taskId, guildId) => this.run(instanceId, 'tryTake', [taskId, guildId], () => this.take(taskId, guildId)),
+      release: (taskId) =>
+        this.run(instanceId, 'releaseSlot', [taskId], () => {
+          if (this.slotTable.delete(taskId)) this.publishFreed();
+        }),
+      reconcile: (guildId, runningTaskIds) =>
+        this.run(instanceId, 'reconcile', [guildId, ...runningTaskIds], () => {
+          for (const [taskId, owner] of this.slotTable) {
+            if (owner === guildId && !runningTaskIds.includes(taskId)) this.slotTable.delete(taskId);
+          }
+          for (const taskId of runningTaskIds) this.slotTable.set(taskId, guildId);
+          this.publishFreed();
+        }),
+      guildsHoldingSlots: () => this.run(instanceId, 'guildsHoldingSlots', [], () => [...new Set(this.slotTable.values())]),
+      onFreed: (listener) => {
+        const list = this.listeners.get(instanceId) ?? [];
+        list.push(listener);
+        this.listeners.set(instanceId, list);
+      },
+    };
+    return { instanceId, leases, slots };
+  }
+
+  /** Cuts a process off (its operations reject) or lets it reach the store again. */
+  setReachable(instanceId: string, reachable: boolean): void {
+    if (reachable) this.unreachable.delete(instanceId);
+    else this.unreachable.add(instanceId);
+  }
+
+  /** The process holding a guild's lease right now, if any. */
+  leaseHolder(guildId: string): string | undefined {
+    const lease = this.leaseTable.get(guildId);
+    if (!lease) return undefined;
+    if (lease.expiresAtMs <= this.now()) {
+      this.leaseTable.delete(guildId);
+      return undefined;
+    }
+    return lease.holder;
+  }
+
+  /** Gives a guild's lease to a process directly (one that took it earlier, perhaps since dead). */
+  plantLease(guildId: string, holder: string, ttlMs = this.ttl()): void {
+    this.leaseTable.set(guildId, { holder, expiresAtMs: this.now() + ttlMs });
+  }
+
+  /** Every held slot: task id → guild id. */
+  heldSlots(): Map<string, string> {
+    return new Map(this.slotTable);
+  }
+
+  /** Puts a slot in the pool directly (a leak left by a crashed process). */
+  plantSlot(taskId: string, guildId: string): void {
+    this.slotTable.set(taskId, guildId);
+  }
+
+  /** Calls of one operation (optionally of one process), in call order. */
+  callsOf(op: CoordinationCall['op'], instanceId?: string): CoordinationCall[] {
+    return this.calls.filter((c) => c.op === op && (instanceId === undefined || c.instanceId === instanceId));
+  }
+
+  private async run<T>(instanceId: string, op: CoordinationCall['op'], args: readonly string[], body: () => T): Promise<T> {
+    this.calls.push({ instanceId, op, args: [...args] });
+    const latencyMs = this.options.latencyMs ?? 0;
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+    else await Promise.resolve();
+    if (this.unreachable.has(instanceId)) throw new Error(`store unreachable from ${instanceId}`);
+    return body();
+  }
+
+  private claim(instanceId: string, guildId: string): boolean {
+    const holder = this.leaseHolder(guildId);
+    if (holder !== undefined && holder !== instanceId) return false;
+    this.leaseTable.set(guildId, { holder: instanceId, expiresAtMs: this.now() + this.ttl() });
+    return true;
+  }
+
+  private renewOne(instanceId: string, guildId: string): boolean {
+    if (this.leaseHolder(guildId) !== instanceId) return false;
+    this.leaseTable.set(guildId, { holder: instanceId, expiresAtMs: this.now() + this.ttl() });
+    return true;
+  }
+
+  private take(taskId: string, guildId: string): SlotAnswer {
+    if (this.slotTable.has(taskId)) return { taken: true };
+    if (this.slotTable.size >= (this.options.maxActiveGenerations ?? 5)) return { taken: false, retryInMs: FULL_RETRY_MS };
+    const waitMs = this.paceUntilMs - this.now();
+    if (waitMs > 0) return { taken: false, retryInMs: waitMs };
+    this.slotTable.set(taskId, guildId);
+    const paceMs = this.options.submitMinIntervalMs ?? 0;
+    if (paceMs > 0) this.paceUntilMs = this.now() + paceMs;
+    return { taken: true };
+  }
+
+  /** Pub/sub delivers later than the command's reply, as a separate I/O event. */
+  private publishFreed(): void {
+    for (const list of this.listeners.values()) {
+      for (const listener of list) setTimeout(listener, 0);
+    }
+  }
+
+  private ttl(): number {
+    return this.options.leaseTtlMs ?? 30_000;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+}
