@@ -2,6 +2,7 @@ import {
   ApplicationCommandType,
   ComponentType,
   ContextMenuCommandBuilder,
+  PermissionFlagsBits,
   TextInputStyle,
   type APIAttachment,
   type Attachment,
@@ -16,7 +17,13 @@ import { preflightAndStart } from '../src/discord/start-generation.js';
 
 const IMAGE_TYPES = /^image\/(png|jpeg|webp|gif)\b/i;
 const IMAGE_NAMES = /\.(png|jpe?g|webp|gif)$/i;
+// Discord's limit on a modal text input; PROMPT_MAX_CHARS may be lower, and the modal says so by its limit.
 const MODAL_PROMPT_MAX = 4000;
+
+const READ_PERMISSIONS = [
+  [PermissionFlagsBits.ViewChannel, 'perm.ViewChannel'],
+  [PermissionFlagsBits.ReadMessageHistory, 'perm.ReadMessageHistory'],
+] as const;
 
 type AnyAttachment = Pick<Attachment, 'name' | 'contentType' | 'size' | 'url'>;
 
@@ -37,7 +44,7 @@ export const animateCommand: MessageCommand = {
     .setType(ApplicationCommandType.Message)
     .setDMPermission(false)
     .toJSON(),
-  async execute(interaction) {
+  async execute(interaction, context) {
     const message = interaction.targetMessage;
     if (!firstImage(message.attachments.values())) throw new UserFacingError('NO_IMAGE', 'error.noImage');
     // The image URL is too long for a custom id; the message is read again when the modal comes back.
@@ -54,7 +61,7 @@ export const animateCommand: MessageCommand = {
               label: t(interaction.locale, 'modal.animatePrompt'),
               placeholder: t(interaction.locale, 'modal.animatePlaceholder'),
               style: TextInputStyle.Paragraph,
-              max_length: MODAL_PROMPT_MAX,
+              max_length: Math.min(MODAL_PROMPT_MAX, context.preflightRules.promptMaxChars),
               required: true,
             },
           ],
@@ -70,6 +77,11 @@ export async function submitAnimateModal(interaction: ModalSubmitInteraction, co
   const prompt = interaction.fields.getTextInputValue(PROMPT_FIELD_ID).trim();
   if (prompt === '') throw new UserFacingError('PROMPT_EMPTY', 'error.promptEmptyModal');
   if (!channelId || !messageId || !context.discord) throw new UserFacingError('NOT_AVAILABLE', 'error.animateUnavailable');
+  // Without these the fetch below fails like a deleted message would; say what is really missing.
+  const unreadable = READ_PERMISSIONS.filter(([flag]) => interaction.appPermissions?.has(flag) === false);
+  if (unreadable.length > 0) {
+    throw new UserFacingError('MISSING_PERMISSIONS', 'error.missingPermissions', {}, { permissions: unreadable.map(([, key]) => key) });
+  }
   // Fetched afresh: the message's URLs are newly signed, and a message deleted meanwhile is noticed here.
   const message = await context.discord.fetchMessage(channelId, messageId);
   const image = message ? firstImage(message.attachments.map(fromApi)) : undefined;

@@ -16,7 +16,7 @@ import { stateLabel } from '../src/discord/render-history.js';
 import { t } from '../src/i18n/index.js';
 import { preflightAndStart, type GenerationAsk } from '../src/discord/start-generation.js';
 
-// Discord's limit on a modal text input; the config may allow less (preflight says so).
+// Discord's limit on a modal text input; PROMPT_MAX_CHARS may be lower, and the modal says so by its limit.
 const MODAL_PROMPT_MAX = 4000;
 
 /** The member's answer to a cancel, by outcome. */
@@ -85,8 +85,8 @@ async function showRemixModal(interaction: ButtonInteraction, context: CommandCo
             label: t(interaction.locale, 'modal.remixPrompt'),
             placeholder: t(interaction.locale, 'modal.remixPlaceholder'),
             style: TextInputStyle.Paragraph,
-            value: task.request.prompt.slice(0, MODAL_PROMPT_MAX),
-            max_length: MODAL_PROMPT_MAX,
+            value: task.request.prompt.slice(0, Math.min(MODAL_PROMPT_MAX, context.preflightRules.promptMaxChars)),
+            max_length: Math.min(MODAL_PROMPT_MAX, context.preflightRules.promptMaxChars),
             required: true,
           },
         ],

@@ -426,7 +426,7 @@ async function permissionWarning(interaction: ChatInputCommandInteraction, chann
   const missing = requiredPermissions(channel.isThread()).filter((p) => !granted.has(p));
   if (missing.length === 0) return '';
   const L = interaction.locale;
-  return `\n${t(L, 'admin.cannotPostThere', { permissions: missing.map((p) => t(L, PERMISSION_LABELS[p])).join(', ') })}`;
+  return `\n${t(L, 'admin.cannotPostThere', { permissions: missing.map((p) => t(L, PERMISSION_LABELS[p])).join(t(L, 'common.listSeparator')) })}`;
 }
 
 function describeChannelPermissions(
@@ -436,7 +436,7 @@ function describeChannelPermissions(
   purposes: string[],
 ): string {
   const L = interaction.locale;
-  const heading = `<#${channelId}> (${purposes.join(', ')})`;
+  const heading = `<#${channelId}> (${purposes.join(t(L, 'common.listSeparator'))})`;
   const channel = interaction.guild?.channels.cache.get(channelId);
   if (!channel || !me) return `${heading}: ${t(L, 'admin.checkNotFound')}`;
   const granted = toBotPermissions(channel.permissionsFor(me));

@@ -124,7 +124,8 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
       new UserFacingError(
         'MISSING_PERMISSIONS',
         'error.missingPermissions',
-        { permissions: missing.map(humanize).join(', ') },
+        {},
+        { permissions: missing.map((permission) => `perm.${permission}` as const) },
       ),
     );
   }
@@ -201,10 +202,6 @@ function pick<T extends string | number>(
 ): T | undefined {
   if (value === null || value === undefined) return fallback;
   return allowed.find((candidate) => candidate === value);
-}
-
-function humanize(permission: BotPermission): string {
-  return permission.replace(/([a-z])([A-Z])/g, '$1 $2');
 }
 
 function formatMegabytes(bytes: number): string {

@@ -34,13 +34,26 @@ export class UserFacingError extends Error {
     readonly code: UserFacingErrorCode,
     readonly key: MessageKey,
     readonly params: MessageParams = {},
+    /** Placeholders filled with a list of messages (e.g. permission names), each in the member's language. */
+    readonly listParams: Readonly<Record<string, readonly MessageKey[]>> = {},
   ) {
-    super(t('en', key, params));
+    super(t('en', key, withLists('en', params, listParams)));
     this.name = 'UserFacingError';
   }
 
   /** The message in a Discord locale (English when the locale has no catalogue). */
   localized(locale: string | null | undefined): string {
-    return t(locale, this.key, this.params);
+    return t(locale, this.key, withLists(locale, this.params, this.listParams));
   }
+}
+
+function withLists(
+  locale: string | null | undefined,
+  params: MessageParams,
+  lists: Readonly<Record<string, readonly MessageKey[]>>,
+): MessageParams {
+  const separator = t(locale, 'common.listSeparator');
+  const rendered: Record<string, string> = {};
+  for (const [name, keys] of Object.entries(lists)) rendered[name] = keys.map((key) => t(locale, key)).join(separator);
+  return { ...params, ...rendered };
 }

@@ -171,6 +171,8 @@ export const en = {
   'field.image': 'Image',
   'common.yes': 'yes',
   'common.no': 'no',
+  // Between the items of a list in a sentence (permission names…).
+  'common.listSeparator': ', ',
   'button.regen': 'Regenerate',
   'button.remix': 'Remix',
   'button.share': 'Share to showcase',

@@ -164,6 +164,7 @@ export const ja: Catalogue = {
   'field.image': '画像',
   'common.yes': 'あり',
   'common.no': 'なし',
+  'common.listSeparator': '、',
   'button.regen': '再生成',
   'button.remix': 'リミックス',
   'button.share': 'ショーケースに共有',

@@ -163,6 +163,7 @@ export const zhCN: Catalogue = {
   'field.image': '图片',
   'common.yes': '是',
   'common.no': '否',
+  'common.listSeparator': '、',
   'button.regen': '重新生成',
   'button.remix': '改编',
   'button.share': '分享到展示频道',

@@ -10,7 +10,7 @@ import { createSettingsStore, type SettingsStore } from '../../src/settings/sett
 import { openStoreBackend, type StoreBackend } from '../../src/store/open-store.js';
 import { createCoreHarness } from '../fakes/core-harness.js';
 import { createFakeComponent, type FakeComponentInput } from '../fakes/fake-component.js';
-import { createFakeInteraction, FAKE_CHANNEL_ID, FAKE_GUILD_ID, FAKE_USER_ID } from '../fakes/fake-interaction.js';
+import { createFakeInteraction, DELIVERY_PERMISSIONS, FAKE_CHANNEL_ID, FAKE_GUILD_ID, FAKE_USER_ID } from '../fakes/fake-interaction.js';
 import { MemoryTaskStore } from '../fakes/memory-task-store.js';
 import { commandContext } from '../fakes/command-context.js';
 import { SilentLogger } from '../fakes/silent-logger.js';
@@ -135,6 +135,8 @@ describe('result buttons, cancel and "Animate with Sora"', () => {
     expect(modal.kind).toBe('showModal');
     expect(JSON.stringify(modal.body)).toContain('a fox in the snow');
     expect((modal.body as { custom_id: string }).custom_id).toBe('sora:remix-modal:k7m2p9q4x1');
+    // PROMPT_MAX_CHARS (2000 in this context) is below Discord's 4000: the modal stops the member there.
+    expect(JSON.stringify(modal.body)).toContain('"max_length":2000');
 
     const submit = await press({ type: 'modal', customId: 'sora:remix-modal:k7m2p9q4x1', fields: { prompt: '  a wolf in the rain ' } });
     expect(submit.answers[0]).toMatchObject({ kind: 'deferReply' });
@@ -298,6 +300,21 @@ describe('result buttons, cancel and "Animate with Sora"', () => {
     const [task] = await tasksOf(FAKE_USER_ID);
     expect(task?.request.prompt).toBe('the cat jumps');
     expect(task?.request.imageUrl).toContain(`ex=${farFuture()}`);
+  });
+
+  it('"Animate with Sora" where the bot cannot read the message history names the missing permission, not a deleted message', async () => {
+    const withoutHistory = DELIVERY_PERMISSIONS & ~PermissionFlagsBits.ReadMessageHistory;
+    const submit = await press({
+      type: 'modal',
+      customId: `sora:animate-modal:${FAKE_CHANNEL_ID}:4`,
+      fields: { prompt: 'go' },
+      appPermissions: withoutHistory,
+      locale: 'ja',
+    });
+    expect(submit.lastText()).toContain(t('ja', 'perm.ReadMessageHistory'));
+    expect(submit.lastText()).not.toContain(t('ja', 'error.imageGone'));
+    expect(discord.fetchMessage).not.toHaveBeenCalled();
+    expect(await tasksOf(FAKE_USER_ID)).toHaveLength(0);
   });
 
   it('an expired image URL Discord will not renew is refused, never sent to the provider', async () => {

@@ -207,7 +207,7 @@ describe('/sora-admin', () => {
     });
     expect(reply).toBe(
       `管理ログは <#${LOG}> に送られます：アカウントの問題、1日の予算の到達、投稿できなかった結果。\n` +
-        '⚠️ まだそこに投稿できません：埋め込みリンク, ファイルを添付, メッセージ履歴を読む の権限がありません。',
+        '⚠️ まだそこに投稿できません：埋め込みリンク、ファイルを添付、メッセージ履歴を読む の権限がありません。',
     );
     expect(await run({ subcommandGroup: 'blocked-words', subcommand: 'add', options: { words: 'gore, 血腥' }, ...ja })).toMatch(
       /^2 個の単語またはフレーズをブロックしました。リストは 2 個です。/,

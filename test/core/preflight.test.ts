@@ -1,3 +1,4 @@
+import { t } from '../../src/i18n/index.js';
 import { describe, it, expect } from 'vitest';
 import {
   preflightGenerate,
@@ -86,11 +87,19 @@ describe('preflightGenerate', () => {
     }
   });
 
+  it('names the missing permissions in the member’s language, as Discord’s settings show them', () => {
+    const error = errorOf(preflightGenerate(input({ botPermissions: new Set(['ViewChannel', 'EmbedLinks', 'ReadMessageHistory']) }), rules));
+    expect(error.localized('en')).toContain('Send Messages, Attach Files');
+    expect(error.localized('zh-CN')).toContain(`${t('zh-CN', 'perm.SendMessages')}、${t('zh-CN', 'perm.AttachFiles')}`);
+    expect(error.localized('ja')).toContain(`${t('ja', 'perm.SendMessages')}、${t('ja', 'perm.AttachFiles')}`);
+    expect(error.localized('ja')).not.toContain('Send Messages');
+  });
+
   it('in a thread needs SendMessagesInThreads rather than SendMessages', () => {
     const withoutThreadSend = new Set(ALL_PERMISSIONS.filter((p) => p !== 'SendMessagesInThreads'));
     const error = errorOf(preflightGenerate(input({ channelIsThread: true, botPermissions: withoutThreadSend }), rules));
     expect(error.code).toBe('MISSING_PERMISSIONS');
-    expect(error.message).toContain('Send Messages In Threads');
+    expect(error.message).toContain('Send Messages in Threads');
 
     const withoutPlainSend = new Set(ALL_PERMISSIONS.filter((p) => p !== 'SendMessages'));
     expect(preflightGenerate(input({ channelIsThread: true, botPermissions: withoutPlainSend }), rules).ok).toBe(true);

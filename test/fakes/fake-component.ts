@@ -22,6 +22,8 @@ export interface FakeComponentInput {
   channelId?: string;
   userId?: string;
   memberPermissions?: bigint;
+  /** The bot's permissions in the channel (`appPermissions`); all it needs by default. */
+  appPermissions?: bigint;
   /** The member's Discord locale; en-US by default. */
   locale?: string;
   /** The guild's Discord locale; en-US by default. */
@@ -50,7 +52,7 @@ export function createFakeComponent(input: FakeComponentInput) {
     user: { id: input.userId ?? FAKE_USER_ID },
     member: { roles: [] as string[] },
     memberPermissions: new PermissionsBitField(input.memberPermissions ?? 0n),
-    appPermissions: new PermissionsBitField(DELIVERY_PERMISSIONS),
+    appPermissions: new PermissionsBitField(input.appPermissions ?? DELIVERY_PERMISSIONS),
     applicationId: '500000000000000009',
     token: 'fake-component-token',
     locale: input.locale ?? 'en-US',
