@@ -145,6 +145,8 @@ export type SlotAnswer = { taken: true } | { taken: false; retryInMs: number };
 export interface SlotPool {
   tryTake(taskId: string, guildId: string): Promise<SlotAnswer>;
   release(taskId: string): Promise<void>;
+  /** Holds every process's submits for `ms` (the provider answered 429: it is the account that is busy). */
+  pause(ms: number): Promise<void>;
   /** For a guild just taken over: its slots become exactly those of `runningTaskIds` (leaks of a crash are dropped). */
   reconcile(guildId: string, runningTaskIds: readonly string[]): Promise<void>;
   /** Guilds that hold a slot, so a restart also takes over guilds whose only trace is a leaked slot. */

@@ -348,7 +348,12 @@ export class SubmitScheduler {
       }
       case 'rate_limited': {
         await this.requeue(task);
-        this.pausedUntilMs = clock.now().getTime() + (outcome.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS);
+        const pauseMs = outcome.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS;
+        this.pausedUntilMs = clock.now().getTime() + pauseMs;
+        // The whole account is busy, not just this process: the other processes hold their submits too.
+        this.deps.slots
+          ?.pause(pauseMs)
+          .catch((err: unknown) => log.warn({ err }, 'could not share the rate-limit pause'));
         log.warn({ retryAfterMs: outcome.retryAfterMs }, 'provider busy (429); task back in the queue');
         void progress.report(task, { kind: 'queued', position: this.positionOf(task.id) ?? 1, providerBusy: true });
         this.wakeIn(this.pausedUntilMs - clock.now().getTime());

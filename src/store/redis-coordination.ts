@@ -64,6 +64,11 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[2], '1', 'PX', ARGV[4]) end
 return 0`;
 
+/** KEYS[1] pace; ARGV ms. Hold submits at least this long (never shortens a longer hold). */
+const PAUSE = `
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
+return 1`;
+
 /** KEYS[1] slots; ARGV guild, running task ids… The guild's slots become exactly those tasks. */
 const RECONCILE = `
 local keep = {}
@@ -129,6 +134,9 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Redi
     async release(taskId) {
       const removed = await client.hDel(slotsKey, taskId);
       if (removed > 0) await client.publish(freedChannel, taskId);
+    },
+    async pause(ms) {
+      if (ms > 0) await client.eval(PAUSE, { keys: [paceKey], arguments: [String(Math.ceil(ms))] });
     },
     async reconcile(guildId, runningTaskIds) {
       await client.eval(RECONCILE, { keys: [slotsKey], arguments: [guildId, ...runningTaskIds] });

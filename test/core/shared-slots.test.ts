@@ -286,7 +286,7 @@ describe('SubmitScheduler with a slot pool shared by two processes', () => {
     expect(h.submitOrder()).toEqual([t1!.id, t2!.id]);
   });
 
-  it('a rate-limited submit (429) gives the shared slot back, so the other process may use it', async () => {
+  it('a rate-limited submit (429) gives the shared slot back and holds both processes for the provider\'s pause', async () => {
     const h = setup({ maxActiveGenerations: 1, latencyMs: 1 });
     h.api.scriptSubmits({ kind: 'rate_limited', retryAfterMs: 5_000 });
     const [ta] = await h.queued('guild-a', 1);
@@ -296,19 +296,25 @@ describe('SubmitScheduler with a slot pool shared by two processes', () => {
     h.b.scheduler.enqueue(tb!);
     await vi.advanceTimersByTimeAsync(100);
 
-    expect(h.submitOrder()).toEqual([ta!.id, tb!.id]);
-    expect(Object.fromEntries(h.pool.heldSlots())).toEqual({ [tb!.id]: 'guild-b' });
+    // The slot is free again, but the account is busy: B does not submit into the pause either.
+    expect(h.submitOrder()).toEqual([ta!.id]);
+    expect(h.pool.heldSlots().size).toBe(0);
+    expect(h.pool.callsOf('pause', 'A').map((c) => c.args)).toEqual([['5000']]);
     expect((await h.store.get(ta!.id))?.state).toBe('queued');
     expect(h.a.scheduler.queuedCount()).toBe(1);
     expect(h.a.scheduler.runningCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(4_800);
+    expect(h.api.submitCalls).toHaveLength(1);
 
-    // B's generation ends; A honours the provider's pause before it asks again.
-    await h.finish(h.b, tb!.id);
-    await vi.advanceTimersByTimeAsync(1_000);
+    // After the pause one of them gets the single slot; the other follows when it is freed.
+    await vi.advanceTimersByTimeAsync(1_200);
     expect(h.api.submitCalls).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(5_000);
-    expect(h.submitOrder()).toEqual([ta!.id, tb!.id, ta!.id]);
-    expect((await h.store.get(ta!.id))?.state).toBe('submitted');
+    expect(h.pool.heldSlots().size).toBe(1);
+    const firstId = [...h.pool.heldSlots().keys()][0]!;
+    await h.finish(firstId === ta!.id ? h.a : h.b, firstId);
+    await vi.advanceTimersByTimeAsync(1_100);
+    expect(h.submitOrder().slice(1).sort()).toEqual([ta!.id, tb!.id].sort());
+    expect(h.maxRunningAtOnce()).toBe(1);
   });
 
   it('asks the pool again later when it cannot be reached', async () => {

@@ -6,7 +6,7 @@ export const FULL_RETRY_MS = 1_000;
 /** One operation a process sent to the fake, in call order. */
 export interface CoordinationCall {
   instanceId: string;
-  op: 'claim' | 'renew' | 'release' | 'tryTake' | 'releaseSlot' | 'reconcile' | 'guildsHoldingSlots';
+  op: 'claim' | 'renew' | 'release' | 'tryTake' | 'releaseSlot' | 'pause' | 'reconcile' | 'guildsHoldingSlots';
   args: readonly string[];
 }
 
@@ -59,6 +59,10 @@ export class MemoryCoordination {
       release: (taskId) =>
         this.run(instanceId, 'releaseSlot', [taskId], () => {
           if (this.slotTable.delete(taskId)) this.publishFreed();
+        }),
+      pause: (ms) =>
+        this.run(instanceId, 'pause', [String(ms)], () => {
+          this.paceUntilMs = Math.max(this.paceUntilMs, this.now() + ms);
         }),
       reconcile: (guildId, runningTaskIds) =>
         this.run(instanceId, 'reconcile', [guildId, ...runningTaskIds], () => {

@@ -208,6 +208,21 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
       expect((await a.slots.guildsHoldingSlots()).sort()).toEqual(['g1', 'g2']);
     });
 
+    it('a pause (429) holds every process, and a shorter pause never shortens a longer one', async () => {
+      const { a, b } = await pair({ maxActiveGenerations: 5, submitMinIntervalMs: 0 });
+      await a.slots.pause(600);
+      await a.slots.pause(100);
+      const answer = await b.slots.tryTake('t1', 'g1');
+      expect(answer.taken).toBe(false);
+      const retryInMs = answer.taken ? 0 : answer.retryInMs;
+      expect(retryInMs).toBeGreaterThan(300);
+      expect(retryInMs).toBeLessThanOrEqual(600);
+      expect(await a.slots.guildsHoldingSlots()).toEqual([]);
+
+      await sleep(retryInMs + 20);
+      expect(await b.slots.tryTake('t1', 'g1')).toEqual({ taken: true });
+    });
+
     it("reconcile drops a guild's leaked slots, adds its running tasks and keeps other guilds' slots", async () => {
       const { a, b } = await pair({ maxActiveGenerations: 5 });
       expect(await a.slots.tryTake('leak-1', 'g1')).toEqual({ taken: true });
