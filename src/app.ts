@@ -85,7 +85,20 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
   // A raised per-guild cap must let waiting tasks through at once, not at the next submit.
   const settings = createSettingsStore(backend, {
     logger: logger.child({ component: 'settings' }),
-    onChange: () => scheduler.pump(),
+    onChange: (guildId) => {
+      scheduler.pump();
+      coordination
+        ?.settingsChanged(guildId)
+        .catch((err: unknown) => logger.warn({ err, guildId }, 'could not tell the other processes about a settings change'));
+    },
+  });
+  // Normally only the process serving a guild's shard changes its settings; during a rolling restart
+  // two may, so each reads a guild's settings again when another process changed them.
+  coordination?.onSettingsChanged((guildId) => {
+    settings.reload(guildId).then(
+      () => scheduler.pump(),
+      (err: unknown) => logger.warn({ err, guildId }, 'could not read changed guild settings'),
+    );
   });
   const usage = createUsageLog(backend);
   // Read once here, so the scheduler's per-guild lookups and the admin log need no I/O later.

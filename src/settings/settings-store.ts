@@ -32,6 +32,8 @@ export interface SettingsStore {
   peek(guildId: string): GuildSettings;
   /** Applies an edit, serialized per guild; a valid change is stored, then takes effect at once. */
   edit(guildId: string, edit: SettingsEdit): Promise<SettingsEditResult>;
+  /** Reads a guild's settings again from the store (another process changed them); no `onChange`. */
+  reload(guildId: string): Promise<GuildSettings>;
   /** Every guild whose settings are in memory and not the defaults. */
   configured(): [guildId: string, settings: GuildSettings][];
   /** Waits for pending writes; the backend stays open. */
@@ -133,6 +135,15 @@ export function createSettingsStore(backend: StoreBackend, options: SettingsStor
         options.logger?.info({ guildId, change: edit.kind }, 'guild settings changed');
         options.onChange?.(guildId, result.settings);
         return result;
+      });
+    },
+
+    reload(guildId) {
+      assertOpen();
+      return mutex.run(guildId, async () => {
+        const settings = await read(guildId);
+        cache.set(guildId, settings);
+        return settings;
       });
     },
 

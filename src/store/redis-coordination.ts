@@ -22,6 +22,10 @@ export interface RedisCoordinationOptions {
 export interface RedisCoordination {
   readonly leases: GuildLeases;
   readonly slots: SlotPool;
+  /** Tells the other processes that a guild's settings changed (they read them again). */
+  settingsChanged(guildId: string): Promise<void>;
+  /** Calls `listener` when another process changed a guild's settings. */
+  onSettingsChanged(listener: (guildId: string) => void): void;
   connect(): Promise<void>;
   close(): Promise<void>;
 }
@@ -103,6 +107,8 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Redi
   const paceKey = `${keyPrefix}submit-pace`;
   const freedChannel = `${keyPrefix}slot-freed`;
   const freedListeners: (() => void)[] = [];
+  const settingsChannel = `${keyPrefix}settings-changed`;
+  const settingsListeners: ((guildId: string) => void)[] = [];
   const ttl = String(options.leaseTtlMs);
 
   const leases: GuildLeases = {
@@ -153,11 +159,22 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Redi
   return {
     leases,
     slots,
+    async settingsChanged(guildId) {
+      await client.publish(settingsChannel, `${instanceId} ${guildId}`);
+    },
+    onSettingsChanged(listener) {
+      settingsListeners.push(listener);
+    },
     async connect() {
       await client.connect();
       await subscriber.connect();
       await subscriber.subscribe(freedChannel, () => {
         for (const listener of freedListeners) listener();
+      });
+      await subscriber.subscribe(settingsChannel, (message) => {
+        const [from, guildId] = message.split(' ');
+        if (from === instanceId || !guildId) return;
+        for (const listener of settingsListeners) listener(guildId);
       });
     },
     async close() {

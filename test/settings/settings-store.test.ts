@@ -82,6 +82,20 @@ describe.each(backends)('settings store ($name)', ({ open, persistent }) => {
     await reopened.close();
   });
 
+  it('reload() reads a guild again after another process (another store on the same data) changed it', async () => {
+    const scope = `reload-${Math.random()}`;
+    const mine = createSettingsStore(open(scope));
+    const theirs = createSettingsStore(open(scope));
+    await mine.get(GUILD);
+    expect(mine.peek(GUILD).memberDailyQuota).toBeNull();
+    await theirs.edit(GUILD, { kind: 'set_limits', memberDailyQuota: 3 });
+    // Held in memory until told otherwise…
+    expect(mine.peek(GUILD).memberDailyQuota).toBeNull();
+    expect((await mine.reload(GUILD)).memberDailyQuota).toBe(3);
+    expect(mine.peek(GUILD).memberDailyQuota).toBe(3);
+    expect((await mine.get(GUILD)).memberDailyQuota).toBe(3);
+  });
+
   it('does not store a refused edit or an edit that changes nothing', async () => {
     const backend = open('refused');
     const changes: string[] = [];

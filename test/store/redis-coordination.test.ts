@@ -274,4 +274,27 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
       expect(holding.length).toBeLessThanOrEqual(3);
     });
   });
+  describe('settings changes', () => {
+    it('reach the other processes with the guild id, not the one that made them', async () => {
+      const { a, b } = await pair();
+      const heardByA: string[] = [];
+      const heardByB: string[] = [];
+      a.onSettingsChanged((guildId) => heardByA.push(guildId));
+      b.onSettingsChanged((guildId) => heardByB.push(guildId));
+      await a.settingsChanged('610000000000000001');
+      await b.settingsChanged('610000000000000002');
+      await waitFor(() => heardByA.length === 1 && heardByB.length === 1);
+      await sleep(100);
+      expect(heardByB).toEqual(['610000000000000001']);
+      expect(heardByA).toEqual(['610000000000000002']);
+    });
+  });
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const startedAt = Date.now();
+  while (!condition()) {
+    if (Date.now() - startedAt > timeoutMs) throw new Error('timed out');
+    await sleep(10);
+  }
+}
