@@ -38,8 +38,9 @@ export class GuildOwnership {
 
   /** Claims `guildIds` at boot (guilds of our shards with unfinished work) and starts renewing. */
   async start(guildIds: readonly string[]): Promise<void> {
-    await this.claimMany(guildIds);
+    // Renewals first: loading many guilds' tasks may take longer than a lease lasts.
     this.schedule();
+    await this.claimMany(guildIds);
   }
 
   /** Whether this process owns the guild's tasks; claims the lease when it is free (first use of a guild). */

@@ -75,6 +75,16 @@ describe('GuildOwnership', () => {
     expect(a.lost).toEqual([]);
   });
 
+  it('keeps renewing while loading the guilds it took at start takes longer than a lease lasts', async () => {
+    const a = track(ownershipOf(shared, 'A', () => new Promise((resolve) => setTimeout(resolve, 3 * TTL_MS))));
+    const starting = a.ownership.start(['g1']);
+    await vi.advanceTimersByTimeAsync(3 * TTL_MS);
+    await starting;
+    expect(shared.leaseHolder('g1')).toBe('A');
+    expect(a.lost).toEqual([]);
+    expect(await shared.instance('B').leases.claim('g1')).toBe(false);
+  });
+
   it('waits for a guild another process holds and takes it over once that lease expires', async () => {
     // B (a process that died) holds g2 and never renews it.
     expect(await shared.instance('B').leases.claim('g2')).toBe(true);
