@@ -22,6 +22,7 @@ export class GuildOwnership {
   private readonly wanted = new Set<string>();
   private readonly claiming = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  private timerDelayMs = 0;
   private ticking: Promise<void> | undefined;
   private stopped = false;
 
@@ -113,6 +114,11 @@ export class GuildOwnership {
     });
     if (newlyWaiting.length > 0) {
       this.deps.logger.info({ guilds: newlyWaiting }, 'guilds held by another process; waiting for their leases to expire');
+      // The next tick may be a whole renewal period away; a waited-for guild is asked for sooner.
+      if (this.timer && this.timerDelayMs > this.retryDelayMs()) {
+        this.deps.timers.clearTimeout(this.timer);
+        this.schedule();
+      }
     }
     if (acquired.length === 0) return;
     this.deps.logger.info({ guilds: acquired }, 'guilds taken over');
@@ -133,13 +139,19 @@ export class GuildOwnership {
     if (this.stopped) return;
     // A guild we wait for is asked for every second: a predecessor that stopped gracefully released
     // its lease, and its members should not wait a whole renewal period for the takeover.
-    const delayMs = this.wanted.size > 0 ? Math.min(this.deps.renewEveryMs, WANTED_RETRY_MS) : this.deps.renewEveryMs;
+    const delayMs = this.wanted.size > 0 ? this.retryDelayMs() : this.deps.renewEveryMs;
+    this.timerDelayMs = delayMs;
     this.timer = this.deps.timers.setTimeout(() => {
+      this.timer = undefined;
       this.ticking = this.tick().finally(() => {
         this.ticking = undefined;
         this.schedule();
       });
     }, delayMs);
+  }
+
+  private retryDelayMs(): number {
+    return Math.min(this.deps.renewEveryMs, WANTED_RETRY_MS);
   }
 
   private async tick(): Promise<void> {

@@ -85,6 +85,19 @@ describe('GuildOwnership', () => {
     expect(await shared.instance('B').leases.claim('g1')).toBe(false);
   });
 
+  it('asks for a guild it waits for every second, not once per renewal period, so a released lease is taken at once', async () => {
+    const b = shared.instance('B');
+    expect(await b.leases.claim('g1')).toBe(true);
+    const a = track(ownershipOf(shared, 'A'));
+    await a.ownership.start([]);
+    // The first wait starts after start(): the pending tick was a whole renewal period away.
+    expect(await a.ownership.ensure('g1')).toBe(false);
+    await b.leases.release(['g1']);
+    await vi.advanceTimersByTimeAsync(1_100);
+    expect(a.ownership.owns('g1')).toBe(true);
+    expect(a.acquired).toEqual([['g1']]);
+  });
+
   it('waits for a guild another process holds and takes it over once that lease expires', async () => {
     // B (a process that died) holds g2 and never renews it.
     expect(await shared.instance('B').leases.claim('g2')).toBe(true);
