@@ -135,15 +135,28 @@ export interface GuildLeases {
   release(guildIds: readonly string[]): Promise<void>;
 }
 
-/** Answer of `SlotPool.tryTake`: a slot for the task, or when to ask again. */
-export type SlotAnswer = { taken: true } | { taken: false; retryInMs: number };
+/** A queued task a process offers for the next slot: the next task of one of its guilds. */
+export interface SlotCandidate {
+  guildId: string;
+  taskId: string;
+}
+
+/** Answer of `SlotPool.tryTake`: a slot for one of the candidates, or when to ask again. */
+export type SlotAnswer = ({ taken: true } & SlotCandidate) | { taken: false; retryInMs: number };
 
 /**
- * The account's generation slots shared by every process (the global cap and submit pacing), each
- * slot held by a task id until the generation ends.
+ * The account's generation slots shared by every process: the global cap, submit pacing and one
+ * round-robin over every process's waiting guilds; each slot is held by a task id until the
+ * generation ends.
  */
 export interface SlotPool {
-  tryTake(taskId: string, guildId: string): Promise<SlotAnswer>;
+  /**
+   * Offers this process's candidates (one per guild that may submit now; they replace its earlier
+   * offer) and takes a slot for the one whose guild's turn it is account-wide.
+   */
+  tryTake(candidates: readonly SlotCandidate[]): Promise<SlotAnswer>;
+  /** This process has nothing to offer now: its guilds leave the account-wide round-robin. */
+  withdraw(): Promise<void>;
   release(taskId: string): Promise<void>;
   /** Holds every process's submits for `ms` (the provider answered 429: it is the account that is busy). */
   pause(ms: number): Promise<void>;

@@ -1,5 +1,15 @@
 import type { CircuitBreaker } from './circuit-breaker.js';
-import type { Clock, Logger, ProgressReporter, SlotPool, SubmitOutcome, TaskStore, Timers, VideoApi } from './ports.js';
+import type {
+  Clock,
+  Logger,
+  ProgressReporter,
+  SlotCandidate,
+  SlotPool,
+  SubmitOutcome,
+  TaskStore,
+  Timers,
+  VideoApi,
+} from './ports.js';
 import { InvalidTransitionError, transition, type Task } from './task.js';
 
 /** Limits the scheduler enforces. */
@@ -50,6 +60,8 @@ export class SubmitScheduler {
   private stopped = false;
   /** A slot is being asked of the shared pool; one question at a time keeps the order. */
   private takingSharedSlot = false;
+  /** This process's guilds are in the shared round-robin (it offered candidates and did not withdraw). */
+  private offeredShared = false;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -199,8 +211,17 @@ export class SubmitScheduler {
   private submitWhatFits(): void {
     const { breaker, clock, limits } = this.deps;
     while (!this.stopped && !this.takingSharedSlot) {
-      if (this.queuedCount() === 0) return;
-      if (breaker.isOpen()) return this.wakeIn(breaker.msUntilClose());
+      if (this.queuedCount() === 0) return this.withdrawShared();
+      if (breaker.isOpen()) {
+        this.withdrawShared();
+        return this.wakeIn(breaker.msUntilClose());
+      }
+      if (this.deps.slots) {
+        // The shared pool decides the cap, the pacing (429 pauses included) and whose turn it is.
+        const candidates = this.candidates();
+        if (candidates.length === 0) return this.withdrawShared();
+        return this.askSharedSlot(candidates);
+      }
       if (this.running.size >= limits.maxActiveGenerations) return;
       const nowMs = clock.now().getTime();
       const waitMs = Math.max(this.pausedUntilMs, this.lastSubmitAtMs + limits.submitMinIntervalMs) - nowMs;
@@ -208,7 +229,6 @@ export class SubmitScheduler {
 
       const next = this.peekNext();
       if (!next) return;
-      if (this.deps.slots) return this.askSharedSlot(next);
       this.startSubmit(next);
     }
   }
@@ -222,20 +242,24 @@ export class SubmitScheduler {
     this.inFlight.add(work);
   }
 
-  /** Asks the shared pool for a slot for `next`; the queue may change meanwhile, so it is checked again after. */
-  private askSharedSlot(next: { taskId: string; guildId: string }): void {
+  /**
+   * Offers the next task of every guild that may submit to the shared pool, which takes a slot for
+   * the one whose turn it is account-wide; the queue may change meanwhile, so it is checked again after.
+   */
+  private askSharedSlot(candidates: readonly SlotCandidate[]): void {
     this.takingSharedSlot = true;
+    this.offeredShared = true;
     const work = this.deps
-      .slots!.tryTake(next.taskId, next.guildId)
+      .slots!.tryTake(candidates)
       .then(
         (answer) => {
           this.takingSharedSlot = false;
           if (!answer.taken) return this.wakeIn(answer.retryInMs);
-          if (this.stopped || !this.waiting.has(next.taskId)) {
+          if (this.stopped || !this.waiting.has(answer.taskId)) {
             // Cancelled, forgotten or shutting down while we asked: the slot goes back.
-            this.releaseShared(next.taskId);
+            this.releaseShared(answer.taskId);
           } else {
-            this.startSubmit(next);
+            this.startSubmit(answer);
           }
           this.pump();
         },
@@ -247,6 +271,28 @@ export class SubmitScheduler {
       )
       .finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
+  }
+
+  /** Nothing to offer: this process's guilds leave the account-wide round-robin until they have. */
+  private withdrawShared(): void {
+    if (!this.offeredShared) return;
+    this.offeredShared = false;
+    this.deps.slots
+      ?.withdraw()
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not withdraw from the shared queue'));
+  }
+
+  /** The next task of every guild under its cap, in this process's round-robin order. */
+  private candidates(): SlotCandidate[] {
+    const ringSize = this.guildRing.length;
+    const candidates: SlotCandidate[] = [];
+    for (let step = 0; step < ringSize; step++) {
+      const guildId = this.guildRing[(this.ringCursor + step) % ringSize]!;
+      const queue = this.queues.get(guildId);
+      if (!queue?.length || this.runningIn(guildId) >= this.concurrencyOf(guildId)) continue;
+      candidates.push({ guildId, taskId: this.orderWithinGuild(guildId)[0]! });
+    }
+    return candidates;
   }
 
   /** The task to submit next: round-robin over guilds under their cap, then over a guild's members. */

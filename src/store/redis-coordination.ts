@@ -16,6 +16,8 @@ export interface RedisCoordinationOptions {
   submitMinIntervalMs: number;
   logger: Logger;
   commandTimeoutMs?: number;
+  /** A guild offered longer ago than this left the round-robin (its process died); tests shorten it. */
+  offerStaleMs?: number;
 }
 
 /** Leases and shared slots over one Redis connection (plus one for the slot-freed notices). */
@@ -56,17 +58,64 @@ end
 return 1`;
 
 /**
- * KEYS[1] slots (hash task → guild), KEYS[2] pace; ARGV task, guild, max, paceMs.
- * 0: taken (or already held); -1: every slot is taken; n > 0: the next submit may go in n ms.
+ * KEYS: 1 slots (hash task → guild), 2 pace, 3 turns (zset guild → round last served), 4 beats (hash
+ * guild → ms last offered), 5 round (counter), 6 this instance's offered guilds (set).
+ * ARGV: max, paceMs, staleMs, then guild, task pairs (this instance's candidates).
+ * Answers {0, guild, task}: taken; {-1}: every slot is taken; {-2}: another process's guild goes
+ * first; {n > 0}: submits are paced or paused for n ms.
+ * The turn goes to the waiting guild served longest ago, across every process: a round-robin over
+ * guilds, whichever process owns them. A guild that starts waiting joins behind every guild already
+ * waiting (score round - 0.5) but ahead of the one just served (score round).
  */
 const TAKE_SLOT = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
+local max, paceMs, stale = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local offered = {}
+for i = 4, #ARGV, 2 do offered[ARGV[i]] = ARGV[i + 1] end
+for guild, task in pairs(offered) do
+  if redis.call('HEXISTS', KEYS[1], task) == 1 then return {0, guild, task} end
+end
+for _, guild in ipairs(redis.call('SMEMBERS', KEYS[6])) do
+  if not offered[guild] then
+    redis.call('ZREM', KEYS[3], guild)
+    redis.call('HDEL', KEYS[4], guild)
+  end
+end
+redis.call('DEL', KEYS[6])
+local round = tonumber(redis.call('GET', KEYS[5]) or '0')
+for guild, _ in pairs(offered) do
+  redis.call('ZADD', KEYS[3], 'NX', round - 0.5, guild)
+  redis.call('HSET', KEYS[4], guild, now)
+  redis.call('SADD', KEYS[6], guild)
+end
+redis.call('PEXPIRE', KEYS[6], stale)
+local beats = redis.call('HGETALL', KEYS[4])
+for i = 1, #beats, 2 do
+  if now - tonumber(beats[i + 1]) > stale then
+    redis.call('ZREM', KEYS[3], beats[i])
+    redis.call('HDEL', KEYS[4], beats[i])
+  end
+end
+if redis.call('HLEN', KEYS[1]) >= max then return {-1} end
 local wait = redis.call('PTTL', KEYS[2])
-if wait > 0 then return wait end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[2], '1', 'PX', ARGV[4]) end
-return 0`;
+if wait > 0 then return {wait} end
+local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+local task = head and offered[head]
+if not task then return {-2} end
+redis.call('HSET', KEYS[1], task, head)
+if paceMs > 0 then redis.call('SET', KEYS[2], '1', 'PX', paceMs) end
+redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[5]), head)
+return {0, head, task}`;
+
+/** KEYS 3 turns, 4 beats, 6 this instance's offered guilds (as TAKE_SLOT): they leave the round-robin. */
+const WITHDRAW = `
+for _, guild in ipairs(redis.call('SMEMBERS', KEYS[6])) do
+  redis.call('ZREM', KEYS[3], guild)
+  redis.call('HDEL', KEYS[4], guild)
+end
+redis.call('DEL', KEYS[6])
+return 1`;
 
 /** KEYS[1] pace; ARGV ms. Hold submits at least this long (never shortens a longer hold). */
 const PAUSE = `
@@ -86,6 +135,12 @@ return 1`;
 
 // Asking again this often while every slot is taken: the slot-freed notice usually comes first.
 const FULL_RETRY_MS = 1_000;
+// While another process's guild has the turn, it takes its slot within a few milliseconds.
+const NOT_YOUR_TURN_RETRY_MS = 250;
+// A waiting process asks at least every second (even while paused), so a guild offered longer ago
+// than this belongs to a process that died: it must not hold up the round-robin.
+const MAX_RETRY_MS = 1_000;
+const OFFER_STALE_MS = 5_000;
 const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 
 /** Creates the coordination; call `connect()` before use. */
@@ -105,6 +160,7 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Redi
   const leaseKey = (guildId: string): string => `${keyPrefix}lease:guild:${guildId}`;
   const slotsKey = `${keyPrefix}slots`;
   const paceKey = `${keyPrefix}submit-pace`;
+  const turnKeys = [`${keyPrefix}turns`, `${keyPrefix}turn-beats`, `${keyPrefix}turn-round`, `${keyPrefix}offered:${instanceId}`] as const;
   const freedChannel = `${keyPrefix}slot-freed`;
   const freedListeners: (() => void)[] = [];
   const settingsChannel = `${keyPrefix}settings-changed`;
@@ -127,15 +183,26 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Redi
   };
 
   const slots: SlotPool = {
-    async tryTake(taskId, guildId): Promise<SlotAnswer> {
-      const answer = Number(
-        await client.eval(TAKE_SLOT, {
-          keys: [slotsKey, paceKey],
-          arguments: [taskId, guildId, String(options.maxActiveGenerations), String(options.submitMinIntervalMs)],
-        }),
-      );
-      if (answer === 0) return { taken: true };
-      return { taken: false, retryInMs: answer < 0 ? FULL_RETRY_MS : answer };
+    async tryTake(candidates): Promise<SlotAnswer> {
+      const [turns, beats, round, offered] = turnKeys;
+      const answer = (await client.eval(TAKE_SLOT, {
+        keys: [slotsKey, paceKey, turns, beats, round, offered],
+        arguments: [
+          String(options.maxActiveGenerations),
+          String(options.submitMinIntervalMs),
+          String(options.offerStaleMs ?? OFFER_STALE_MS),
+          ...candidates.flatMap((c) => [c.guildId, c.taskId]),
+        ],
+      })) as (number | string)[];
+      const code = Number(answer[0]);
+      if (code === 0) return { taken: true, guildId: String(answer[1]), taskId: String(answer[2]) };
+      if (code === -1) return { taken: false, retryInMs: FULL_RETRY_MS };
+      if (code === -2) return { taken: false, retryInMs: NOT_YOUR_TURN_RETRY_MS };
+      return { taken: false, retryInMs: Math.min(code, MAX_RETRY_MS) };
+    },
+    async withdraw() {
+      const [turns, beats, round, offered] = turnKeys;
+      await client.eval(WITHDRAW, { keys: [slotsKey, paceKey, turns, beats, round, offered] });
     },
     async release(taskId) {
       const removed = await client.hDel(slotsKey, taskId);

@@ -137,6 +137,41 @@ describe('SubmitScheduler with a slot pool shared by two processes', () => {
     expect(h.pool.heldSlots().size).toBe(0);
   });
 
+  it('serves guilds round-robin across both processes: a process with one busy guild gets that guild\'s share, not half', async () => {
+    const h = setup({ maxActiveGenerations: 1 });
+    const busy = await h.queued('guild-a', 6);
+    const others = [...(await h.queued('guild-b1', 2)), ...(await h.queued('guild-b2', 2)), ...(await h.queued('guild-b3', 2))];
+    for (const task of busy) h.a.scheduler.enqueue(task);
+    for (const task of others) h.b.scheduler.enqueue(task);
+    const guildOf = new Map([...busy, ...others].map((t) => [t.id, t.guildId]));
+
+    const served: string[] = [];
+    for (let step = 0; step < 8; step++) {
+      // One slot: whoever holds it finishes, then both processes ask again (notice or retry).
+      await vi.advanceTimersByTimeAsync(2 * FULL_RETRY_MS);
+      const [running] = [...h.pool.heldSlots().keys()];
+      expect(running).toBeDefined();
+      served.push(guildOf.get(running!)!);
+      await h.finish(guildOf.get(running!) === 'guild-a' ? h.a : h.b, running!);
+    }
+    expect(served).toEqual(['guild-a', 'guild-b1', 'guild-b2', 'guild-b3', 'guild-a', 'guild-b1', 'guild-b2', 'guild-b3']);
+    expect(h.maxRunningAtOnce()).toBe(1);
+  });
+
+  it('a process with nothing left to offer withdraws its guilds from the shared round-robin', async () => {
+    const h = setup({ maxActiveGenerations: 5 });
+    const [only] = await h.queued('guild-a', 1);
+    h.a.scheduler.enqueue(only!);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(h.api.submitCalls).toHaveLength(1);
+    expect(h.pool.callsOf('withdraw', 'A')).toHaveLength(1);
+    // B's guild is not held up by A's finished offer.
+    const [other] = await h.queued('guild-b', 1);
+    h.b.scheduler.enqueue(other!);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(h.api.submitCalls).toHaveLength(2);
+  });
+
   it('a slot freed by one process goes to the other through the slot-freed notice, without waiting for its retry', async () => {
     const h = setup({ maxActiveGenerations: 2 });
     const [a1, a2] = await h.queued('guild-a', 2);
@@ -178,7 +213,7 @@ describe('SubmitScheduler with a slot pool shared by two processes', () => {
     h.a.scheduler.enqueue(t1!);
     h.a.scheduler.enqueue(t2!);
     await vi.advanceTimersByTimeAsync(5);
-    expect(h.pool.callsOf('tryTake', 'A').map((c) => c.args[0])).toEqual([t1!.id]);
+    expect(h.pool.callsOf('tryTake', 'A').map((c) => c.args[1])).toEqual([t1!.id]);
 
     expect(h.a.scheduler.dequeue(t1!.id, 'guild-a')).toBe(true);
     await vi.advanceTimersByTimeAsync(200);

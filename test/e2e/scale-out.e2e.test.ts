@@ -125,7 +125,7 @@ async function killAndWaitForGatewayClose(world: World, bot: BotProcess, shard: 
 
 describe.skipIf(!redisAvailable)('e2e: two bot processes, one shard each, on one Redis', () => {
   it(
-    'each process serves and follows only its own shard’s guilds, the global cap holds across both, every result is posted once',
+    'each process serves and follows only its own shard’s guilds, the global cap and one round-robin hold across both, every result is posted once',
     async () => {
       const scale = await newScaleWorld({ MAX_ACTIVE_GENERATIONS: '2', GUILD_MAX_ACTIVE_GENERATIONS: '2' });
       const { world, guilds } = scale;
@@ -138,6 +138,11 @@ describe.skipIf(!redisAvailable)('e2e: two bot processes, one shard each, on one
 
       // Two processes with a local cap of 2 each would run 4 at once; the shared slots keep it at 2.
       expect(world.ace.stats().maxRunning).toBe(2);
+      // One round-robin over all four guilds, whichever process owns them: each guild once per round.
+      const guildOfPrompt = new Map(prompts.map(({ guild, prompt }) => [prompt, guild.id]));
+      const submitOrder = world.ace.requestsTo('/sora/videos').map((r) => guildOfPrompt.get(String((r.body as { prompt?: unknown }).prompt)));
+      expect(new Set(submitOrder.slice(0, 4)).size, `guilds in submit order: ${submitOrder.join(', ')}`).toBe(4);
+      expect(new Set(submitOrder.slice(4)).size).toBe(4);
       for (const { prompt } of prompts) expect(submitsOf(world, prompt), prompt).toHaveLength(1);
       for (const guild of guilds) expect(resultsIn(world, guild), guild.name).toHaveLength(2);
 

@@ -1,12 +1,18 @@
-import type { GuildLeases, SlotAnswer, SlotPool } from '../../src/core/ports.js';
+import type { GuildLeases, SlotAnswer, SlotCandidate, SlotPool } from '../../src/core/ports.js';
 
 /** What the fake answers while every slot is taken (as the Redis coordination does). */
 export const FULL_RETRY_MS = 1_000;
+/** What it answers while another process's guild has the turn. */
+export const NOT_YOUR_TURN_RETRY_MS = 250;
+/** A paced or paused process asks again after at most this long (so its offer stays fresh). */
+export const MAX_RETRY_MS = 1_000;
+/** An offer older than this belongs to a process that died. */
+export const OFFER_STALE_MS = 5_000;
 
 /** One operation a process sent to the fake, in call order. */
 export interface CoordinationCall {
   instanceId: string;
-  op: 'claim' | 'renew' | 'release' | 'tryTake' | 'releaseSlot' | 'pause' | 'reconcile' | 'guildsHoldingSlots';
+  op: 'claim' | 'renew' | 'release' | 'tryTake' | 'withdraw' | 'releaseSlot' | 'pause' | 'reconcile' | 'guildsHoldingSlots';
   args: readonly string[];
 }
 
@@ -32,6 +38,9 @@ export class MemoryCoordination {
   private paceUntilMs = Number.NEGATIVE_INFINITY;
   private readonly listeners = new Map<string, (() => void)[]>();
   private readonly unreachable = new Set<string>();
+  /** The round-robin: each waiting guild's last-served round, when it was last offered, and by whom. */
+  private readonly turns = new Map<string, { round: number; offeredAtMs: number; by: string }>();
+  private round = 0;
 
   constructor(
     private readonly options: {
@@ -55,7 +64,9 @@ export class MemoryCoordination {
         }),
     };
     const slots: SlotPool = {
-      tryTake: (taskId, guildId) => this.run(instanceId, 'tryTake', [taskId, guildId], () => this.take(taskId, guildId)),
+      tryTake: (candidates) =>
+        this.run(instanceId, 'tryTake', candidates.flatMap((c) => [c.guildId, c.taskId]), () => this.take(instanceId, candidates)),
+      withdraw: () => this.run(instanceId, 'withdraw', [], () => this.withdraw(instanceId)),
       release: (taskId) =>
         this.run(instanceId, 'releaseSlot', [taskId], () => {
           if (this.slotTable.delete(taskId)) this.publishFreed();
@@ -141,15 +152,36 @@ export class MemoryCoordination {
     return true;
   }
 
-  private take(taskId: string, guildId: string): SlotAnswer {
-    if (this.slotTable.has(taskId)) return { taken: true };
+  private take(instanceId: string, candidates: readonly SlotCandidate[]): SlotAnswer {
+    const held = candidates.find((c) => this.slotTable.has(c.taskId));
+    if (held) return { taken: true, ...held };
+    const offered = new Map(candidates.map((c) => [c.guildId, c.taskId]));
+    const nowMs = this.now();
+    for (const [guildId, turn] of this.turns) {
+      if (turn.by === instanceId && !offered.has(guildId)) this.turns.delete(guildId);
+    }
+    for (const guildId of offered.keys()) {
+      const turn = this.turns.get(guildId);
+      this.turns.set(guildId, { round: turn?.round ?? this.round - 0.5, offeredAtMs: nowMs, by: instanceId });
+    }
+    for (const [guildId, turn] of this.turns) if (nowMs - turn.offeredAtMs > OFFER_STALE_MS) this.turns.delete(guildId);
+
     if (this.slotTable.size >= (this.options.maxActiveGenerations ?? 5)) return { taken: false, retryInMs: FULL_RETRY_MS };
-    const waitMs = this.paceUntilMs - this.now();
-    if (waitMs > 0) return { taken: false, retryInMs: waitMs };
-    this.slotTable.set(taskId, guildId);
+    const waitMs = this.paceUntilMs - nowMs;
+    if (waitMs > 0) return { taken: false, retryInMs: Math.min(waitMs, MAX_RETRY_MS) };
+    // The guild served longest ago; ties by guild id, as Redis orders equal scores.
+    const [head] = [...this.turns].sort(([a, x], [b, y]) => x.round - y.round || (a < b ? -1 : a > b ? 1 : 0))[0] ?? [];
+    const taskId = head === undefined ? undefined : offered.get(head);
+    if (head === undefined || taskId === undefined) return { taken: false, retryInMs: NOT_YOUR_TURN_RETRY_MS };
+    this.slotTable.set(taskId, head);
     const paceMs = this.options.submitMinIntervalMs ?? 0;
-    if (paceMs > 0) this.paceUntilMs = this.now() + paceMs;
-    return { taken: true };
+    if (paceMs > 0) this.paceUntilMs = nowMs + paceMs;
+    this.turns.set(head, { round: ++this.round, offeredAtMs: nowMs, by: instanceId });
+    return { taken: true, guildId: head, taskId };
+  }
+
+  private withdraw(instanceId: string): void {
+    for (const [guildId, turn] of this.turns) if (turn.by === instanceId) this.turns.delete(guildId);
   }
 
   /** Pub/sub delivers later than the command's reply, as a separate I/O event. */

@@ -9,7 +9,7 @@ const redisPrefix = uniqueRedisPrefix('coordination');
 const runRedis = redisAvailable || process.env.CI !== undefined;
 if (!runRedis) console.warn(`Redis at ${REDIS_URL} does not answer: skipping the Redis coordination tests (they fail under CI).`);
 
-type Settings = Partial<Pick<RedisCoordinationOptions, 'leaseTtlMs' | 'maxActiveGenerations' | 'submitMinIntervalMs'>>;
+type Settings = Partial<Pick<RedisCoordinationOptions, 'leaseTtlMs' | 'maxActiveGenerations' | 'submitMinIntervalMs' | 'offerStaleMs'>>;
 
 /** Resolves with how many times `onFreed` fired once it fired `count` times, or rejects after `timeoutMs`. */
 function freedNotices(coordination: RedisCoordination, count = 1, timeoutMs = 3_000) {
@@ -153,34 +153,34 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
   describe('shared slots', () => {
     it('holds the cap across both processes and tells the refused one to ask again in about a second', async () => {
       const { a, b } = await pair({ maxActiveGenerations: 2 });
-      expect(await a.slots.tryTake('t1', 'g1')).toEqual({ taken: true });
-      expect(await b.slots.tryTake('t2', 'g2')).toEqual({ taken: true });
-      expect(await a.slots.tryTake('t3', 'g1')).toEqual({ taken: false, retryInMs: 1_000 });
-      expect(await b.slots.tryTake('t4', 'g2')).toEqual({ taken: false, retryInMs: 1_000 });
+      expect(await a.slots.tryTake([{ taskId: 't1', guildId: 'g1' }])).toMatchObject({ taken: true });
+      expect(await b.slots.tryTake([{ taskId: 't2', guildId: 'g2' }])).toMatchObject({ taken: true });
+      expect(await a.slots.tryTake([{ taskId: 't3', guildId: 'g1' }])).toEqual({ taken: false, retryInMs: 1_000 });
+      expect(await b.slots.tryTake([{ taskId: 't4', guildId: 'g2' }])).toEqual({ taken: false, retryInMs: 1_000 });
       // A task that holds a slot may ask again (idempotent), even when the pool is full.
-      expect(await a.slots.tryTake('t1', 'g1')).toEqual({ taken: true });
-      expect(await b.slots.tryTake('t1', 'g1')).toEqual({ taken: true });
+      expect(await a.slots.tryTake([{ taskId: 't1', guildId: 'g1' }])).toMatchObject({ taken: true });
+      expect(await b.slots.tryTake([{ taskId: 't1', guildId: 'g1' }])).toMatchObject({ taken: true });
       expect((await a.slots.guildsHoldingSlots()).sort()).toEqual(['g1', 'g2']);
     });
 
     it('taking the same task twice holds one slot', async () => {
       const { a, b } = await pair({ maxActiveGenerations: 2 });
-      expect(await a.slots.tryTake('t1', 'g1')).toEqual({ taken: true });
-      expect(await a.slots.tryTake('t1', 'g1')).toEqual({ taken: true });
-      expect(await b.slots.tryTake('t2', 'g2')).toEqual({ taken: true });
-      expect(await b.slots.tryTake('t3', 'g2')).toEqual({ taken: false, retryInMs: 1_000 });
+      expect(await a.slots.tryTake([{ taskId: 't1', guildId: 'g1' }])).toMatchObject({ taken: true });
+      expect(await a.slots.tryTake([{ taskId: 't1', guildId: 'g1' }])).toMatchObject({ taken: true });
+      expect(await b.slots.tryTake([{ taskId: 't2', guildId: 'g2' }])).toMatchObject({ taken: true });
+      expect(await b.slots.tryTake([{ taskId: 't3', guildId: 'g2' }])).toEqual({ taken: false, retryInMs: 1_000 });
     });
 
     it("a release frees the slot and fires the other process's onFreed", async () => {
       const { a, b } = await pair({ maxActiveGenerations: 1 });
       const freedAtB = freedNotices(b);
-      expect(await a.slots.tryTake('t1', 'g1')).toEqual({ taken: true });
-      expect(await b.slots.tryTake('t2', 'g2')).toMatchObject({ taken: false });
+      expect(await a.slots.tryTake([{ taskId: 't1', guildId: 'g1' }])).toMatchObject({ taken: true });
+      expect(await b.slots.tryTake([{ taskId: 't2', guildId: 'g2' }])).toMatchObject({ taken: false });
 
       await a.slots.release('t1');
       await freedAtB.wait();
       expect(freedAtB.fired).toBe(1);
-      expect(await b.slots.tryTake('t2', 'g2')).toEqual({ taken: true });
+      expect(await b.slots.tryTake([{ taskId: 't2', guildId: 'g2' }])).toMatchObject({ taken: true });
       expect(await a.slots.guildsHoldingSlots()).toEqual(['g2']);
     });
 
@@ -194,8 +194,8 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
 
     it('paces submits across both processes', async () => {
       const { a, b } = await pair({ maxActiveGenerations: 5, submitMinIntervalMs: 300 });
-      expect(await a.slots.tryTake('t1', 'g1')).toEqual({ taken: true });
-      const answer = await b.slots.tryTake('t2', 'g2');
+      expect(await a.slots.tryTake([{ taskId: 't1', guildId: 'g1' }])).toMatchObject({ taken: true });
+      const answer = await b.slots.tryTake([{ taskId: 't2', guildId: 'g2' }]);
       expect(answer.taken).toBe(false);
       const retryInMs = answer.taken ? 0 : answer.retryInMs;
       expect(retryInMs).toBeGreaterThan(0);
@@ -204,7 +204,7 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
       expect(await a.slots.guildsHoldingSlots()).toEqual(['g1']);
 
       await sleep(retryInMs + 20);
-      expect(await b.slots.tryTake('t2', 'g2')).toEqual({ taken: true });
+      expect(await b.slots.tryTake([{ taskId: 't2', guildId: 'g2' }])).toMatchObject({ taken: true });
       expect((await a.slots.guildsHoldingSlots()).sort()).toEqual(['g1', 'g2']);
     });
 
@@ -212,7 +212,7 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
       const { a, b } = await pair({ maxActiveGenerations: 5, submitMinIntervalMs: 0 });
       await a.slots.pause(600);
       await a.slots.pause(100);
-      const answer = await b.slots.tryTake('t1', 'g1');
+      const answer = await b.slots.tryTake([{ taskId: 't1', guildId: 'g1' }]);
       expect(answer.taken).toBe(false);
       const retryInMs = answer.taken ? 0 : answer.retryInMs;
       expect(retryInMs).toBeGreaterThan(300);
@@ -220,27 +220,29 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
       expect(await a.slots.guildsHoldingSlots()).toEqual([]);
 
       await sleep(retryInMs + 20);
-      expect(await b.slots.tryTake('t1', 'g1')).toEqual({ taken: true });
+      expect(await b.slots.tryTake([{ taskId: 't1', guildId: 'g1' }])).toMatchObject({ taken: true });
     });
 
     it("reconcile drops a guild's leaked slots, adds its running tasks and keeps other guilds' slots", async () => {
       const { a, b } = await pair({ maxActiveGenerations: 5 });
-      expect(await a.slots.tryTake('leak-1', 'g1')).toEqual({ taken: true });
-      expect(await a.slots.tryTake('kept-1', 'g1')).toEqual({ taken: true });
-      expect(await a.slots.tryTake('other-1', 'g2')).toEqual({ taken: true });
+      expect(await a.slots.tryTake([{ taskId: 'leak-1', guildId: 'g1' }])).toMatchObject({ taken: true });
+      expect(await a.slots.tryTake([{ taskId: 'kept-1', guildId: 'g1' }])).toMatchObject({ taken: true });
+      expect(await a.slots.tryTake([{ taskId: 'other-1', guildId: 'g2' }])).toMatchObject({ taken: true });
+      // A has nothing more to offer: its guilds leave the round-robin.
+      await a.slots.withdraw();
       const freedAtA = freedNotices(a);
 
       // B took g1 over: kept-1 and running-2 run, leak-1 was left by A's crash.
       await b.slots.reconcile('g1', ['kept-1', 'running-2']);
       await freedAtA.wait();
       // Exactly 3 slots held now (kept-1, running-2, other-1): two more fit, a third does not.
-      expect(await b.slots.tryTake('new-1', 'g3')).toEqual({ taken: true });
-      expect(await b.slots.tryTake('new-2', 'g3')).toEqual({ taken: true });
-      expect(await b.slots.tryTake('new-3', 'g3')).toEqual({ taken: false, retryInMs: 1_000 });
+      expect(await b.slots.tryTake([{ taskId: 'new-1', guildId: 'g3' }])).toMatchObject({ taken: true });
+      expect(await b.slots.tryTake([{ taskId: 'new-2', guildId: 'g3' }])).toMatchObject({ taken: true });
+      expect(await b.slots.tryTake([{ taskId: 'new-3', guildId: 'g3' }])).toEqual({ taken: false, retryInMs: 1_000 });
       // leak-1 holds no slot any more (taking it again needs a free slot); the others still hold theirs.
-      expect(await a.slots.tryTake('leak-1', 'g1')).toEqual({ taken: false, retryInMs: 1_000 });
+      expect(await a.slots.tryTake([{ taskId: 'leak-1', guildId: 'g1' }])).toEqual({ taken: false, retryInMs: 1_000 });
       for (const [task, guild] of [['kept-1', 'g1'], ['running-2', 'g1'], ['other-1', 'g2']] as const) {
-        expect(await a.slots.tryTake(task, guild)).toEqual({ taken: true });
+        expect(await a.slots.tryTake([{ taskId: task, guildId: guild }])).toMatchObject({ taken: true });
       }
 
       // A guild with nothing running gives every slot back.
@@ -253,9 +255,9 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
     it('guildsHoldingSlots lists each guild holding a slot once', async () => {
       const { a, b } = await pair({ maxActiveGenerations: 5 });
       expect(await a.slots.guildsHoldingSlots()).toEqual([]);
-      await a.slots.tryTake('t1', 'g1');
-      await a.slots.tryTake('t2', 'g1');
-      await b.slots.tryTake('t3', 'g2');
+      await a.slots.tryTake([{ taskId: 't1', guildId: 'g1' }]);
+      await a.slots.tryTake([{ taskId: 't2', guildId: 'g1' }]);
+      await b.slots.tryTake([{ taskId: 't3', guildId: 'g2' }]);
       expect((await b.slots.guildsHoldingSlots()).sort()).toEqual(['g1', 'g2']);
       await a.slots.release('t1');
       await a.slots.release('t2');
@@ -265,7 +267,7 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
     it('twenty takes at once from both processes take exactly the cap', async () => {
       const { a, b } = await pair({ maxActiveGenerations: 3, submitMinIntervalMs: 0 });
       const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).slots.tryTake(`t${i}`, `g${i % 4}`)),
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).slots.tryTake([{ taskId: `t${i}`, guildId: `g${i % 4}` }])),
       );
       expect(answers.filter((answer) => answer.taken)).toHaveLength(3);
       expect(answers.filter((answer) => !answer.taken)).toHaveLength(17);
@@ -274,6 +276,51 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
       expect(holding.length).toBeLessThanOrEqual(3);
     });
   });
+  describe('one round-robin over every process\'s guilds', () => {
+    it('serves guilds in turn whichever process owns them: one process\'s single guild gets a guild\'s share, not half', async () => {
+      const { a, b } = await pair({ maxActiveGenerations: 100, submitMinIntervalMs: 0 });
+      let n = 0;
+      const offer = (guilds: string[]) => guilds.map((guildId) => ({ guildId, taskId: `${guildId}-${++n}` }));
+      const served: string[] = [];
+      // Both processes ask in turn, as their wake-ups would; A owns g1, B owns g2 and g3.
+      for (let i = 0; i < 12; i++) {
+        const answer = await (i % 2 === 0 ? a : b).slots.tryTake(offer(i % 2 === 0 ? ['g1'] : ['g2', 'g3']));
+        if (answer.taken) served.push(answer.guildId);
+        else expect(answer).toEqual({ taken: false, retryInMs: 250 });
+      }
+      expect(served.slice(0, 6)).toEqual(['g1', 'g2', 'g3', 'g1', 'g2', 'g3']);
+      const count = (guild: string) => served.filter((g) => g === guild).length;
+      expect(count('g1')).toBe(count('g2'));
+      expect(count('g2')).toBe(count('g3'));
+    });
+
+    it('a guild that starts waiting goes behind the guilds already waiting, ahead of the one just served', async () => {
+      const { a, b } = await pair({ maxActiveGenerations: 100, submitMinIntervalMs: 0 });
+      expect(await a.slots.tryTake([{ guildId: 'g1', taskId: 't1' }])).toMatchObject({ guildId: 'g1' });
+      // g2 joins now: g1 was just served, so g2 goes first although both wait.
+      expect(await b.slots.tryTake([{ guildId: 'g2', taskId: 't2' }])).toMatchObject({ taken: true, guildId: 'g2' });
+      expect(await a.slots.tryTake([{ guildId: 'g1', taskId: 't3' }])).toMatchObject({ taken: true, guildId: 'g1' });
+    });
+
+    it('a withdrawn guild no longer holds up the others, and a dead process\'s offer expires', async () => {
+      const { a, b } = await pair({ maxActiveGenerations: 100, submitMinIntervalMs: 0, offerStaleMs: 300 });
+      await a.slots.pause(50);
+      // A offers g0 while paused (g0 < g9: g0 is first in line), then withdraws: B goes at once.
+      expect(await a.slots.tryTake([{ guildId: 'g0', taskId: 't0' }])).toMatchObject({ taken: false });
+      await a.slots.withdraw();
+      await sleep(60);
+      expect(await b.slots.tryTake([{ guildId: 'g9', taskId: 't9' }])).toMatchObject({ taken: true, guildId: 'g9' });
+
+      // A offers g0 again and dies: B waits for its turn only until A's offer is stale.
+      await a.slots.pause(50);
+      expect(await a.slots.tryTake([{ guildId: 'g0', taskId: 't0' }])).toMatchObject({ taken: false });
+      await sleep(60);
+      expect(await b.slots.tryTake([{ guildId: 'g9', taskId: 't10' }])).toEqual({ taken: false, retryInMs: 250 });
+      await sleep(300);
+      expect(await b.slots.tryTake([{ guildId: 'g9', taskId: 't10' }])).toMatchObject({ taken: true, guildId: 'g9' });
+    });
+  });
+
   describe('settings changes', () => {
     it('reach the other processes with the guild id, not the one that made them', async () => {
       const { a, b } = await pair();
