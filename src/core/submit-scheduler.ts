@@ -187,6 +187,8 @@ export class SubmitScheduler {
   /** Stops submitting and waits for submits already sent to be recorded. */
   async stop(): Promise<void> {
     this.stopped = true;
+    // Other processes must not wait for this one's turn until its offer goes stale.
+    this.withdrawShared();
     if (this.wakeTimer) this.deps.timers.clearTimeout(this.wakeTimer);
     await Promise.allSettled([...this.inFlight]);
   }

@@ -158,6 +158,21 @@ describe('SubmitScheduler with a slot pool shared by two processes', () => {
     expect(h.maxRunningAtOnce()).toBe(1);
   });
 
+  it('a process that stops withdraws its guilds, so the other one does not wait for a stale offer', async () => {
+    const h = setup({ maxActiveGenerations: 5, submitMinIntervalMs: 0 });
+    await h.pool.instance('A').slots.pause(100);
+    // A (whose guild is first in line) offers while the account is paused, then stops.
+    const [first] = await h.queued('guild-a', 1);
+    h.a.scheduler.enqueue(first!);
+    await vi.advanceTimersByTimeAsync(10);
+    await h.a.scheduler.stop();
+    expect(h.pool.callsOf('withdraw', 'A')).toHaveLength(1);
+    const [other] = await h.queued('guild-b', 1);
+    h.b.scheduler.enqueue(other!);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(h.submitOrder()).toEqual([other!.id]);
+  });
+
   it('a process with nothing left to offer withdraws its guilds from the shared round-robin', async () => {
     const h = setup({ maxActiveGenerations: 5 });
     const [only] = await h.queued('guild-a', 1);
