@@ -39,7 +39,8 @@ const SLOT_POOL_RETRY_MS = 1_000;
 /**
  * The queue in front of the provider: a global cap on running generations, a per-guild cap,
  * round-robin across guilds and across the members of a guild, submit pacing and the circuit breaker.
- * The store is the source of truth; this class keeps the in-memory order and slot counts.
+ * The store is the source of truth; this class keeps the in-memory order and slot counts. With a
+ * shared slot pool (several processes), the cap, pacing and guild round-robin are account-wide.
  */
 export class SubmitScheduler {
   private readonly queues = new Map<string, string[]>();
@@ -79,7 +80,10 @@ export class SubmitScheduler {
       callbacks?: { newSecret(): string; urlFor(taskId: string, secret: string): string };
       /** A guild's own cap on running generations (its settings); synchronous, asked on every pick. */
       perGuildConcurrencyOf?: (guildId: string) => number | undefined;
-      /** Slots shared with other processes (several processes on one Redis); local limits still apply. */
+      /**
+       * Several processes on one Redis: the shared pool then decides the account's cap, the submit
+       * pacing and whose turn it is across processes; per-guild caps and member order stay local.
+       */
       slots?: SlotPool;
     },
   ) {
@@ -229,14 +233,14 @@ export class SubmitScheduler {
       const waitMs = Math.max(this.pausedUntilMs, this.lastSubmitAtMs + limits.submitMinIntervalMs) - nowMs;
       if (waitMs > 0) return this.wakeIn(waitMs);
 
-      const next = this.peekNext();
+      const [next] = this.candidates(1);
       if (!next) return;
       this.startSubmit(next);
     }
   }
 
   /** Takes `next` out of the queue, holds its slot and sends it. */
-  private startSubmit(next: { taskId: string; guildId: string }): void {
+  private startSubmit(next: SlotCandidate): void {
     this.takeOutOfQueue(next.taskId, next.guildId);
     this.running.set(next.taskId, next.guildId);
     this.lastSubmitAtMs = this.deps.clock.now().getTime();
@@ -284,29 +288,20 @@ export class SubmitScheduler {
       .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not withdraw from the shared queue'));
   }
 
-  /** The next task of every guild under its cap, in this process's round-robin order. */
-  private candidates(): SlotCandidate[] {
+  /**
+   * The next task of each guild under its cap (at most `limit`), in this process's round-robin order
+   * over guilds, each guild's task chosen round-robin over its members.
+   */
+  private candidates(limit = Number.POSITIVE_INFINITY): SlotCandidate[] {
     const ringSize = this.guildRing.length;
     const candidates: SlotCandidate[] = [];
-    for (let step = 0; step < ringSize; step++) {
+    for (let step = 0; step < ringSize && candidates.length < limit; step++) {
       const guildId = this.guildRing[(this.ringCursor + step) % ringSize]!;
       const queue = this.queues.get(guildId);
       if (!queue?.length || this.runningIn(guildId) >= this.concurrencyOf(guildId)) continue;
       candidates.push({ guildId, taskId: this.orderWithinGuild(guildId)[0]! });
     }
     return candidates;
-  }
-
-  /** The task to submit next: round-robin over guilds under their cap, then over a guild's members. */
-  private peekNext(): { taskId: string; guildId: string } | undefined {
-    const ringSize = this.guildRing.length;
-    for (let step = 0; step < ringSize; step++) {
-      const guildId = this.guildRing[(this.ringCursor + step) % ringSize]!;
-      const queue = this.queues.get(guildId);
-      if (!queue?.length || this.runningIn(guildId) >= this.concurrencyOf(guildId)) continue;
-      return { taskId: this.orderWithinGuild(guildId)[0]!, guildId };
-    }
-    return undefined;
   }
 
   private takeOutOfQueue(taskId: string, guildId: string): void {
@@ -331,7 +326,7 @@ export class SubmitScheduler {
   }
 
   private releaseShared(taskId: string): void {
-    // A failed release leaks one slot until the guild is next taken over (reconcile); say so.
+    // A failed release leaks one slot until the guild is next taken over (reconciled at adoption).
     this.deps.slots
       ?.release(taskId)
       .catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'could not release a shared slot'));
