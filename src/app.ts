@@ -312,7 +312,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     registerOpsRoutes(httpServer, {
       readiness: {
         gatewayReady: () => isGatewayReady(client),
-        storeAnswers: async () => void (await store.get('readyz-probe')),
+        // With several processes, the coordination connection must answer too: no slot, no submit.
+        storeAnswers: async () => void (await Promise.all([store.get('readyz-probe'), coordination?.ping()])),
         shuttingDown: () => shuttingDown,
       },
       renderMetrics: () => metrics.render(),

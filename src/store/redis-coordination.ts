@@ -28,6 +28,8 @@ export interface RedisCoordination {
   settingsChanged(guildId: string): Promise<void>;
   /** Calls `listener` when another process changed a guild's settings. */
   onSettingsChanged(listener: (guildId: string) => void): void;
+  /** Rejects when Redis does not answer (readiness). */
+  ping(): Promise<void>;
   connect(): Promise<void>;
   close(): Promise<void>;
 }
@@ -231,6 +233,9 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Redi
     },
     onSettingsChanged(listener) {
       settingsListeners.push(listener);
+    },
+    async ping() {
+      await client.ping();
     },
     async connect() {
       await client.connect();

@@ -321,6 +321,13 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
     });
   });
 
+  it('ping answers while Redis does, and rejects once the coordination is closed', async () => {
+    const { a } = await pair();
+    await expect(a.ping()).resolves.toBeUndefined();
+    await a.close();
+    await expect(a.ping()).rejects.toThrow();
+  });
+
   describe('settings changes', () => {
     it('reach the other processes with the guild id, not the one that made them', async () => {
       const { a, b } = await pair();
