@@ -70,6 +70,19 @@ export type CancelOutcome =
 // How many of a member's newest tasks are read at first for the quota and the cooldown.
 const RECENT_PAGE = 100;
 
+// Positions up to this are shown exactly; further back, a reply is edited once the position moved
+// by a tenth: with 10 000 waiting, one submit changes every position, and 10 000 edits per refresh
+// would flood Discord (and hold the bot's memory in queued requests) for a change nobody needs.
+const EXACT_POSITIONS = 10;
+const POSITION_STEP = 0.1;
+
+/** Whether a waiting member's reply should change from `shown` to `next` (-1: the account problem). */
+export function positionWorthAnEdit(shown: number, next: number): boolean {
+  if (next === shown) return false;
+  if (next === -1 || shown === -1 || next <= EXACT_POSITIONS || next > shown) return true;
+  return shown - next >= shown * POSITION_STEP;
+}
+
 /** States that count against the daily quota: everything but provider failures and cancels before a submit. */
 function countsAgainstQuota(task: Task): boolean {
   // A cancel after the submit only stops following it: the provider still makes (and bills) it.
@@ -208,9 +221,8 @@ export class GenerationService {
         this.waitingWithLiveReply.delete(id);
         continue;
       }
-      // Only a change is worth an edit: thousands of waiting members must not flood Discord.
       const shown = accountProblem ? -1 : position;
-      if (shown === waiting.shownPosition) continue;
+      if (!positionWorthAnEdit(waiting.shownPosition, shown)) continue;
       waiting.shownPosition = shown;
       void progress.report(
         waiting.task,

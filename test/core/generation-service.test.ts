@@ -1,4 +1,5 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
+import { positionWorthAnEdit } from '../../src/core/generation-service.js';
 import type { Task } from '../../src/core/task.js';
 import { UserFacingError } from '../../src/core/user-facing-error.js';
 import { createCoreHarness, newGeneration } from '../fakes/core-harness.js';
@@ -126,6 +127,30 @@ describe('GenerationService', () => {
       h.service.refreshWaitingReplies();
       expect(h.progress.viewsFor(third.task.id)).toHaveLength(1);
       await h.stop();
+    });
+
+    it('edits a far-back position only once it moved by a tenth; the last ten, the account problem and a move back at once', () => {
+      expect(positionWorthAnEdit(5, 5)).toBe(false);
+      expect(positionWorthAnEdit(5, 4)).toBe(true);
+      expect(positionWorthAnEdit(11, 10)).toBe(true);
+      expect(positionWorthAnEdit(1000, 999)).toBe(false);
+      expect(positionWorthAnEdit(1000, 901)).toBe(false);
+      expect(positionWorthAnEdit(1000, 900)).toBe(true);
+      expect(positionWorthAnEdit(50, 46)).toBe(false);
+      expect(positionWorthAnEdit(50, 45)).toBe(true);
+      expect(positionWorthAnEdit(900, 901)).toBe(true);
+      expect(positionWorthAnEdit(900, -1)).toBe(true);
+      expect(positionWorthAnEdit(-1, 900)).toBe(true);
+      // 10 000 members waiting, one leaves the head every refresh: edits are rare, not 10 000 each time.
+      let shown = 10_000;
+      let edits = 0;
+      for (let position = 9_999; position >= 1; position--) {
+        if (!positionWorthAnEdit(shown, position)) continue;
+        shown = position;
+        edits++;
+      }
+      expect(shown).toBe(1);
+      expect(edits).toBeLessThan(100);
     });
 
     it('tells the caller when submits are stopped by an account problem', async () => {
