@@ -12,7 +12,7 @@ import { systemClock, systemTimers, type Publisher } from './core/ports.js';
 import { SubmitScheduler } from './core/submit-scheduler.js';
 import { AdminLog } from './discord/admin-log.js';
 import { createDiscordActions } from './discord/discord-actions.js';
-import { createDiscordClient, createInteractionRest, holdsGuildShard, isGatewayReady } from './discord/client.js';
+import { createDiscordClient, createInteractionRest, holdsGuildShard, isGatewayReady, routeInteractionRequests } from './discord/client.js';
 import { createDiscordPublisher } from './discord/publisher.js';
 import { createProgressReporter } from './discord/progress-reporter.js';
 import { InteractionRouter } from './discord/router.js';
@@ -116,6 +116,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
   instrumentDiscordRest(client.rest, metrics);
   const interactionRest = createInteractionRest(config.discord.apiUrl);
   instrumentDiscordRest(interactionRest, metrics);
+  routeInteractionRequests(client.rest, interactionRest);
   const progress = createProgressReporter({
     // Interaction webhooks are not bound by the bot's global rate limit (50 requests/s): on their own
     // REST instance, thousands of progress edits never hold up result posts.

@@ -297,6 +297,28 @@ describe('SubmitScheduler', () => {
     expect(h.scheduler.runningCount()).toBe(1);
   });
 
+  it('positionOf counts the same positions as walking the whole service order, for mixed guilds, members and a moved ring', async () => {
+    const h = setup({ maxActiveGenerations: 2, perGuildConcurrency: 1 });
+    // A deterministic mix: 7 guilds of uneven size, 3 members, and some submits so the ring has turned.
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    const tasks: Task[] = [];
+    for (let i = 0; i < 120; i++) {
+      const task = makeTask({ guildId: `guild-${next(7)}`, userId: `user-${next(3)}`, request: { ...makeTask().request, prompt: `p${i}` } });
+      await h.store.create(task);
+      tasks.push(task);
+    }
+    for (const task of tasks.slice(0, 60)) h.scheduler.enqueue(task);
+    await vi.advanceTimersByTimeAsync(10);
+    for (const task of tasks.slice(60)) h.scheduler.enqueue(task);
+    h.scheduler.dequeue(tasks[70]!.id, tasks[70]!.guildId);
+
+    const walked = h.scheduler.positions();
+    expect(walked.size).toBe(h.scheduler.queuedCount());
+    for (const [id, position] of walked) expect(h.scheduler.positionOf(id), id).toBe(position);
+    expect([...walked.values()].sort((a, b) => a - b)).toEqual(Array.from({ length: walked.size }, (_, i) => i + 1));
+  });
+
   it('positionOf follows service order across guilds', async () => {
     const h = setup({ maxActiveGenerations: 1 });
     const tasks = await createDistinct(h.store, ['A', 'A', 'A', 'B', 'B', 'C']);
