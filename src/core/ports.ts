@@ -129,7 +129,10 @@ export const systemTimers: Timers = {
 export interface GuildLeases {
   /** Takes a guild's lease, or confirms this process holds it; false while another process does. */
   claim(guildId: string): Promise<boolean>;
-  /** Extends every lease this process holds; returns the guilds whose lease it no longer holds. */
+  /**
+   * Extends every lease this process holds (taking back one that expired while nobody took it);
+   * returns the guilds whose lease another process holds now.
+   */
   renew(guildIds: readonly string[]): Promise<string[]>;
   /** Gives leases back (shutdown), so a successor need not wait for them to expire. */
   release(guildIds: readonly string[]): Promise<void>;

@@ -44,11 +44,24 @@ if holder == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) retur
 if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 return 0`;
 
-/** KEYS leases; ARGV instance, ttl. Extend the ones still ours; 0 for each lost (expired or taken). */
+/**
+ * KEYS leases; ARGV instance, ttl. Extend the ones still ours and take back the ones that expired
+ * with nobody taking them (Redis was unreachable or restarted for longer than the TTL: this process
+ * never stopped owning them, so it need not drop and reload them); 0 for each another process holds.
+ */
 const RENEW = `
 local out = {}
 for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2]) out[i] = 1 else out[i] = 0 end
+  local holder = redis.call('GET', key)
+  if holder == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+    out[i] = 1
+  elseif holder == false then
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
 end
 return out`;
 

@@ -147,7 +147,8 @@ export class MemoryCoordination {
   }
 
   private renewOne(instanceId: string, guildId: string): boolean {
-    if (this.leaseHolder(guildId) !== instanceId) return false;
+    const holder = this.leaseHolder(guildId);
+    if (holder !== undefined && holder !== instanceId) return false;
     this.leaseTable.set(guildId, { holder: instanceId, expiresAtMs: this.now() + this.ttl() });
     return true;
   }

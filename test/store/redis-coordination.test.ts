@@ -92,16 +92,17 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
       expect(await b.leases.claim('g1')).toBe(true);
     });
 
-    it('renew extends the leases still held and reports the lost ones', async () => {
+    it('renew extends the leases still held, takes back expired ones nobody took, and reports the ones another process holds', async () => {
       const { a, b } = await pair({ leaseTtlMs: 200 });
       expect(await a.leases.claim('g1')).toBe(true);
       expect(await a.leases.claim('g2')).toBe(true);
       await sleep(300);
-      // g1 expired and B took it over; A claims g2 afresh (expired but free).
+      // g1 expired and B took it over; g2 expired and nobody took it.
       expect(await b.leases.claim('g1')).toBe(true);
-      expect(await a.leases.claim('g2')).toBe(true);
 
-      expect(await a.leases.renew(['g1', 'g2', 'never-held'])).toEqual(['g1', 'never-held']);
+      expect(await a.leases.renew(['g1', 'g2', 'never-held'])).toEqual(['g1']);
+      expect(await b.leases.claim('g2')).toBe(false);
+      expect(await b.leases.claim('never-held')).toBe(false);
       expect(await a.leases.renew([])).toEqual([]);
       expect(await b.leases.renew(['g1'])).toEqual([]);
       // A's renewal of g1 did not touch B's lease.
