@@ -1,5 +1,6 @@
 import type { GuildLeases, Logger, Timers } from './ports.js';
 
+// How often a guild held by another process is asked for (bounded by the renewal period).
 const WANTED_RETRY_MS = 1_000;
 
 /** What ownership changes mean to the rest of the bot (wired in the composition root). */
@@ -13,8 +14,8 @@ export interface OwnershipEvents {
 /**
  * Which guilds' tasks this process follows. With several processes on one Redis, a guild's tasks
  * belong to the process holding the guild's shard, through a lease that expires when that process
- * dies; a guild whose lease another process still holds is asked for again on every renewal, so a
- * restarted process takes its guilds back as soon as the old lease expires.
+ * dies; a guild whose lease another process still holds is asked for again every second, so a
+ * restarted process takes its guilds back as soon as the old lease expires (or is given back).
  */
 export class GuildOwnership {
   private readonly owned = new Set<string>();
