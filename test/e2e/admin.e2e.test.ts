@@ -1,19 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChannelState, GuildState, InteractionHandle, OptionInput } from '../emulators/discord/index.js';
-import { createWorld, MEMBER_ID, settle, type World } from './harness.js';
+import type { ChannelState, GuildState, OptionInput } from '../emulators/discord/index.js';
+import { createWorld, ephemeralText, MEMBER_ID, settle, type World } from './harness.js';
 
 const WAIT_MS = 15_000;
 // Discord's channel option type: the emulator then resolves the channel like Discord does.
 const CHANNEL_OPTION = 7;
-
-/** The text of an ephemeral answer: a direct reply, or the deferred reply once edited. */
-async function ephemeralText(handle: InteractionHandle): Promise<string> {
-  const ack = await handle.waitForAck(WAIT_MS);
-  expect(Number(ack.data?.flags ?? 0) & 64).toBe(64);
-  if (ack.type === 4) return typeof ack.data?.content === 'string' ? ack.data.content : '';
-  const original = await handle.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
-  return original.content;
-}
 
 describe('e2e: /sora-admin', { timeout: 60_000 }, () => {
   let world: World;

@@ -1,20 +1,10 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuildState, InteractionHandle, RecordedMessage } from '../emulators/discord/index.js';
-import { createWorld, MEMBER_ID, resultFooterOf, settle, type World } from './harness.js';
+import { createWorld, ephemeralText, MEMBER_ID, resultFooterOf, settle, type World } from './harness.js';
 
 const WAIT_MS = 15_000;
 const COMMAND = 'Animate with Sora';
-
-/** The text of an ephemeral answer: an ephemeral reply, or the ephemeral deferred reply once edited. */
-async function ephemeralText(handle: InteractionHandle): Promise<string> {
-  const ack = await handle.waitForAck(WAIT_MS);
-  expect([4, 5]).toContain(ack.type);
-  expect(Number(ack.data?.flags ?? 0) & 64).toBe(64);
-  if (ack.type === 4) return typeof ack.data?.content === 'string' ? ack.data.content : '';
-  const original = await handle.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
-  return original.content;
-}
 
 /** `npm run deploy-commands` for one guild; asynchronous, as the emulator answering it runs in this process. */
 function deployCommands(world: World, guildId: string): Promise<number | null> {

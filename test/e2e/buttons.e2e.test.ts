@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChannelState, GuildState, InteractionHandle } from '../emulators/discord/index.js';
-import { createWorld, MEMBER_ID, resultFooterOf, settle, type World } from './harness.js';
+import type { ChannelState, GuildState } from '../emulators/discord/index.js';
+import { createWorld, ephemeralText, MEMBER_ID, resultFooterOf, settle, type World } from './harness.js';
 
 const WAIT_MS = 15_000;
 const CHANNEL_OPTION = 7;
-
-async function ephemeralText(handle: InteractionHandle): Promise<string> {
-  const ack = await handle.waitForAck(WAIT_MS);
-  expect(Number(ack.data?.flags ?? 0) & 64).toBe(64);
-  if (ack.type === 4) return typeof ack.data?.content === 'string' ? ack.data.content : '';
-  const original = await handle.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
-  return original.content;
-}
 
 describe('e2e: result buttons', { timeout: 60_000 }, () => {
   let world: World;

@@ -1,17 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuildState, InteractionHandle } from '../emulators/discord/index.js';
-import { createWorld, MEMBER_ID, settle, type World } from './harness.js';
+import { createWorld, ephemeralText, MEMBER_ID, settle, type World } from './harness.js';
 
 const WAIT_MS = 15_000;
-
-/** The text of an ephemeral answer: a direct reply, or the deferred reply once edited. */
-async function ephemeralText(handle: InteractionHandle): Promise<string> {
-  const ack = await handle.waitForAck(WAIT_MS);
-  expect(Number(ack.data?.flags ?? 0) & 64).toBe(64);
-  if (ack.type === 4) return typeof ack.data?.content === 'string' ? ack.data.content : '';
-  const original = await handle.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
-  return original.content;
-}
 
 /** The content of the first edit of a deferred reply: the queued message (later edits replace it). */
 async function firstEditText(handle: InteractionHandle): Promise<string> {

@@ -5,12 +5,14 @@ import type { IncomingMessage, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { expect } from 'vitest';
 import { startAceDataEmulator, type AceDataEmulator, type AceDataEmulatorOptions } from '../emulators/acedata-emulator.js';
 import {
   startDiscordEmulator,
   type DiscordEmulator,
   type DiscordEmulatorOptions,
   type GuildState,
+  type InteractionHandle,
 } from '../emulators/discord/index.js';
 
 /** One JSON log line of the bot process. */
@@ -301,4 +303,17 @@ export function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The text of an ephemeral answer: an ephemeral reply, or the ephemeral deferred reply once edited
+ * (asserts the acknowledgement is one of the two, and ephemeral).
+ */
+export async function ephemeralText(handle: InteractionHandle, waitMs = 15_000): Promise<string> {
+  const ack = await handle.waitForAck(waitMs);
+  expect([4, 5]).toContain(ack.type);
+  expect(Number(ack.data?.flags ?? 0) & 64).toBe(64);
+  if (ack.type === 4) return typeof ack.data?.content === 'string' ? ack.data.content : '';
+  const original = await handle.waitForOriginal((m) => m.content.length > 0, waitMs);
+  return original.content;
 }

@@ -8,21 +8,11 @@ import {
   type OptionInput,
   type RecordedMessage,
 } from '../emulators/discord/index.js';
-import { createWorld, MEMBER_ID, type World } from './harness.js';
+import { createWorld, ephemeralText, MEMBER_ID, type World } from './harness.js';
 
 const PROMPT_MAX_CHARS = 120;
 const ANOTHER_MEMBER_ID = '498765432109876543';
 const WAIT_MS = 15_000;
-
-/** The text of an ephemeral answer: an ephemeral reply, or the ephemeral deferred reply once edited. */
-async function ephemeralText(handle: InteractionHandle): Promise<string> {
-  const ack = await handle.waitForAck(WAIT_MS);
-  expect([4, 5]).toContain(ack.type);
-  expect(Number(ack.data?.flags ?? 0) & 64).toBe(64);
-  if (ack.type === 4) return typeof ack.data?.content === 'string' ? ack.data.content : '';
-  const original = await handle.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
-  return original.content;
-}
 
 /** `Task <id> · <marker> · Ace Data Cloud task <uuid>` → both ids. */
 function idsFromFooter(message: RecordedMessage): { taskId: string; providerTaskId: string } {
