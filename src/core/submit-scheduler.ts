@@ -63,6 +63,11 @@ export class SubmitScheduler {
   private takingSharedSlot = false;
   /** This process's guilds are in the shared round-robin (it offered candidates and did not withdraw). */
   private offeredShared = false;
+  /**
+   * When the pool said to ask again (full, paced or another guild's turn). Until then an enqueue does
+   * not ask: during a burst every command would otherwise send its own offer of every guild.
+   */
+  private sharedRetryAtMs = 0;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -87,7 +92,10 @@ export class SubmitScheduler {
       slots?: SlotPool;
     },
   ) {
-    deps.slots?.onFreed(() => this.pump());
+    deps.slots?.onFreed(() => {
+      this.sharedRetryAtMs = 0;
+      this.pump();
+    });
   }
 
   /**
@@ -236,6 +244,8 @@ export class SubmitScheduler {
       }
       if (this.deps.slots) {
         // The shared pool decides the cap, the pacing (429 pauses included) and whose turn it is.
+        const retryInMs = this.sharedRetryAtMs - clock.now().getTime();
+        if (retryInMs > 0) return this.wakeIn(retryInMs);
         const candidates = this.candidates();
         if (candidates.length === 0) return this.withdrawShared();
         return this.askSharedSlot(candidates);
@@ -272,7 +282,10 @@ export class SubmitScheduler {
       .then(
         (answer) => {
           this.takingSharedSlot = false;
-          if (!answer.taken) return this.wakeIn(answer.retryInMs);
+          if (!answer.taken) {
+            this.sharedRetryAtMs = this.deps.clock.now().getTime() + answer.retryInMs;
+            return this.wakeIn(answer.retryInMs);
+          }
           if (this.stopped || !this.waiting.has(answer.taskId)) {
             // Cancelled, forgotten or shutting down while we asked: the slot goes back.
             this.releaseShared(answer.taskId);

@@ -173,6 +173,27 @@ describe('SubmitScheduler with a slot pool shared by two processes', () => {
     expect(h.submitOrder()).toEqual([other!.id]);
   });
 
+  it('while the pool is full, a burst of commands does not ask it once per command; a freed slot is still taken at once', async () => {
+    const h = setup({ maxActiveGenerations: 1 });
+    const [first, ...burst] = await h.queued('guild-a', 51);
+    h.a.scheduler.enqueue(first!);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(h.api.submitCalls).toHaveLength(1);
+    const asksBefore = h.pool.callsOf('tryTake', 'A').length;
+
+    // Commands keep arriving, one every 10 ms.
+    for (const task of burst) {
+      h.a.scheduler.enqueue(task);
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    // One ask learns the pool is full; the others wait for its answer's retry time.
+    expect(h.pool.callsOf('tryTake', 'A').length - asksBefore).toBeLessThanOrEqual(1);
+
+    await h.finish(h.a, first!.id);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(h.api.submitCalls).toHaveLength(2);
+  });
+
   it('a process with nothing left to offer withdraws its guilds from the shared round-robin', async () => {
     const h = setup({ maxActiveGenerations: 5 });
     const [only] = await h.queued('guild-a', 1);
