@@ -43,23 +43,42 @@ async function taskOf(interaction: ButtonInteraction | ModalSubmitInteraction, c
 
 /** The request of an earlier task as a fresh ask, so it goes through preflight (and the guild's rules) again. */
 function askFrom(task: Task, prompt = task.request.prompt): GenerationAsk {
-  const { model, duration, orientation, size, imageUrl } = task.request;
+  const { model, duration, orientation, size, imageUrl, extraImageUrls, endImageUrl, negativePrompt, character } = task.request;
   return {
     prompt,
     model,
-    duration,
-    orientation,
-    size,
-    // Checked as an image when first asked; size 0: it is not downloaded by the bot.
-    attachment: imageUrl ? { name: fileNameOf(imageUrl), contentType: null, size: 0, url: imageUrl } : null,
+    duration: duration ?? null,
+    orientation: orientation ?? null,
+    size: size ?? null,
+    attachment: imageUrl ? checkedImage(imageUrl) : null,
+    extraAttachments: (extraImageUrls ?? []).map(checkedImage),
+    endAttachment: endImageUrl ? checkedImage(endImageUrl) : null,
+    negativePrompt: negativePrompt ?? null,
+    characterVideo: character ? { name: fileNameOf(character.videoUrl, 'character.mp4'), contentType: 'video/mp4', size: 0, url: character.videoUrl } : null,
+    characterStart: character?.startSeconds ?? null,
+    characterEnd: character?.endSeconds ?? null,
   };
 }
 
-function fileNameOf(url: string): string {
+// Checked as an image when first asked; size 0: it is not downloaded by the bot.
+function checkedImage(url: string): NonNullable<GenerationAsk['attachment']> {
+  return { name: fileNameOf(url), contentType: null, size: 0, url };
+}
+
+/**
+ * The same prompt (and images) on the server's default model, for a task whose model is not served.
+ * The model's own options are left to the default model's defaults: they may not exist there.
+ */
+function askOnDefaultModel(task: Task): GenerationAsk {
+  const ask = askFrom(task);
+  return { ...ask, model: null, duration: null, orientation: null, size: null, negativePrompt: null, characterVideo: null, characterStart: null, characterEnd: null };
+}
+
+function fileNameOf(url: string, fallback = 'image.png'): string {
   try {
-    return decodeURIComponent(new URL(url).pathname.split('/').at(-1) ?? '') || 'image.png';
+    return decodeURIComponent(new URL(url).pathname.split('/').at(-1) ?? '') || fallback;
   } catch {
-    return 'image.png';
+    return fallback;
   }
 }
 
@@ -67,6 +86,13 @@ function fileNameOf(url: string): string {
 async function regenerate(interaction: ButtonInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
   const task = await taskOf(interaction, context, taskId);
   await preflightAndStart(interaction, context, askFrom(task));
+}
+
+/** "Run on the server's default model" under a result whose model is not served: only its member may. */
+async function switchModel(interaction: ButtonInteraction, context: CommandContext, taskId: string | undefined): Promise<void> {
+  const task = await taskOf(interaction, context, taskId);
+  if (task.userId !== interaction.user.id) throw new UserFacingError('NOT_YOURS', 'error.switchNotYours');
+  await preflightAndStart(interaction, context, askOnDefaultModel(task));
 }
 
 /** Remix: a modal with the prompt filled in; modals cannot be deferred, so it is shown at once. */
@@ -165,6 +191,7 @@ export const resultButtonHandlers: Record<
   delete: deleteResult,
   share,
   cancel: cancelFromButton,
+  'switch-model': switchModel,
 };
 
 /** Submits of the Remix modal. */

@@ -3,13 +3,18 @@ import {
   MessageFlags,
   PermissionFlagsBits,
   SlashCommandBuilder,
+  type AutocompleteInteraction,
   type ChatInputCommandInteraction,
   type Guild,
   type GuildMember,
 } from 'discord.js';
 import { formatCredits } from '../src/core/credits.js';
 import { requiredPermissions, type BotPermission } from '../src/core/preflight.js';
-import { DURATIONS, MODELS, ORIENTATIONS, SIZES, type Duration, type Model, type Orientation, type Size } from '../src/core/task.js';
+import { findModel } from '../src/core/models/catalogue.js';
+import { chooseModelOptions } from '../src/core/models/model-options.js';
+import { generationCredits } from '../src/core/credits.js';
+import { ORIENTATIONS, type Orientation } from '../src/core/task.js';
+import { suggestModelOptions } from '../src/discord/model-suggestions.js';
 import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, SlashCommand } from '../src/discord/command.js';
 import { localizeCommand } from '../src/discord/command-localizations.js';
@@ -95,7 +100,7 @@ const data = new SlashCommandBuilder()
       .addIntegerOption((o) =>
         o
           .setName('daily-budget')
-          .setDescription('Credits per UTC day: sora-2 10 s = 1, sora-2-pro ×10, longer ×seconds/10 (0 = none)')
+          .setDescription('Credits per UTC day (sora-2 10 s = 1; weights per model in the README; 0 = none)')
           .setMinValue(0)
           .setMaxValue(SETTINGS_LIMITS.dailyBudgetCreditsMax),
       )
@@ -117,14 +122,9 @@ const data = new SlashCommandBuilder()
     sub
       .setName('defaults')
       .setDescription('Options used when a member does not choose them')
-      .addStringOption((o) =>
-        o.setName('model').setDescription('Default model').addChoices(...MODELS.map((m) => ({ name: m, value: m }))),
-      )
+      .addStringOption((o) => o.setName('model').setDescription('Default model').setAutocomplete(true).setMaxLength(64))
       .addIntegerOption((o) =>
-        o
-          .setName('duration')
-          .setDescription('Default length in seconds (25 needs sora-2-pro)')
-          .addChoices(...DURATIONS.map((d) => ({ name: `${d} seconds`, value: d }))),
+        o.setName('duration').setDescription('Default length in seconds (for models that take it)').setMinValue(1).setMaxValue(60),
       )
       .addStringOption((o) =>
         o
@@ -132,28 +132,26 @@ const data = new SlashCommandBuilder()
           .setDescription('Default orientation')
           .addChoices(...ORIENTATIONS.map((v) => ({ name: v, value: v }))),
       )
-      .addStringOption((o) =>
-        o.setName('size').setDescription('Default size').addChoices(...SIZES.map((v) => ({ name: v, value: v }))),
-      )
+      .addStringOption((o) => o.setName('size').setDescription('Default size').setAutocomplete(true).setMaxLength(32))
       .addBooleanOption((o) => o.setName('reset').setDescription("Drop this server's defaults first")),
   )
   .addSubcommandGroup((group) =>
     group
       .setName('pro-roles')
-      .setDescription('Roles allowed to use sora-2-pro (none listed: everyone)')
+      .setDescription('Roles allowed to use the premium models (none listed: everyone)')
       .addSubcommand((sub) =>
         sub
           .setName('add')
-          .setDescription('Allow a role to use sora-2-pro')
+          .setDescription('Allow a role to use the premium models')
           .addRoleOption((o) => o.setName('role').setDescription('The role').setRequired(true)),
       )
       .addSubcommand((sub) =>
         sub
           .setName('remove')
-          .setDescription('Stop allowing a role to use sora-2-pro')
+          .setDescription('Stop allowing a role to use the premium models')
           .addRoleOption((o) => o.setName('role').setDescription('The role').setRequired(true)),
       )
-      .addSubcommand((sub) => sub.setName('clear').setDescription('Let everyone use sora-2-pro again')),
+      .addSubcommand((sub) => sub.setName('clear').setDescription('Let everyone use the premium models again')),
   )
   .addSubcommandGroup((group) =>
     group
@@ -187,6 +185,18 @@ const data = new SlashCommandBuilder()
       ),
   )
   .addSubcommand((sub) => sub.setName('log-channel-clear').setDescription('Stop posting in an admin log channel'))
+  .addSubcommand((sub) =>
+    sub
+      .setName('models')
+      .setDescription('The video models members may use here (shows them; give allow to change)')
+      .addStringOption((o) =>
+        o
+          .setName('allow')
+          .setDescription('Model ids separated by commas, or "all" for every model the bot offers')
+          .setAutocomplete(true)
+          .setMaxLength(1000),
+      ),
+  )
   .addSubcommand((sub) => sub.setName('check').setDescription("Check the bot's permissions in the configured channels"))
   .addSubcommand((sub) => sub.setName('settings').setDescription("Show this server's settings"));
 
@@ -294,25 +304,55 @@ const handlers: Record<string, Handler> = {
   },
 
   async defaults(interaction, context, guildId) {
+    const model = interaction.options.getString('model')?.trim() || undefined;
     const chosen = {
-      model: (interaction.options.getString('model') ?? undefined) as Model | undefined,
-      duration: (interaction.options.getInteger('duration') ?? undefined) as Duration | undefined,
+      model,
+      duration: interaction.options.getInteger('duration') ?? undefined,
       orientation: (interaction.options.getString('orientation') ?? undefined) as Orientation | undefined,
-      size: (interaction.options.getString('size') ?? undefined) as Size | undefined,
+      size: interaction.options.getString('size')?.trim() || undefined,
     };
     const reset = interaction.options.getBoolean('reset') ?? false;
     if (!reset && Object.values(chosen).every((value) => value === undefined)) {
       throw new UserFacingError('SETTING_INVALID', 'error.defaultsMissing');
+    }
+    if (model !== undefined && findModel(model) && !context.preflightRules.offeredModelIds.includes(model)) {
+      throw new UserFacingError('SETTING_INVALID', 'error.settingModelNotEnabled', { model });
+    }
+    // Checked against the model a plain command would use (the server's default, else the bot's), so
+    // a default that every such command would trip is refused now, naming what that model takes.
+    const current = await context.settings.get(guildId);
+    const merged = { ...(reset ? {} : current.defaults), ...Object.fromEntries(Object.entries(chosen).filter(([, v]) => v !== undefined)) };
+    const effective = findModel(merged.model ?? context.preflightRules.defaults.model);
+    if (effective) {
+      const check = chooseModelOptions(effective, { ...merged, imageCount: effective.images.min, hasEndImage: false, hasCharacter: false });
+      if (!check.ok) throw new UserFacingError('SETTING_INVALID', check.error.key, check.error.params);
     }
     const { settings } = await edit(context, guildId, { kind: 'set_defaults', defaults: chosen, reset });
     const L = interaction.locale;
     await reply(interaction, t(L, 'admin.defaultsUpdated', { defaults: describeDefaults(settings, context, L) }));
   },
 
+  async models(interaction, context, guildId) {
+    const allow = interaction.options.getString('allow')?.trim();
+    const L = interaction.locale;
+    let settings = await context.settings.get(guildId);
+    if (allow) {
+      const ids = allow.toLowerCase() === 'all' ? [] : [...new Set(allow.split(/[,，、\s]+/).filter((id) => id !== ''))];
+      const notEnabled = ids.find((id) => findModel(id) && !context.preflightRules.offeredModelIds.includes(id));
+      if (notEnabled) throw new UserFacingError('SETTING_INVALID', 'error.settingModelNotEnabled', { model: notEnabled });
+      // A default left outside the new list would make every plain command fail: it is dropped.
+      ({ settings } = await edit(context, guildId, { kind: 'set_allowed_models', modelIds: ids }));
+      if (settings.defaults.model && ids.length > 0 && !ids.includes(settings.defaults.model)) {
+        ({ settings } = await edit(context, guildId, { kind: 'set_defaults', defaults: { ...settings.defaults, model: undefined }, reset: true }));
+      }
+    }
+    await reply(interaction, `${allow ? `${t(L, 'admin.modelsUpdated')}\n` : ''}${describeModels(settings, context, L)}`);
+  },
+
   async 'pro-roles/add'(interaction, context, guildId) {
     const roleId = interaction.options.getRole('role', true).id;
     const { settings } = await edit(context, guildId, { kind: 'add_pro_role', roleId });
-    await reply(interaction, t(interaction.locale, 'admin.proRolesAdded', { roles: roleList(settings.proRoleIds) }));
+    await reply(interaction, t(interaction.locale, 'admin.proRolesAdded', { roles: roleList(settings.proRoleIds), models: premiumModels(context) }));
   },
 
   async 'pro-roles/remove'(interaction, context, guildId) {
@@ -321,15 +361,15 @@ const handlers: Record<string, Handler> = {
     const L = interaction.locale;
     const now =
       settings.proRoleIds.length === 0
-        ? t(L, 'admin.proRolesEveryone')
-        : t(L, 'admin.proRolesOnly', { roles: roleList(settings.proRoleIds) });
+        ? t(L, 'admin.proRolesEveryone', { models: premiumModels(context) })
+        : t(L, 'admin.proRolesOnly', { roles: roleList(settings.proRoleIds), models: premiumModels(context) });
     const what = t(L, changed ? 'admin.roleRemoved' : 'admin.roleNotListed', { role: `<@&${roleId}>` });
     await reply(interaction, `${what} ${now}`);
   },
 
   async 'pro-roles/clear'(interaction, context, guildId) {
     await edit(context, guildId, { kind: 'clear_pro_roles' });
-    await reply(interaction, t(interaction.locale, 'admin.proRolesCleared'));
+    await reply(interaction, t(interaction.locale, 'admin.proRolesCleared', { models: premiumModels(context) }));
   },
 
   async 'blocked-words/add'(interaction, context, guildId) {
@@ -386,7 +426,7 @@ const handlers: Record<string, Handler> = {
     add(settings.adminLogChannelId, 'admin.purposeAdminLog');
     const me = await botMember(interaction.guild);
     const lines = [...purposes].map(([channelId, why]) => describeChannelPermissions(interaction, me, channelId, why));
-    await reply(interaction, `${t(L, 'admin.checkTitle')}\n${lines.join('\n')}`);
+    await reply(interaction, `${t(L, 'admin.checkTitle')}\n${lines.join('\n')}\n${describeModelHealth(settings, context, L)}`);
   },
 
   async settings(interaction, context, guildId) {
@@ -394,9 +434,71 @@ const handlers: Record<string, Handler> = {
   },
 };
 
+/** Models a server may pick from (the operator's) and those it offers now, with their weights. */
+function describeModels(s: GuildSettings, context: CommandContext, L: Locale): string {
+  const operator = context.preflightRules.offeredModelIds;
+  const here = s.allowedModels.length > 0 ? operator.filter((id) => s.allowedModels.includes(id)) : operator;
+  const defaultModel = here.includes(s.defaults.model ?? '') ? s.defaults.model : here.includes(context.preflightRules.defaults.model) ? context.preflightRules.defaults.model : here[0];
+  const lines = operator.map((id) => {
+    const spec = findModel(id)!;
+    const marks = [
+      here.includes(id) ? '✅' : '▫️',
+      `\`${id}\``,
+      spec.displayName,
+      t(L, 'admin.modelWeight', { credits: formatCredits(generationCredits({ model: id, duration: spec.defaultDuration })) }),
+      id === defaultModel ? t(L, 'choice.modelDefault') : undefined,
+      context.modelAvailability?.isUnavailable(id) ? t(L, 'choice.modelUnavailable') : undefined,
+    ];
+    return marks.filter((mark) => mark !== undefined).join(' · ');
+  });
+  return [t(L, s.allowedModels.length > 0 ? 'admin.modelsSome' : 'admin.modelsAll'), ...lines].join('\n');
+}
+
+/** Whether each model offered here answered lately: "not served" ones are named with their retry time. */
+function describeModelHealth(s: GuildSettings, context: CommandContext, L: Locale): string {
+  const operator = context.preflightRules.offeredModelIds;
+  const here = s.allowedModels.length > 0 ? operator.filter((id) => s.allowedModels.includes(id)) : operator;
+  const lines = here.map((id) => {
+    const health = context.modelAvailability?.health(id) ?? { state: 'unknown' as const };
+    switch (health.state) {
+      case 'ok':
+        return `✅ \`${id}\`: ${t(L, 'admin.modelAnswered', { at: `<t:${Math.floor(health.lastAnsweredAt.getTime() / 1000)}:R>` })}`;
+      case 'unavailable':
+        return `❌ \`${id}\`: ${t(L, 'admin.modelNotServed', { code: health.code, retry: `<t:${Math.floor(health.retryAt.getTime() / 1000)}:R>` })}`;
+      case 'unknown':
+        return `▫️ \`${id}\`: ${t(L, 'admin.modelNotTried')}`;
+    }
+  });
+  return [t(L, 'admin.checkModels'), ...lines].join('\n');
+}
+
+function premiumModels(context: CommandContext): string {
+  const ids = context.preflightRules.offeredModelIds.filter((id) => findModel(id)?.premium);
+  return ids.length > 0 ? ids.join(', ') : '—';
+}
+
+async function autocomplete(interaction: AutocompleteInteraction, context: CommandContext): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  const rules = context.preflightRules;
+  if (focused.name === 'size') {
+    return interaction.respond(suggestModelOptions('size', String(focused.value), interaction.options.getString('model'), rules, interaction.locale));
+  }
+  if (focused.name === 'model') {
+    return interaction.respond(suggestModelOptions('model', String(focused.value), null, rules, interaction.locale));
+  }
+  // `allow`: a comma list; suggest completing its last entry, keeping what was typed before it.
+  const typed = String(focused.value);
+  const cut = typed.lastIndexOf(',');
+  const head = cut < 0 ? '' : `${typed.slice(0, cut + 1)}`;
+  const choices = suggestModelOptions('model', typed.slice(cut + 1), null, rules, interaction.locale)
+    .map((choice) => ({ name: `${head}${choice.value}`.slice(0, 100), value: `${head}${choice.value}`.slice(0, 100) }));
+  await interaction.respond(typed.trim() === '' ? [{ name: 'all', value: 'all' }, ...choices.slice(0, 24)] : choices);
+}
+
 /** `/sora-admin …`: guild settings, for members with Manage Server. */
 export const soraAdminCommand: SlashCommand = {
   data: localizeCommand(data.toJSON()),
+  autocomplete,
   async execute(interaction, context) {
     const guildId = interaction.guildId;
     if (!guildId) throw new UserFacingError('NOT_IN_GUILD', 'error.settingsNotInGuild');
@@ -461,6 +563,7 @@ function describeSettings(s: GuildSettings, context: CommandContext, L: Locale):
     }),
     describeLimits(s, context, L),
     t(L, 'admin.settingsDefaults', { defaults: describeDefaults(s, context, L) }),
+    t(L, 'admin.settingsModels', { value: s.allowedModels.length === 0 ? t(L, 'admin.settingsEveryModel') : s.allowedModels.join(', ') }),
     t(L, 'admin.settingsProRoles', { value: s.proRoleIds.length === 0 ? t(L, 'admin.settingsEveryone') : roleList(s.proRoleIds) }),
     t(L, s.blockedWords.length > 0 ? 'admin.settingsBlockedWordsList' : 'admin.settingsBlockedWords', { count: s.blockedWords.length }),
   ].join('\n');
@@ -487,11 +590,15 @@ function describeLimits(s: GuildSettings, context: CommandContext, L: Locale): s
 
 function describeDefaults(s: GuildSettings, context: CommandContext, L: Locale): string {
   const d = { ...context.preflightRules.defaults, ...s.defaults };
+  const spec = findModel(d.model);
+  // Each default applies only with a model that takes it: show what a plain command would get.
+  const shown = (value: string | number | undefined, allowed: readonly (string | number)[] | undefined) =>
+    value !== undefined && (allowed === undefined || allowed.includes(value)) ? String(value) : t(L, 'admin.modelsOwnDefault');
   return t(L, 'admin.defaultsValue', {
     model: d.model,
-    duration: d.duration,
-    orientation: t(L, `choice.orientation.${d.orientation}`),
-    size: t(L, `choice.size.${d.size}`),
+    duration: d.duration !== undefined && (spec?.durations ?? []).includes(d.duration) ? t(L, 'admin.seconds', { seconds: d.duration }) : t(L, 'admin.modelsOwnDefault'),
+    orientation: d.orientation ? t(L, `choice.orientation.${d.orientation}` as MessageKey) : t(L, 'admin.modelsOwnDefault'),
+    size: shown(d.size, spec?.sizes),
   });
 }
 

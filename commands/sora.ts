@@ -5,20 +5,21 @@ import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
 } from 'discord.js';
-import { DURATIONS, MODELS, ORIENTATIONS, SIZES, type TaskState } from '../src/core/task.js';
+import { ORIENTATIONS, type TaskState } from '../src/core/task.js';
 import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, SlashCommand } from '../src/discord/command.js';
 import { localizeCommand } from '../src/discord/command-localizations.js';
 import { HISTORY_PAGE_SIZE, renderHistory, type HistoryBody } from '../src/discord/render-history.js';
 import { renderStatus } from '../src/discord/render.js';
 import { describeCancel } from './result-buttons.js';
-import { preflightAndStart } from '../src/discord/start-generation.js';
+import { generationRulesFor, preflightAndStart } from '../src/discord/start-generation.js';
+import { suggestModelOptions, type SuggestedOption } from '../src/discord/model-suggestions.js';
 
 const CANCELLABLE: ReadonlySet<TaskState> = new Set<TaskState>(['queued', 'submitted', 'timed_out']);
 
 const data = new SlashCommandBuilder()
   .setName('sora')
-  .setDescription('Make AI videos with Sora')
+  .setDescription('Make AI videos (Veo, Kling, Seedance, Sora and more)')
   .setDMPermission(false)
   .addSubcommand((sub) =>
     sub
@@ -27,30 +28,37 @@ const data = new SlashCommandBuilder()
       .addStringOption((o) =>
         o.setName('prompt').setDescription('What the video should show').setRequired(true).setMaxLength(4000),
       )
-      .addAttachmentOption((o) => o.setName('image').setDescription('A reference image (PNG, JPEG, WebP or GIF)'))
+      .addAttachmentOption((o) => o.setName('image').setDescription('A reference image or first frame (PNG, JPEG, WebP or GIF)'))
+      // Choices are fixed at registration and capped at 25, while the models and their values come
+      // from the catalogue and each server's list: autocomplete offers what the chosen model allows,
+      // and preflight checks whatever is typed before any spend.
       .addStringOption((o) =>
-        o
-          .setName('model')
-          .setDescription('sora-2 (default) or sora-2-pro (higher quality, 25 s)')
-          .addChoices(...MODELS.map((m) => ({ name: m, value: m }))),
+        o.setName('model').setDescription('The video model (start typing: the server’s models are listed)').setAutocomplete(true).setMaxLength(64),
       )
       .addIntegerOption((o) =>
-        o
-          .setName('duration')
-          .setDescription('Length in seconds (25 s needs sora-2-pro)')
-          .addChoices(...DURATIONS.map((d) => ({ name: `${d} seconds`, value: d }))),
+        o.setName('duration').setDescription('Length in seconds (the values the chosen model allows are listed)').setAutocomplete(true),
       )
       .addStringOption((o) =>
         o
           .setName('orientation')
-          .setDescription('landscape (16:9) or portrait (9:16)')
+          .setDescription('landscape (16:9), portrait (9:16) or square (1:1), where the model takes it')
           .addChoices(...ORIENTATIONS.map((v) => ({ name: v, value: v }))),
       )
       .addStringOption((o) =>
-        o
-          .setName('size')
-          .setDescription('small (standard) or large (HD)')
-          .addChoices(...SIZES.map((v) => ({ name: v, value: v }))),
+        o.setName('size').setDescription('Quality or resolution (the values the chosen model allows are listed)').setAutocomplete(true).setMaxLength(32),
+      )
+      .addAttachmentOption((o) => o.setName('image2').setDescription('A second reference image, for models that take several'))
+      .addAttachmentOption((o) => o.setName('image3').setDescription('A third reference image, for models that take several'))
+      .addAttachmentOption((o) => o.setName('end_image').setDescription('The last frame, for models that take one (Kling, Seedance, Luma)'))
+      .addStringOption((o) =>
+        o.setName('avoid').setDescription('What the video should avoid (negative prompt; Kling and Wan)').setMaxLength(500),
+      )
+      .addAttachmentOption((o) => o.setName('character').setDescription('Sora: a short video (MP4) of the character to reuse'))
+      .addIntegerOption((o) =>
+        o.setName('character_start').setDescription('Sora: the second where the character appears in that video').setMinValue(0).setMaxValue(600),
+      )
+      .addIntegerOption((o) =>
+        o.setName('character_end').setDescription('Sora: the second where it ends (1 to 3 s after the start)').setMinValue(1).setMaxValue(603),
       ),
   )
   .addSubcommand((sub) =>
@@ -72,16 +80,26 @@ const data = new SlashCommandBuilder()
   .addSubcommand((sub) => sub.setName('history').setDescription('Your recent generations in this server'));
 
 async function generate(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
-  const attachment = interaction.options.getAttachment('image');
+  const attachmentOf = (name: string) => {
+    const attachment = interaction.options.getAttachment(name);
+    return attachment
+      ? { name: attachment.name, contentType: attachment.contentType, size: attachment.size, url: attachment.url }
+      : null;
+  };
+  const extraAttachments = [attachmentOf('image2'), attachmentOf('image3')].filter((a) => a !== null);
   await preflightAndStart(interaction, context, {
     prompt: interaction.options.getString('prompt', true),
     model: interaction.options.getString('model'),
     duration: interaction.options.getInteger('duration'),
     orientation: interaction.options.getString('orientation'),
     size: interaction.options.getString('size'),
-    attachment: attachment
-      ? { name: attachment.name, contentType: attachment.contentType, size: attachment.size, url: attachment.url }
-      : null,
+    attachment: attachmentOf('image'),
+    extraAttachments,
+    endAttachment: attachmentOf('end_image'),
+    negativePrompt: interaction.options.getString('avoid'),
+    characterVideo: attachmentOf('character'),
+    characterStart: interaction.options.getInteger('character_start'),
+    characterEnd: interaction.options.getInteger('character_end'),
   });
 }
 
@@ -146,8 +164,19 @@ export async function pageHistory(interaction: ButtonInteraction, context: Comma
   await interaction.editReply(await historyPage(context, interaction.guildId, userId, pageNumber, interaction.locale));
 }
 
+/** The generate options that autocomplete: each lists what the server offers and the chosen model takes. */
+const SUGGESTED_OPTIONS: ReadonlySet<string> = new Set<SuggestedOption>(['model', 'duration', 'size']);
+
 async function autocomplete(interaction: AutocompleteInteraction, context: CommandContext): Promise<void> {
   if (!interaction.guildId) return interaction.respond([]);
+  const focused = interaction.options.getFocused(true);
+  if (SUGGESTED_OPTIONS.has(focused.name)) {
+    // Settings are held in memory: no I/O before the 3 s deadline.
+    const rules = await generationRulesFor(context, interaction.guildId);
+    return interaction.respond(
+      suggestModelOptions(focused.name as SuggestedOption, String(focused.value), interaction.options.getString('model'), rules, interaction.locale),
+    );
+  }
   const typed = interaction.options.getFocused().toLowerCase();
   const all = await context.generation.history(interaction.guildId, interaction.user.id, 25);
   // Cancel offers only what can still be cancelled.

@@ -8,6 +8,7 @@ import { CircuitBreaker } from './core/circuit-breaker.js';
 import { DeliveryService } from './core/delivery.js';
 import { GenerationService } from './core/generation-service.js';
 import { GuildOwnership } from './core/guild-ownership.js';
+import { ModelAvailability } from './core/model-availability.js';
 import { systemClock, systemTimers, type Publisher } from './core/ports.js';
 import { SubmitScheduler } from './core/submit-scheduler.js';
 import { AdminLog } from './discord/admin-log.js';
@@ -26,12 +27,12 @@ import { CallbackReceiver, newCallbackSecret } from './poller/callback-receiver.
 import type { PollerEvents } from './poller/guild-poller.js';
 import { GenerationTimeEstimator } from './poller/poll-cadence.js';
 import { PollerRegistry } from './poller/poller-registry.js';
-import { StatusBatcher } from './poller/status-batcher.js';
+import { StatusBatchers } from './poller/status-batcher.js';
 import { guildLimitsOf } from './settings/guild-settings.js';
 import { createSettingsStore } from './settings/settings-store.js';
 import { createUsageLog } from './settings/usage-log.js';
-import { createSoraClient } from './sora/sora-client.js';
-import { MAX_BATCH_SIZE, createSoraVideoApi } from './sora/video-api.js';
+import { createAceDataClient } from './sora/sora-client.js';
+import { MAX_BATCH_SIZE, createAceDataVideoApi } from './sora/video-api.js';
 import { createKeyvTaskStore } from './store/keyv-task-store.js';
 import { openStoreBackend } from './store/open-store.js';
 import { createRedisCoordination } from './store/redis-coordination.js';
@@ -104,13 +105,14 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
   // Read once here, so the scheduler's per-guild lookups and the admin log need no I/O later.
   logger.info({ guilds: await settings.load() }, 'guild settings loaded');
 
-  const soraClient = createSoraClient({
+  // One client (one connection pool, one token) for every Ace Data Cloud service.
+  const aceClient = createAceDataClient({
     baseUrl: config.acedata.baseUrl,
     apiToken: config.acedata.apiToken,
     requestTimeoutMs: config.acedata.requestTimeoutMs,
   });
   const metrics = new BotMetrics();
-  const videoApi = instrumentVideoApi(createSoraVideoApi(soraClient), metrics);
+  const videoApi = instrumentVideoApi(createAceDataVideoApi(aceClient), metrics);
 
   const client = createDiscordClient({ apiUrl: config.discord.apiUrl, shardCount, shardIds });
   instrumentDiscordRest(client.rest, metrics);
@@ -135,6 +137,11 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
   });
   const showcase = createShowcase({ rest: client.rest, settings, backend, logger: logger.child({ component: 'showcase' }) });
   const breaker = new CircuitBreaker(clock, config.limits.circuitBreakerCooldownMs);
+  const modelAvailability = new ModelAvailability(clock, config.models.retryCooldownMs);
+  const offeredIn = (guildId: string, modelId: string) => {
+    const allowed = settings.peek(guildId).allowedModels;
+    return config.models.enabled.includes(modelId) && (allowed.length === 0 || allowed.includes(modelId));
+  };
   const late: { publisher?: Publisher } = {};
   const delivery = new DeliveryService({
     store,
@@ -176,6 +183,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       submitMinIntervalMs: config.limits.submitMinIntervalMs,
     },
     perGuildConcurrencyOf: (guildId) => settings.peek(guildId).maxActiveGenerations ?? undefined,
+    availability: modelAvailability,
     ...(coordination ? { slots: coordination.slots } : {}),
     ...(publicUrl
       ? { callbacks: { newSecret: newCallbackSecret, urlFor: (id: string, secret: string) => callbackUrl(publicUrl, id, secret) } }
@@ -183,6 +191,13 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     events: {
       onSubmitted: (task) => pollers.follow(task),
       onFinishedWithoutGeneration: (task) => delivery.deliver(task.id),
+      onModelUnavailable: (task, code, firstTime) => {
+        // Once per cool-down: every other waiting task of the model ends without a submit too.
+        if (!firstTime) return;
+        const health = modelAvailability.health(task.request.model);
+        const retryAt = health.state === 'unavailable' ? health.retryAt : new Date(clock.now().getTime() + config.models.retryCooldownMs);
+        adminLog.modelUnavailable(task.request.model, code, retryAt, (guildId) => offeredIn(guildId, task.request.model));
+      },
       onAccountProblem: (code, _message, firstTime) => {
         // Said once per trip: every queued member would otherwise repeat it.
         if (firstTime) {
@@ -207,7 +222,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       void progress.report(task, { kind: 'generating', elapsedMs });
     },
   };
-  const batcher = new StatusBatcher({
+  // One batcher per tasks endpoint (`/<service>/tasks`): a request can only ask one service.
+  const batcher = new StatusBatchers({
     api: videoApi,
     timers,
     maxBatchSize: MAX_BATCH_SIZE,
@@ -228,6 +244,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
         baseIntervalMs: pollIntervalMs,
         earlyFactor: EARLY_POLL_FACTOR,
         maxIntervalMs: Math.max(MAX_POLL_INTERVAL_MS, pollIntervalMs),
+        // Until a model has finished a few generations, its catalogue time places the dense checks.
+        seedFromCatalogue: true,
       },
       pollGiveUpMs: config.limits.pollGiveUpMs,
       lateResultWindowMs: config.limits.lateResultWindowMs,
@@ -277,6 +295,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       clock,
       logger,
       settings,
+      modelAvailability,
       discord: createDiscordActions(client.rest),
       showcase,
       limitDefaults: {
@@ -288,7 +307,9 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
         allowedGuildIds: config.allowedGuildIds,
         promptMaxChars: config.limits.promptMaxChars,
         imageMaxBytes: config.limits.imageMaxBytes,
-        defaults: { model: 'sora-2', duration: 10, orientation: 'landscape', size: 'small' },
+        // Duration, orientation and size: each model's own default unless a server sets one.
+        defaults: { model: config.models.defaultModel },
+        offeredModelIds: config.models.enabled,
       },
     },
     logger.child({ component: 'router' }),
@@ -383,7 +404,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
         await step('guild leases', async () => ownership?.stop());
         await step('http', async () => httpServer?.close());
         await step('discord', () => client.destroy());
-        await step('acedata', () => soraClient.close());
+        await step('acedata', () => aceClient.close());
         await step('store', () => store.close());
         await step('settings', async () => {
           await adminLog.idle();

@@ -31,6 +31,13 @@ export interface Config {
   logPretty: boolean;
   /** Guilds the bot serves; undefined means every guild (a warning is logged at start-up). */
   allowedGuildIds: ReadonlySet<string> | undefined;
+  /** The video models members may use (catalogue ids, `VIDEO_MODELS`) and the bot's default. */
+  models: {
+    enabled: readonly string[];
+    defaultModel: string;
+    /** How long a model Ace Data Cloud said it does not serve waits before it is tried again. */
+    retryCooldownMs: number;
+  };
   limits: {
     maxActiveGenerations: number;
     perGuildConcurrency: number;

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Config } from './config-types.js';
+import { DEFAULT_ENABLED_MODEL_IDS, DEFAULT_MODEL_ID, MODEL_IDS } from './core/models/catalogue.js';
 
 export type { Config } from './config-types.js';
 
@@ -45,6 +46,9 @@ export const CONFIG_DEFAULTS = Object.freeze({
   LATE_RESULT_WINDOW_MS: DAY_MS,
   SUBMIT_MIN_INTERVAL_MS: 2_000,
   CIRCUIT_BREAKER_COOLDOWN_MS: 10 * MINUTE_MS,
+  VIDEO_MODELS: DEFAULT_ENABLED_MODEL_IDS.join(','),
+  DEFAULT_VIDEO_MODEL: DEFAULT_MODEL_ID,
+  MODEL_RETRY_COOLDOWN_MS: 30 * MINUTE_MS,
   HTTP_PORT: 8080,
   DISCORD_SHARD_COUNT: 'auto',
   GUILD_LEASE_TTL_MS: 15_000,
@@ -76,6 +80,9 @@ export const CONFIG_ENV_NAMES = [
   'LATE_RESULT_WINDOW_MS',
   'SUBMIT_MIN_INTERVAL_MS',
   'CIRCUIT_BREAKER_COOLDOWN_MS',
+  'VIDEO_MODELS',
+  'DEFAULT_VIDEO_MODEL',
+  'MODEL_RETRY_COOLDOWN_MS',
   'HTTP_PORT',
   'HTTP_HOST',
   'PUBLIC_URL',
@@ -173,6 +180,25 @@ const storeUrl = z
   })
   .optional()
   .default(CONFIG_DEFAULTS.STORE_URL);
+
+// Model ids are catalogue ids, not secrets: a wrong one is named, with the ids there are.
+const videoModelList = z
+  .string()
+  .transform((value, ctx) => {
+    const ids = [...new Set(value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))];
+    const unknown = ids.filter((id) => !MODEL_IDS.includes(id));
+    if (ids.length === 0 || unknown.length > 0) {
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        message: `${ids.length === 0 ? 'lists no model' : `unknown model${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}`}; known: ${MODEL_IDS.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return ids;
+  })
+  .optional()
+  .default([...DEFAULT_ENABLED_MODEL_IDS]);
 
 const guildIdList = z
   .string()
@@ -304,6 +330,15 @@ const envSchema = z
       .default(CONFIG_DEFAULTS.LOG_LEVEL),
     LOG_PRETTY: booleanFlag,
     ALLOWED_GUILD_IDS: guildIdList,
+    VIDEO_MODELS: videoModelList,
+    DEFAULT_VIDEO_MODEL: z.string().optional(),
+    MODEL_RETRY_COOLDOWN_MS: integer({
+      min: 1_000,
+      max: 7 * DAY_MS,
+      fallback: CONFIG_DEFAULTS.MODEL_RETRY_COOLDOWN_MS,
+      unit: 'milliseconds',
+      note: 'how long a model Ace Data Cloud does not serve waits before it is tried again',
+    }),
     MAX_ACTIVE_GENERATIONS: integer({
       min: 1,
       max: 1000,
@@ -423,6 +458,15 @@ const envSchema = z
           });
         }
       }
+      const models = env.VIDEO_MODELS;
+      const defaultModel = env.DEFAULT_VIDEO_MODEL;
+      if (Array.isArray(models) && typeof defaultModel === 'string' && !models.includes(defaultModel)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DEFAULT_VIDEO_MODEL'],
+          message: `must be one of VIDEO_MODELS (${models.join(', ')})`,
+        });
+      }
       if (isNumber(giveUp) && isNumber(lateWindow) && lateWindow < giveUp) {
         ctx.addIssue({
           code: 'custom',
@@ -478,6 +522,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY,
     allowedGuildIds: e.ALLOWED_GUILD_IDS === undefined ? undefined : frozenSet(e.ALLOWED_GUILD_IDS),
+    models: {
+      enabled: Object.freeze([...e.VIDEO_MODELS]),
+      // Unset: the catalogue's default when enabled, else the first enabled model.
+      defaultModel: e.DEFAULT_VIDEO_MODEL ?? (e.VIDEO_MODELS.includes(DEFAULT_MODEL_ID) ? DEFAULT_MODEL_ID : e.VIDEO_MODELS[0]!),
+      retryCooldownMs: e.MODEL_RETRY_COOLDOWN_MS,
+    },
     limits: {
       maxActiveGenerations: e.MAX_ACTIVE_GENERATIONS,
       perGuildConcurrency: e.GUILD_MAX_ACTIVE_GENERATIONS,

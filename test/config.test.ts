@@ -1,3 +1,4 @@
+import { DEFAULT_ENABLED_MODEL_IDS } from '../src/core/models/catalogue.js';
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import {
@@ -40,6 +41,7 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       logPretty: false,
       allowedGuildIds: undefined,
+      models: { enabled: [...DEFAULT_ENABLED_MODEL_IDS], defaultModel: 'veo31-fast', retryCooldownMs: 1_800_000 },
       limits: {
         maxActiveGenerations: 5,
         perGuildConcurrency: 3,
@@ -417,6 +419,27 @@ describe('.env.example', () => {
     const env: NodeJS.ProcessEnv = Object.fromEntries(entries);
     expect(loadConfig({ ...env, ...REQUIRED })).toEqual(loadConfig(REQUIRED));
     expect(Object.keys(env).filter((name) => env[name] !== '').length).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe('VIDEO_MODELS and DEFAULT_VIDEO_MODEL', () => {
+  it('defaults to the served models, with a non-Sora default, and reads a list', () => {
+    const config = loadConfig(REQUIRED);
+    expect(config.models.enabled).not.toContain('sora-2');
+    expect(config.models.enabled).toContain(config.models.defaultModel);
+    const picked = loadConfig({ ...REQUIRED, VIDEO_MODELS: ' sora-2, kling-v2-6 ,sora-2' });
+    expect(picked.models.enabled).toEqual(['sora-2', 'kling-v2-6']);
+    // Unset default, catalogue default not enabled: the first enabled model.
+    expect(picked.models.defaultModel).toBe('sora-2');
+    expect(loadConfig({ ...REQUIRED, VIDEO_MODELS: 'sora-2,kling-v2-6', DEFAULT_VIDEO_MODEL: 'kling-v2-6' }).models.defaultModel).toBe('kling-v2-6');
+  });
+
+  it('names unknown models and a default outside the list', () => {
+    expect(() => loadConfig({ ...REQUIRED, VIDEO_MODELS: 'sora-2,sora-9' })).toThrow(/VIDEO_MODELS: unknown model sora-9; known: /);
+    expect(() => loadConfig({ ...REQUIRED, VIDEO_MODELS: ' , ' })).toThrow(/VIDEO_MODELS: lists no model/);
+    expect(() => loadConfig({ ...REQUIRED, VIDEO_MODELS: 'sora-2', DEFAULT_VIDEO_MODEL: 'luma' })).toThrow(
+      /DEFAULT_VIDEO_MODEL: must be one of VIDEO_MODELS \(sora-2\)/,
+    );
   });
 });
 

@@ -1,3 +1,4 @@
+import type { ServiceId } from './models/catalogue.js';
 import type { GenerationRequest, Task } from './task.js';
 
 /** Wall clock, injected so tests control time. */
@@ -19,8 +20,13 @@ export type SubmitOutcome =
   | { kind: 'accepted'; providerTaskId: string }
   /** 429: the provider surely did not accept it; the job goes back to the queue. */
   | { kind: 'rate_limited'; retryAfterMs?: number }
-  /** invalid_token, used_up, token_expired, token_mismatched, disabled: stop all submits. */
+  /** invalid_token, used_up, token_expired, token_mismatched, no_token: stop all submits. */
   | { kind: 'account_problem'; code: string; message: string }
+  /**
+   * The service (api_not_implemented, no_api, disabled, a 404 on its path) or this model (an unknown
+   * or invalid model) is not served: only that model stops, surely not accepted, nothing billed.
+   */
+  | { kind: 'model_unavailable'; scope: 'service' | 'model'; code: string; message: string }
   /** A 4xx about this request (bad_request, forbidden/moderation): the member sees the message. */
   | { kind: 'rejected'; code: string; message: string }
   /** Timeout, 5xx or dropped connection: it may have been accepted; never resubmitted. */
@@ -32,12 +38,12 @@ export type StatusBatchOutcome =
   | { kind: 'ok'; statuses: Map<string, RemoteStatus> }
   | { kind: 'error'; code: string; message: string; retryable: boolean; retryAfterMs?: number };
 
-/** The Ace Data Cloud Sora API as the core needs it. */
+/** Ace Data Cloud's video services as the core needs them (the model's service is in the catalogue). */
 export interface VideoApi {
   /** `callbackUrl`: where the provider POSTs the result (when the bot is reachable). */
   submit(request: GenerationRequest, options?: { callbackUrl?: string }): Promise<SubmitOutcome>;
-  /** At most `maxBatchSize` ids per call. */
-  retrieveBatch(providerTaskIds: readonly string[]): Promise<StatusBatchOutcome>;
+  /** Statuses from one service's tasks endpoint; at most that service's `maxBatchIds` ids per call. */
+  retrieveBatch(service: ServiceId, providerTaskIds: readonly string[]): Promise<StatusBatchOutcome>;
 }
 
 /** The task ledger. Implementations serialize writes per task; `update` is read-modify-write. */

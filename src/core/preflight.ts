@@ -1,14 +1,6 @@
-import {
-  DURATIONS,
-  MODELS,
-  ORIENTATIONS,
-  SIZES,
-  type Duration,
-  type GenerationRequest,
-  type Model,
-  type Orientation,
-  type Size,
-} from './task.js';
+import { findModel, type ModelSpec } from './models/catalogue.js';
+import { chooseModelOptions } from './models/model-options.js';
+import type { GenerationRequest } from './task.js';
 import { UserFacingError } from './user-facing-error.js';
 
 /** Channel permissions the bot needs to deliver a result (Discord's flag names). */
@@ -35,7 +27,25 @@ export interface GenerateCommandInput {
   duration?: number | null;
   orientation?: string | null;
   size?: string | null;
-  attachment?: { name: string; contentType: string | null; size: number; url: string } | null;
+  /** The first reference image (or first frame). */
+  attachment?: AttachmentInput | null;
+  /** Further reference images (`image2`, `image3`), for models that take several. */
+  extraAttachments?: readonly AttachmentInput[];
+  /** The last frame, for models that take one. */
+  endAttachment?: AttachmentInput | null;
+  /** Sora's character clip (a video) and where in it the character appears. */
+  characterVideo?: AttachmentInput | null;
+  characterStart?: number | null;
+  characterEnd?: number | null;
+  negativePrompt?: string | null;
+}
+
+/** An attachment as Discord describes it. */
+export interface AttachmentInput {
+  name: string;
+  contentType: string | null;
+  size: number;
+  url: string;
 }
 
 /** The rules preflight applies: the config's, with the guild's settings on top. */
@@ -43,12 +53,17 @@ export interface PreflightRules {
   allowedGuildIds: ReadonlySet<string> | undefined;
   promptMaxChars: number;
   imageMaxBytes: number;
-  defaults: { model: Model; duration: Duration; orientation: Orientation; size: Size };
+  /** The server's (else the operator's) defaults; duration, orientation and size apply where the model takes them. */
+  defaults: { model: string; duration?: number; orientation?: string; size?: string };
+  /** Models members may pick here (VIDEO_MODELS narrowed by the server's list), catalogue ids. */
+  offeredModelIds: readonly string[];
+  /** Models Ace Data Cloud said it does not serve, within their cool-down. */
+  unavailableModelIds?: ReadonlySet<string>;
   /** Channels (and their threads) where videos may be made; undefined or empty: everywhere. */
   allowedChannelIds?: ReadonlySet<string>;
   /** Refused substrings of a prompt (compared after `normalizeForMatch`). */
   blockedWords?: readonly string[];
-  /** Roles whose members may use sora-2-pro; undefined or empty: everyone. */
+  /** Roles whose members may use the premium models; undefined or empty: everyone. */
   proRoleIds?: ReadonlySet<string>;
 }
 
@@ -64,6 +79,12 @@ const IMAGE_TYPES = new Map([
   ['image/gif', 'gif'],
 ]);
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif)$/i;
+const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/webm']);
+const VIDEO_EXTENSIONS = /\.(mp4|mov|webm)$/i;
+// Sora's documented limit for a hosted reference video (sora-api.md §2.3).
+const CHARACTER_VIDEO_MAX_BYTES = 200 * 1024 * 1024;
+// A refusal lists some of the models on offer; a message holds 2000 characters.
+const MAX_MODELS_LISTED = 25;
 // A refusal names a few allowed channels; a message holds 2000 characters.
 const MAX_CHANNELS_LISTED = 10;
 
@@ -151,57 +172,106 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
     );
   }
 
-  const model = pick(MODELS, input.model, rules.defaults.model);
-  const duration = pick(DURATIONS, input.duration, rules.defaults.duration);
-  const orientation = pick(ORIENTATIONS, input.orientation, rules.defaults.orientation);
-  const size = pick(SIZES, input.size, rules.defaults.size);
-  if (model === undefined || duration === undefined || orientation === undefined || size === undefined) {
-    return fail(new UserFacingError('OPTION_INVALID', 'error.optionUnknown'));
-  }
-  // The provider only renders 25 s with sora-2-pro; refusing here saves a failed round trip.
-  if (duration === 25 && model !== 'sora-2-pro') {
-    return fail(
-      new UserFacingError('OPTION_INVALID', 'error.durationNeedsPro'),
-    );
-  }
+  const chosen = chooseModel(input.model, rules);
+  if ('error' in chosen) return fail(chosen.error);
+  const spec = chosen.spec;
   const proRoles = rules.proRoleIds;
-  if (model === 'sora-2-pro' && proRoles && proRoles.size > 0 && !(input.memberRoleIds ?? []).some((id) => proRoles.has(id))) {
-    return fail(
-      new UserFacingError('MODEL_NOT_ALLOWED', duration === 25 ? 'error.modelNotAllowed25' : 'error.modelNotAllowed'),
-    );
+  if (spec.premium && proRoles && proRoles.size > 0 && !(input.memberRoleIds ?? []).some((id) => proRoles.has(id))) {
+    return fail(new UserFacingError('MODEL_NOT_ALLOWED', 'error.premiumModelNotAllowed', { model: spec.id, models: listModels(rules.offeredModelIds.filter((id) => !findModel(id)?.premium)) }));
   }
 
-  const request: GenerationRequest = { prompt, model, duration, orientation, size };
-  if (input.attachment) {
-    const { name, contentType, size: bytes, url } = input.attachment;
-    const mime = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
-    const isImage = mime ? IMAGE_TYPES.has(mime) : IMAGE_EXTENSIONS.test(name);
-    if (!isImage) {
+  const images = [input.attachment, ...(input.extraAttachments ?? [])].filter((a): a is AttachmentInput => !!a);
+  const negativePrompt = input.negativePrompt?.trim() || undefined;
+  const options = chooseModelOptions(
+    spec,
+    {
+      duration: input.duration,
+      orientation: input.orientation,
+      size: input.size,
+      imageCount: images.length,
+      hasEndImage: !!input.endAttachment,
+      hasCharacter: !!input.characterVideo,
+      character: { startSeconds: input.characterStart, endSeconds: input.characterEnd },
+      negativePrompt,
+    },
+    rules.defaults,
+  );
+  if (!options.ok) return fail(options.error);
+
+  for (const attachment of [...images, ...(input.endAttachment ? [input.endAttachment] : [])]) {
+    const problem = imageProblem(attachment, rules.imageMaxBytes);
+    if (problem) return fail(problem);
+  }
+  const { characterSpan, ...chosenOptions } = options.options;
+  const request: GenerationRequest = { prompt, model: spec.id, ...chosenOptions };
+  if (images[0]) request.imageUrl = images[0].url;
+  if (images.length > 1) request.extraImageUrls = images.slice(1).map((a) => a.url);
+  if (input.endAttachment) request.endImageUrl = input.endAttachment.url;
+  if (negativePrompt) request.negativePrompt = negativePrompt;
+  if (input.characterVideo && characterSpan) {
+    const video = input.characterVideo;
+    const mime = video.contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+    const isVideo = mime ? VIDEO_TYPES.has(mime) : VIDEO_EXTENSIONS.test(video.name);
+    if (!isVideo) return fail(new UserFacingError('ATTACHMENT_NOT_IMAGE', 'error.attachmentNotVideo', { name: video.name }));
+    if (video.size > CHARACTER_VIDEO_MAX_BYTES) {
       return fail(
-        new UserFacingError('ATTACHMENT_NOT_IMAGE', 'error.attachmentNotImage', { name }),
+        new UserFacingError('ATTACHMENT_TOO_LARGE', 'error.attachmentTooLarge', {
+          name: video.name,
+          size: formatMegabytes(video.size),
+          max: formatMegabytes(CHARACTER_VIDEO_MAX_BYTES),
+        }),
       );
     }
-    if (bytes > rules.imageMaxBytes) {
-      return fail(
-        new UserFacingError(
-          'ATTACHMENT_TOO_LARGE',
-          'error.attachmentTooLarge',
-          { name, size: formatMegabytes(bytes), max: formatMegabytes(rules.imageMaxBytes) },
-        ),
-      );
-    }
-    request.imageUrl = url;
+    request.character = { videoUrl: video.url, ...characterSpan };
   }
   return { ok: true, request };
 }
 
-function pick<T extends string | number>(
-  allowed: readonly T[],
-  value: string | number | null | undefined,
-  fallback: T,
-): T | undefined {
-  if (value === null || value === undefined) return fallback;
-  return allowed.find((candidate) => candidate === value);
+/** The model a command runs on: the one asked for when it is offered here, else the server's default. */
+function chooseModel(asked: string | null | undefined, rules: PreflightRules): { spec: ModelSpec } | { error: UserFacingError } {
+  const offered = rules.offeredModelIds;
+  const models = listModels(offered);
+  if (asked !== null && asked !== undefined && asked.trim() !== '') {
+    const id = asked.trim();
+    // Autocomplete shows display names, but a member may type either; ids are matched without case.
+    const spec = findModel(id) ?? findModel(offered.find((candidate) => candidate.toLowerCase() === id.toLowerCase()));
+    if (!spec) return { error: new UserFacingError('OPTION_INVALID', 'error.modelUnknown', { model: id.slice(0, 60), models }) };
+    if (!offered.includes(spec.id)) {
+      return { error: new UserFacingError('MODEL_NOT_ALLOWED', 'error.modelNotOffered', { model: spec.id, models }) };
+    }
+    if (rules.unavailableModelIds?.has(spec.id)) {
+      return { error: new UserFacingError('NOT_AVAILABLE', 'error.modelUnavailableNow', { model: spec.id, models: listModels(offered.filter((m) => !rules.unavailableModelIds?.has(m))) }) };
+    }
+    return { spec };
+  }
+  const fallback = offered.includes(rules.defaults.model) ? rules.defaults.model : offered[0];
+  const spec = findModel(fallback);
+  if (!spec) return { error: new UserFacingError('NOT_AVAILABLE', 'error.noModelOffered') };
+  if (rules.unavailableModelIds?.has(spec.id)) {
+    return { error: new UserFacingError('NOT_AVAILABLE', 'error.modelUnavailableNow', { model: spec.id, models: listModels(offered.filter((m) => !rules.unavailableModelIds?.has(m))) }) };
+  }
+  return { spec };
+}
+
+function listModels(ids: readonly string[]): string {
+  if (ids.length === 0) return '—';
+  const listed = ids.slice(0, MAX_MODELS_LISTED).map((id) => `\`${id}\``).join(', ');
+  return ids.length > MAX_MODELS_LISTED ? `${listed} …` : listed;
+}
+
+function imageProblem(attachment: AttachmentInput, maxBytes: number): UserFacingError | undefined {
+  const { name, contentType, size: bytes } = attachment;
+  const mime = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  const isImage = mime ? IMAGE_TYPES.has(mime) : IMAGE_EXTENSIONS.test(name);
+  if (!isImage) return new UserFacingError('ATTACHMENT_NOT_IMAGE', 'error.attachmentNotImage', { name });
+  if (bytes > maxBytes) {
+    return new UserFacingError('ATTACHMENT_TOO_LARGE', 'error.attachmentTooLarge', {
+      name,
+      size: formatMegabytes(bytes),
+      max: formatMegabytes(maxBytes),
+    });
+  }
+  return undefined;
 }
 
 function formatMegabytes(bytes: number): string {

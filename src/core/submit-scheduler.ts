@@ -1,4 +1,5 @@
 import type { CircuitBreaker } from './circuit-breaker.js';
+import type { ModelAvailability } from './model-availability.js';
 import type {
   Clock,
   Logger,
@@ -30,7 +31,12 @@ export interface SubmitSchedulerEvents {
   onFinishedWithoutGeneration(task: Task): void;
   /** The account failed (invalid_token, used_up…); `firstTime` is true once per trip. */
   onAccountProblem(code: string, message: string, firstTime: boolean): void;
+  /** Ace Data Cloud said a model (or its service) is not served; `firstTime` once per cool-down. */
+  onModelUnavailable?(task: Task, code: string, firstTime: boolean): void;
 }
+
+/** The outcome code of a task ended because its model is not served (rendered with a switch button). */
+export const MODEL_UNAVAILABLE_CODE = 'model_unavailable';
 
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 5_000;
 // When the shared slot pool cannot be asked (Redis down), try again after this long.
@@ -48,7 +54,7 @@ export class SubmitScheduler {
   private ringCursor = 0;
   private readonly running = new Map<string, string>();
   /** Each queued task's guild, member (for round-robin inside a guild) and createdAt (to requeue in order). */
-  private readonly waiting = new Map<string, { guildId: string; createdAt: string; userId: string }>();
+  private readonly waiting = new Map<string, { guildId: string; createdAt: string; userId: string; model: string }>();
   /** When each member of a guild was last served (a counter, not a clock). */
   private readonly servedAt = new Map<string, Map<string, number>>();
   private serveCount = 0;
@@ -83,6 +89,8 @@ export class SubmitScheduler {
       events: SubmitSchedulerEvents;
       /** When the bot is reachable from the provider: per-task callback URLs (design: polling stays on too). */
       callbacks?: { newSecret(): string; urlFor(taskId: string, secret: string): string };
+      /** Models Ace Data Cloud said it does not serve: their tasks end unsubmitted. */
+      availability?: ModelAvailability;
       /** A guild's own cap on running generations (its settings); synchronous, asked on every pick. */
       perGuildConcurrencyOf?: (guildId: string) => number | undefined;
       /**
@@ -364,11 +372,13 @@ export class SubmitScheduler {
     try {
       // Written before the POST: after a crash a `submitting` task is never sent again (design.md §2a).
       task = await store.update(taskId, (t) =>
-        transition(t, 'submitting', clock.now(), {
+        this.deps.availability?.isUnavailable(t.request.model)
+          ? endedUnavailable(t, clock.now())
+          : transition(t, 'submitting', clock.now(), {
           submitAttempts: t.submitAttempts + 1,
           // The secret is stored before the POST, so a callback after a restart can still be verified.
           ...(this.deps.callbacks && !t.callbackSecret ? { callbackSecret: this.deps.callbacks.newSecret() } : {}),
-        }),
+            }),
       );
     } catch (err) {
       this.freeSlot(taskId);
@@ -378,6 +388,14 @@ export class SubmitScheduler {
       return;
     }
 
+    if (task.state === 'failed') {
+      // Its model stopped being served while it waited: nothing was sent, nothing is billed.
+      this.freeSlot(taskId);
+      log.info({ model: task.request.model }, 'model not served; task ended without submit');
+      this.deps.events.onFinishedWithoutGeneration(task);
+      this.pump();
+      return;
+    }
     log.info({ attempt: task.submitAttempts, model: task.request.model }, 'submitting');
     void progress.report(task, { kind: 'generating', elapsedMs: 0 });
     let outcome: SubmitOutcome;
@@ -410,6 +428,7 @@ export class SubmitScheduler {
             submittedAt: clock.now().toISOString(),
           }),
         );
+        this.deps.availability?.markAnswered(task.request.model);
         log.info({ providerTaskId: outcome.providerTaskId }, 'submitted');
         events.onSubmitted(submitted);
         return;
@@ -434,6 +453,21 @@ export class SubmitScheduler {
         void progress.report(task, { kind: 'account_problem' });
         return;
       }
+      case 'model_unavailable': {
+        const firstTime = this.deps.availability?.markUnavailable(task.request.model, outcome.scope, outcome.code) ?? true;
+        const failed = await store.update(task.id, (t) =>
+          transition(t, 'failed', clock.now(), {
+            outcome: { kind: 'failed', code: MODEL_UNAVAILABLE_CODE, message: outcome.message },
+            finishedAt: clock.now().toISOString(),
+          }),
+        );
+        this.freeSlot(task.id);
+        log.warn({ code: outcome.code, scope: outcome.scope, model: task.request.model, firstTime }, 'model not served by Ace Data Cloud');
+        events.onModelUnavailable?.(failed, outcome.code, firstTime);
+        events.onFinishedWithoutGeneration(failed);
+        await this.endQueuedOfUnavailableModels();
+        return;
+      }
       case 'rejected':
       case 'uncertain': {
         const message =
@@ -455,6 +489,26 @@ export class SubmitScheduler {
     }
   }
 
+  /**
+   * Ends every waiting task whose model is not served now, without a submit: their members are told
+   * at once instead of when their turn comes (which, behind a long queue, could be much later).
+   */
+  private async endQueuedOfUnavailableModels(): Promise<void> {
+    const availability = this.deps.availability;
+    if (!availability) return;
+    const doomed = [...this.waiting].filter(([, entry]) => availability.isUnavailable(entry.model));
+    for (const [taskId, entry] of doomed) {
+      if (!this.dequeue(taskId, entry.guildId)) continue;
+      try {
+        const ended = await this.deps.store.update(taskId, (t) => endedUnavailable(t, this.deps.clock.now()));
+        this.deps.events.onFinishedWithoutGeneration(ended);
+      } catch (err) {
+        // Cancelled meanwhile (no longer queued) or a store error: the next boot sees it as it is.
+        this.deps.logger.warn({ err, taskId }, 'could not end a task of an unserved model');
+      }
+    }
+  }
+
   /** A submit the provider surely did not accept goes back to the head of its guild's queue. */
   private async requeue(task: Task): Promise<void> {
     await this.deps.store.update(task.id, (t) => transition(t, 'queued', this.deps.clock.now()));
@@ -466,7 +520,7 @@ export class SubmitScheduler {
     // Back in its original place: several 429s in a row must not reverse the guild's FIFO order.
     const index = queue.findIndex((id) => (this.waiting.get(id)?.createdAt ?? '') >= task.createdAt);
     queue.splice(index < 0 ? queue.length : index, 0, task.id);
-    this.waiting.set(task.id, { guildId: task.guildId, createdAt: task.createdAt, userId: task.userId });
+    this.waiting.set(task.id, { guildId: task.guildId, createdAt: task.createdAt, userId: task.userId, model: task.request.model });
   }
 
   /**
@@ -494,10 +548,10 @@ export class SubmitScheduler {
     return order;
   }
 
-  private pushBack(task: Pick<Task, 'id' | 'guildId' | 'userId' | 'createdAt'>): void {
+  private pushBack(task: Pick<Task, 'id' | 'guildId' | 'userId' | 'createdAt' | 'request'>): void {
     const { guildId, id: taskId } = task;
     if (this.waiting.has(taskId) || this.running.has(taskId)) return;
-    this.waiting.set(taskId, { guildId, createdAt: task.createdAt, userId: task.userId });
+    this.waiting.set(taskId, { guildId, createdAt: task.createdAt, userId: task.userId, model: task.request.model });
     let queue = this.queues.get(guildId);
     if (!queue) {
       queue = [];
@@ -537,4 +591,12 @@ export class SubmitScheduler {
       this.pump();
     }, Math.max(ms, 0));
   }
+}
+
+/** A queued task whose model is not served, ended without a submit (it costs nothing). */
+function endedUnavailable(task: Task, now: Date): Task {
+  return transition(task, 'failed', now, {
+    outcome: { kind: 'failed', code: MODEL_UNAVAILABLE_CODE, message: 'The model is not served by Ace Data Cloud right now.' },
+    finishedAt: now.toISOString(),
+  });
 }

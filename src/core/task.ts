@@ -1,23 +1,30 @@
-/** Generation options as the member chose them (defaults already applied). */
-export const MODELS = ['sora-2', 'sora-2-pro'] as const;
-export const DURATIONS = [10, 15, 25] as const;
-export const ORIENTATIONS = ['landscape', 'portrait'] as const;
-export const SIZES = ['small', 'large'] as const;
+import type { Orientation } from './models/catalogue.js';
 
-export type Model = (typeof MODELS)[number];
-export type Duration = (typeof DURATIONS)[number];
-export type Orientation = (typeof ORIENTATIONS)[number];
-export type Size = (typeof SIZES)[number];
+export { ORIENTATIONS, type Orientation } from './models/catalogue.js';
 
-/** What is sent to the provider for one generation. */
+/**
+ * What is sent to the provider for one generation, in the catalogue's words (the wire body is built
+ * from it and the model's entry in `models/catalogue.ts`). Options the model does not take are absent.
+ */
 export interface GenerationRequest {
   prompt: string;
-  model: Model;
-  duration: Duration;
-  orientation: Orientation;
-  size: Size;
-  /** Public URL of the reference image (a Discord attachment URL). */
+  /** Catalogue id (`MODEL_CATALOGUE`), e.g. `veo31-fast` or `sora-2`. */
+  model: string;
+  /** Seconds, one of the model's `durations`; absent for models without a duration. */
+  duration?: number;
+  orientation?: Orientation;
+  /** One of the model's `sizes` (quality, resolution or pixel size). */
+  size?: string;
+  /** Public URL of the first reference image (or first frame); a Discord attachment URL. */
   imageUrl?: string;
+  /** Further reference images, for models that take several. */
+  extraImageUrls?: string[];
+  /** Last frame, for models that take one. */
+  endImageUrl?: string;
+  /** What the video should avoid, for models that take a negative prompt. */
+  negativePrompt?: string;
+  /** Sora character video: a clip with the character, and where in it the character appears (seconds). */
+  character?: { videoUrl: string; startSeconds: number; endSeconds: number };
 }
 
 /**
@@ -103,7 +110,8 @@ export const UNFINISHED_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
 export const RUNNING_STATES: ReadonlySet<TaskState> = new Set<TaskState>(['submitting', 'submitted']);
 
 const ALLOWED_TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
-  queued: ['submitting', 'cancelled'],
+  // `failed` without a submit: its model stopped being served while it waited.
+  queued: ['submitting', 'cancelled', 'failed'],
   // 429 (surely not accepted) puts it back in the queue.
   submitting: ['submitted', 'queued', 'failed', 'interrupted'],
   // Cancel of a running task only stops following it: the provider has no cancel.

@@ -12,6 +12,7 @@ import { describeDiscordError } from './discord-errors.js';
 /** What the admin log reports. */
 export type AdminLogEvent =
   | { kind: 'account_problem'; code: string }
+  | { kind: 'model_unavailable'; model: string; code: string; retryAt: Date }
   | { kind: 'budget_reached'; budget: BudgetReached }
   | { kind: 'undeliverable'; task: Task };
 
@@ -21,6 +22,13 @@ export function renderAdminLogMessage(event: AdminLogEvent, locale?: string | nu
   switch (event.kind) {
     case 'account_problem':
       content = t(locale, 'adminLog.accountProblem', { code: event.code });
+      break;
+    case 'model_unavailable':
+      content = t(locale, 'adminLog.modelUnavailable', {
+        model: event.model,
+        code: event.code,
+        retry: `<t:${Math.floor(event.retryAt.getTime() / 1000)}:R>`,
+      });
       break;
     case 'budget_reached': {
       const { spentCredits, budgetCredits, utcDay } = event.budget;
@@ -72,6 +80,18 @@ export class AdminLog {
   accountProblem(code: string): void {
     for (const [guildId, settings] of this.options.settings.configured()) {
       if (settings.adminLogChannelId) this.post(guildId, settings.adminLogChannelId, { kind: 'account_problem', code });
+    }
+  }
+
+  /**
+   * Ace Data Cloud said a model is not served (first time per cool-down): tell every guild with an
+   * admin log channel whose members may pick that model.
+   */
+  modelUnavailable(model: string, code: string, retryAt: Date, offeredIn: (guildId: string) => boolean): void {
+    for (const [guildId, settings] of this.options.settings.configured()) {
+      if (settings.adminLogChannelId && offeredIn(guildId)) {
+        this.post(guildId, settings.adminLogChannelId, { kind: 'model_unavailable', model, code, retryAt });
+      }
     }
   }
 

@@ -9,6 +9,7 @@ import type {
   RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { GenerationService } from '../core/generation-service.js';
+import type { ModelAvailability } from '../core/model-availability.js';
 import type { PreflightRules } from '../core/preflight.js';
 import type { Clock, Logger } from '../core/ports.js';
 import type { Task } from '../core/task.js';
@@ -21,6 +22,8 @@ export interface CommandContext {
   preflightRules: PreflightRules;
   /** Guild settings, edited with `/sora-admin`. */
   settings: SettingsStore;
+  /** Which models Ace Data Cloud serves right now; absent in tests that do not need it. */
+  modelAvailability?: ModelAvailability;
   /** The bot's defaults a guild's limits fall back to. */
   limitDefaults: { memberDailyQuota: number; perGuildConcurrency: number; memberCooldownSeconds: number };
   clock: Clock;

@@ -17,6 +17,7 @@ export const CUSTOM_ACTIONS = [
   'remix-modal',
   'animate-modal',
   'history',
+  'switch-model',
 ] as const;
 export type CustomAction = (typeof CUSTOM_ACTIONS)[number];
 
@@ -48,13 +49,21 @@ function button(label: string, id: string, style: ButtonStyle, emoji?: string): 
   } as APIButtonComponent;
 }
 
-/** The buttons under a result message: Regenerate, Remix, Share (videos only) and Delete. */
+/**
+ * The buttons under a result message: Regenerate, Remix, Share (videos only) and Delete; a task
+ * whose model is not served gets "Run on the server's default model" first (never switched silently:
+ * prices differ).
+ */
 export function resultButtons(
   task: Pick<Task, 'id'>,
   withShare: boolean,
   locale?: string | null,
+  options: { switchModel?: boolean } = {},
 ): APIActionRowComponent<APIButtonComponent> {
   const buttons = [
+    ...(options.switchModel
+      ? [button(t(locale, 'button.switchModel'), customId('switch-model', task.id), ButtonStyle.Primary, '🔀')]
+      : []),
     button(t(locale, 'button.regen'), customId('regen', task.id), ButtonStyle.Secondary, '🔁'),
     button(t(locale, 'button.remix'), customId('remix', task.id), ButtonStyle.Secondary, '✏️'),
     ...(withShare ? [button(t(locale, 'button.share'), customId('share', task.id), ButtonStyle.Secondary, '⭐')] : []),

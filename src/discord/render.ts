@@ -7,6 +7,8 @@ import type {
 } from 'discord.js';
 import type { QuotaLeft } from '../core/generation-service.js';
 import type { ProgressView } from '../core/ports.js';
+import { findModel } from '../core/models/catalogue.js';
+import { MODEL_UNAVAILABLE_CODE } from '../core/submit-scheduler.js';
 import type { Task, TaskOutcome, TaskState } from '../core/task.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { cancelButton, resultButtons } from './custom-ids.js';
@@ -69,9 +71,10 @@ export function resultNonce(task: Pick<Task, 'id'>, kind: TaskOutcome['kind']): 
 }
 
 /** The footer text of a result message: `Task <id> · <marker>[ · Ace Data Cloud task <id>]`. */
-export function resultFooter(task: Pick<Task, 'id' | 'providerTaskId'>, kind: TaskOutcome['kind']): string {
+export function resultFooter(task: Pick<Task, 'id' | 'providerTaskId'> & { request?: Pick<Task['request'], 'model'> }, kind: TaskOutcome['kind']): string {
+  const model = task.request ? ` · ${task.request.model}` : '';
   const provider = task.providerTaskId ? ` · Ace Data Cloud task ${task.providerTaskId}` : '';
-  return truncate(`Task ${task.id} · ${resultMarker(kind)}${provider}`, EMBED_FOOTER_MAX);
+  return truncate(`Task ${task.id} · ${resultMarker(kind)}${model}${provider}`, EMBED_FOOTER_MAX);
 }
 
 const FOOTER_PATTERN = /^Task (\S+) · (video|failed|still generating|interrupted)(?: · |$)/;
@@ -98,7 +101,7 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
   switch (outcome.kind) {
     case 'succeeded': {
       color = COLOR_SUCCESS;
-      title = t(locale, 'result.titleVideo');
+      title = t(locale, 'result.titleVideo', { model: modelName(task.request.model) });
       if (delivery.mode === 'upload') {
         content = t(locale, 'result.ready', { mention });
       } else {
@@ -117,19 +120,19 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
     }
     case 'failed':
       color = COLOR_FAILURE;
-      title = t(locale, 'result.titleFailed');
+      title = t(locale, 'result.titleFailed', { model: modelName(task.request.model) });
       content = t(locale, 'result.failed', { mention });
       outcomeFields.push({
         name: t(locale, 'result.fieldReason'),
         value: fitField(
           (reason) => `${reason}\n${t(locale, 'result.notBilled')}`,
-          outcome.message.trim() || outcome.code || t(locale, 'result.noReason'),
+          failureReason(outcome, task, locale),
         ),
       });
       break;
     case 'timed_out': {
       color = COLOR_WAITING;
-      title = t(locale, 'result.titleTimedOut');
+      title = t(locale, 'result.titleTimedOut', { model: modelName(task.request.model) });
       content = t(locale, 'result.timedOut', { mention });
       const minutes = Math.max(1, Math.round(generationTimeMs(task) / 60_000));
       outcomeFields.push({
@@ -140,7 +143,7 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
     }
     case 'interrupted':
       color = COLOR_NEUTRAL;
-      title = t(locale, 'result.titleInterrupted');
+      title = t(locale, 'result.titleInterrupted', { model: modelName(task.request.model) });
       content = t(locale, 'result.interrupted', { mention });
       outcomeFields.push({ name: t(locale, 'result.fieldWhatHappened'), value: t(locale, 'result.interruptedDetail') });
       break;
@@ -164,7 +167,10 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
     nonce: resultNonce(task, outcome.kind),
     enforce_nonce: true,
     // The timeout notice is interim: its buttons would act on a task that is still running.
-    components: outcome.kind === 'timed_out' ? [] : [resultButtons(task, outcome.kind === 'succeeded', locale)],
+    components:
+      outcome.kind === 'timed_out'
+        ? []
+        : [resultButtons(task, outcome.kind === 'succeeded', locale, { switchModel: isModelUnavailable(outcome) })],
   };
   if (outcome.kind === 'succeeded' && delivery.mode === 'upload') {
     body.attachments = [{ id: 0, filename: videoFileName(task) }];
@@ -175,13 +181,13 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
 /** The showcase post of a delivered video (upload, or the provider's link — never a Discord CDN URL). */
 export function renderShowcaseMessage(task: Task, videoUrl: string, mode: 'upload' | 'link'): RESTPostAPIChannelMessageJSONBody {
   const locale = task.locale;
-  const credit = t(locale, 'result.showcaseCredit', { mention: `<@${task.userId}>` });
+  const credit = t(locale, 'result.showcaseCredit', { mention: `<@${task.userId}>`, model: modelName(task.request.model) });
   const withLink = `${credit}: ${videoUrl}`;
   const content = mode === 'link' && withLink.length <= CONTENT_MAX && isWebUrl(videoUrl) ? withLink : `${credit}.`;
   const fields: APIEmbedField[] = [...optionFields(task, locale)];
   if (task.resultMessageId) fields.push({ name: t(locale, 'result.showcaseOriginal'), value: messageLink(task, task.resultMessageId) });
   const embed = buildEmbed({
-    title: t(locale, 'result.titleVideo'),
+    title: t(locale, 'result.titleVideo', { model: modelName(task.request.model) }),
     color: COLOR_SUCCESS,
     url: mode === 'link' && isWebUrl(videoUrl) && videoUrl.length <= 2048 ? videoUrl : undefined,
     prompt: task.request.prompt,
@@ -303,7 +309,7 @@ function finishedProgress(task: Task, locale: string | undefined): { content: st
     case 'failed':
       return {
         content: truncate(
-          t(locale, 'progress.failedFinal', { reason: safeText(task.outcome.message) || task.outcome.code, channel, jump }),
+          t(locale, 'progress.failedFinal', { reason: safeText(failureReason(task.outcome, task, locale)), channel, jump }),
           CONTENT_MAX,
         ),
         color: COLOR_FAILURE,
@@ -340,7 +346,7 @@ export function renderStatus(task: Task, now: Date, queuePosition?: number, loca
 
   const outcome = task.outcome;
   if (outcome?.kind === 'failed') {
-    fields.push({ name: t(locale, 'result.fieldReason'), value: truncate(safeText(outcome.message) || outcome.code, EMBED_FIELD_VALUE_MAX) });
+    fields.push({ name: t(locale, 'result.fieldReason'), value: truncate(safeText(failureReason(outcome, task, locale)), EMBED_FIELD_VALUE_MAX) });
   }
   if (outcome?.kind === 'succeeded' && isWebUrl(outcome.videoUrl) && outcome.videoUrl.length <= 1000) {
     fields.push({ name: t(locale, 'result.fieldVideo'), value: t(locale, 'status.videoLink', { url: outcome.videoUrl }) });
@@ -482,20 +488,46 @@ function buildEmbed(parts: EmbedParts): APIEmbed {
   return embed;
 }
 
+/** Whether a failure is "this model is not served" (it gets the switch-model button). */
+export function isModelUnavailable(outcome: TaskOutcome | undefined): boolean {
+  return outcome?.kind === 'failed' && outcome.code === MODEL_UNAVAILABLE_CODE;
+}
+
+// A model that is not served is explained in the reader's language; other reasons are the provider's words.
+function failureReason(outcome: Extract<TaskOutcome, { kind: 'failed' }>, task: Task, locale: string | null | undefined): string {
+  if (isModelUnavailable(outcome)) return t(locale, 'result.modelUnavailable', { model: modelName(task.request.model) });
+  return outcome.message.trim() || outcome.code || t(locale, 'result.noReason');
+}
+
+/** The model's name for people: its catalogue display name, or the stored id of a model since dropped. */
+export function modelName(modelId: string): string {
+  return findModel(modelId)?.displayName ?? modelId;
+}
+
+// Only the options the request carries: a model without a duration shows none.
 function optionFields(task: Task, locale: string | undefined): APIEmbedField[] {
-  const { model, duration, orientation, size, imageUrl } = task.request;
-  return [
-    { name: t(locale, 'field.model'), value: model, inline: true },
-    { name: t(locale, 'field.duration'), value: `${duration} s`, inline: true },
-    { name: t(locale, 'field.orientation'), value: orientation, inline: true },
-    { name: t(locale, 'field.size'), value: size, inline: true },
-    { name: t(locale, 'field.image'), value: t(locale, imageUrl ? 'common.yes' : 'common.no'), inline: true },
-  ];
+  const { model, duration, orientation, size } = task.request;
+  const images = imageCount(task);
+  const fields: APIEmbedField[] = [{ name: t(locale, 'field.model'), value: model, inline: true }];
+  if (duration !== undefined) fields.push({ name: t(locale, 'field.duration'), value: `${duration} s`, inline: true });
+  if (orientation !== undefined) fields.push({ name: t(locale, 'field.orientation'), value: orientation, inline: true });
+  if (size !== undefined) fields.push({ name: t(locale, 'field.size'), value: size, inline: true });
+  const imageValue = images > 1 ? String(images) : t(locale, images === 1 ? 'common.yes' : 'common.no');
+  fields.push({ name: t(locale, 'field.image'), value: imageValue, inline: true });
+  return fields;
 }
 
 function optionSummary(task: Task): string {
-  const { model, duration, orientation, size, imageUrl } = task.request;
-  return `${model} · ${duration} s · ${orientation} · ${size} · image: ${imageUrl ? 'yes' : 'no'}`;
+  const { model, duration, orientation, size } = task.request;
+  const parts = [model, duration !== undefined ? `${duration} s` : undefined, orientation, size];
+  const images = imageCount(task);
+  parts.push(`image: ${images > 1 ? images : images === 1 ? 'yes' : 'no'}`);
+  return parts.filter((part) => part !== undefined).join(' · ');
+}
+
+function imageCount(task: Task): number {
+  const { imageUrl, extraImageUrls, endImageUrl } = task.request;
+  return (imageUrl ? 1 : 0) + (extraImageUrls?.length ?? 0) + (endImageUrl ? 1 : 0);
 }
 
 /** How long the provider had been working on it when the outcome was recorded. */

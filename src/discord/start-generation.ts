@@ -1,5 +1,5 @@
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction, type ModalSubmitInteraction } from 'discord.js';
-import { preflightGenerate, type GenerateCommandInput } from '../core/preflight.js';
+import { preflightGenerate, type GenerateCommandInput, type PreflightRules } from '../core/preflight.js';
 import { guildPreflightRules } from '../settings/guild-settings.js';
 import { usableImageUrl } from './attachment-urls.js';
 import type { CommandContext } from './command.js';
@@ -15,7 +15,32 @@ const DEFAULT_UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
 export type GenerationInteraction = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction;
 
 /** What the member asked for, before preflight (option values as typed; null = default). */
-export type GenerationAsk = Pick<GenerateCommandInput, 'prompt' | 'model' | 'duration' | 'orientation' | 'size' | 'attachment'>;
+export type GenerationAsk = Pick<
+  GenerateCommandInput,
+  | 'prompt'
+  | 'model'
+  | 'duration'
+  | 'orientation'
+  | 'size'
+  | 'attachment'
+  | 'extraAttachments'
+  | 'endAttachment'
+  | 'negativePrompt'
+  | 'characterVideo'
+  | 'characterStart'
+  | 'characterEnd'
+>;
+
+/**
+ * The rules a command in this guild runs under: the operator's, the guild's settings on top, and the
+ * models Ace Data Cloud does not serve right now. Settings are in memory: no I/O on the 3 s path.
+ */
+export async function generationRulesFor(context: CommandContext, guildId: string | null): Promise<PreflightRules> {
+  const settings = guildId ? await context.settings.get(guildId) : undefined;
+  const rules = settings ? guildPreflightRules(context.preflightRules, settings) : context.preflightRules;
+  const unavailable = context.modelAvailability?.unavailableAmong(rules.offeredModelIds);
+  return unavailable && unavailable.size > 0 ? { ...rules, unavailableModelIds: unavailable } : rules;
+}
 
 /**
  * Preflights with the guild's rules, acknowledges ephemerally, starts the task and shows its queue
@@ -23,8 +48,7 @@ export type GenerationAsk = Pick<GenerateCommandInput, 'prompt' | 'model' | 'dur
  * or budget in the core) costs nothing and stores nothing; it is thrown as a UserFacingError.
  */
 export async function preflightAndStart(interaction: GenerationInteraction, context: CommandContext, ask: GenerationAsk): Promise<void> {
-  // Settings are held in memory after start-up, so reading them here does not risk the 3 s deadline.
-  const settings = interaction.guildId ? await context.settings.get(interaction.guildId) : undefined;
+  const rules = await generationRulesFor(context, interaction.guildId);
   const channel = interaction.channel;
   const preflight = preflightGenerate(
     {
@@ -36,13 +60,18 @@ export async function preflightAndStart(interaction: GenerationInteraction, cont
       channelIsThread: channel?.isThread() ?? false,
       botPermissions: toBotPermissions(interaction.appPermissions),
     },
-    settings ? guildPreflightRules(context.preflightRules, settings) : context.preflightRules,
+    rules,
   );
   if (!preflight.ok) throw preflight.error;
 
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const request = preflight.request;
-  if (request.imageUrl) request.imageUrl = await usableImageUrl(request.imageUrl, context.clock.now(), context.discord);
+  // Signed attachment URLs may have aged (Regenerate, Animate): renew each before it is stored.
+  const renew = (url: string) => usableImageUrl(url, context.clock.now(), context.discord);
+  if (request.imageUrl) request.imageUrl = await renew(request.imageUrl);
+  if (request.extraImageUrls) request.extraImageUrls = await Promise.all(request.extraImageUrls.map(renew));
+  if (request.endImageUrl) request.endImageUrl = await renew(request.endImageUrl);
+  if (request.character) request.character = { ...request.character, videoUrl: await renew(request.character.videoUrl) };
   const now = context.clock.now();
   const enqueued = await context.generation.start({
     guildId: interaction.guildId!,

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { findModel } from '../core/models/catalogue.js';
 import type { Publisher, PublishOutcome, StatusBatchOutcome, SubmitOutcome, VideoApi } from '../core/ports.js';
 import type { Task } from '../core/task.js';
 
@@ -26,8 +27,17 @@ export class BotMetrics {
 
   readonly submits = new Counter({
     name: `${PREFIX}submits_total`,
-    help: 'Submits to Ace Data Cloud by outcome (accepted, rate_limited, account_problem, rejected, uncertain, error).',
+    help: 'Submits to Ace Data Cloud by outcome (accepted, rate_limited, account_problem, model_unavailable, rejected, uncertain, error).',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  // Its own series rather than more labels on submits_total, whose `{outcome}` series dashboards and
+  // alerts already read: the same submits by catalogue model and service.
+  readonly modelSubmits = new Counter({
+    name: `${PREFIX}model_submits_total`,
+    help: 'Submits to Ace Data Cloud by service, catalogue model and outcome (accepted, rate_limited, account_problem, model_unavailable, rejected, uncertain, error).',
+    labelNames: ['service', 'model', 'outcome'] as const,
     registers: [this.registry],
   });
 
@@ -48,8 +58,15 @@ export class BotMetrics {
 
   readonly statusRequests = new Counter({
     name: `${PREFIX}status_requests_total`,
-    help: 'Batched status requests (/sora/tasks retrieve_batch) by outcome (ok, error).',
+    help: 'Batched status requests (/<service>/tasks retrieve_batch) by outcome (ok, error).',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly serviceStatusRequests = new Counter({
+    name: `${PREFIX}service_status_requests_total`,
+    help: 'Batched status requests (/<service>/tasks retrieve_batch) by service and outcome (ok, error).',
+    labelNames: ['service', 'outcome'] as const,
     registers: [this.registry],
   });
 
@@ -172,22 +189,27 @@ export function labelValue(value: string | number): string {
   return LABEL_VALUE.test(text) ? text : 'other';
 }
 
-/** Counts submits by outcome, status requests, ids per request and API errors by code. */
+/** Counts submits by outcome (and by model), status requests (and by service), ids per request and API errors by code. */
 export function instrumentVideoApi(api: VideoApi, metrics: BotMetrics): VideoApi {
   return {
     async submit(request, options) {
+      const spec = findModel(request.model);
+      // Only catalogue ids become label values, so an odd stored model cannot add series.
+      const labels = { service: spec?.service ?? 'unknown', model: spec?.id ?? 'other' };
       const stopTimer = startTimer(metrics.apiRequestSeconds, 'submit');
       let outcome: SubmitOutcome;
       try {
         outcome = await api.submit(request, options);
       } catch (err) {
         metrics.submits.inc({ outcome: 'error' });
+        metrics.modelSubmits.inc({ ...labels, outcome: 'error' });
         metrics.apiErrors.inc({ operation: 'submit', code: 'internal_error' });
         throw err;
       } finally {
         stopTimer();
       }
       metrics.submits.inc({ outcome: outcome.kind });
+      metrics.modelSubmits.inc({ ...labels, outcome: outcome.kind });
       if (outcome.kind !== 'accepted') {
         const code = outcome.kind === 'rate_limited' ? 'rate_limited' : outcome.code;
         metrics.apiErrors.inc({ operation: 'submit', code: labelValue(code) });
@@ -195,20 +217,23 @@ export function instrumentVideoApi(api: VideoApi, metrics: BotMetrics): VideoApi
       return outcome;
     },
 
-    async retrieveBatch(providerTaskIds) {
+    async retrieveBatch(service, providerTaskIds) {
       metrics.statusRequestIds.observe(providerTaskIds.length);
       const stopTimer = startTimer(metrics.apiRequestSeconds, 'status');
+      const serviceLabel = labelValue(service);
       let outcome: StatusBatchOutcome;
       try {
-        outcome = await api.retrieveBatch(providerTaskIds);
+        outcome = await api.retrieveBatch(service, providerTaskIds);
       } catch (err) {
         metrics.statusRequests.inc({ outcome: 'error' });
+        metrics.serviceStatusRequests.inc({ service: serviceLabel, outcome: 'error' });
         metrics.apiErrors.inc({ operation: 'status', code: 'internal_error' });
         throw err;
       } finally {
         stopTimer();
       }
       metrics.statusRequests.inc({ outcome: outcome.kind });
+      metrics.serviceStatusRequests.inc({ service: serviceLabel, outcome: outcome.kind });
       if (outcome.kind === 'error') metrics.apiErrors.inc({ operation: 'status', code: labelValue(outcome.code) });
       return outcome;
     },

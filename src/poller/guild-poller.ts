@@ -1,8 +1,9 @@
 import { decide, type FollowRules } from '../core/decide.js';
+import { findModel, type ServiceId } from '../core/models/catalogue.js';
 import type { Clock, Logger, RemoteStatus, TaskStore, Timers } from '../core/ports.js';
 import { InvalidTransitionError, transition, type Task } from '../core/task.js';
 import { cadenceKey, nextCheckDelayMs, type CadenceOptions, type GenerationTimeEstimator } from './poll-cadence.js';
-import type { StatusBatcher } from './status-batcher.js';
+import type { StatusBatcherSource, StatusFetchError } from './status-batcher.js';
 
 /** How often tasks are checked. */
 export interface PollSchedule extends FollowRules {
@@ -24,6 +25,14 @@ export interface PollerEvents {
 }
 
 /**
+ * The service whose tasks endpoint knows a task: its model's service; a model missing from the
+ * catalogue is a record from before it (every such record is Sora's).
+ */
+export function serviceIdOfTask(task: Task): ServiceId {
+  return findModel(task.request.model)?.service ?? 'sora';
+}
+
+/**
  * The clock's multiple of `intervalMs` nearest to `atMs`: every task and every guild's poller checks
  * on the same beat, so the shared batcher can merge their ids into one request.
  */
@@ -33,7 +42,8 @@ function onBeat(atMs: number, intervalMs: number): number {
 
 /**
  * Follows one guild's submitted tasks on a self-rescheduling timer (never overlapping passes).
- * Each task has its own next-check time; a pass asks the shared batcher for the due ones only.
+ * Each task has its own next-check time; a pass asks the shared batcher of each task's service
+ * (grouped by `serviceIdOfTask`) for the due ones only. Failed requests back off per service.
  */
 export class GuildPoller {
   private readonly followed = new Map<string, Task>();
@@ -41,7 +51,7 @@ export class GuildPoller {
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
   private passRunning = false;
-  private consecutiveFailures = 0;
+  private readonly consecutiveFailures = new Map<ServiceId, number>();
   private stopped = false;
   private readonly log: Logger;
 
@@ -49,7 +59,8 @@ export class GuildPoller {
     readonly guildId: string,
     private readonly deps: {
       store: TaskStore;
-      batcher: StatusBatcher;
+      /** The batchers of the services' tasks endpoints (a StatusBatchers, or one StatusBatcher that makes its siblings). */
+      batcher: StatusBatcherSource;
       clock: Clock;
       timers: Timers;
       logger: Logger;
@@ -109,28 +120,46 @@ export class GuildPoller {
   }
 
   private async check(due: Task[]): Promise<void> {
-    const result = await this.deps.batcher.fetch(due.map((t) => t.providerTaskId!));
-    // Shutting down: the store may be closing; the next start asks again.
-    if (this.stopped) return;
-    const nowMs = this.nowMs();
-    if (!(result instanceof Map)) {
-      this.consecutiveFailures++;
-      // The cap bounds our own exponential backoff; a longer Retry-After from the provider still wins.
-      const backoffMs = Math.max(
-        result.retryAfterMs ?? 0,
-        Math.min(this.deps.schedule.pollIntervalMs * 2 ** this.consecutiveFailures, this.deps.schedule.maxBackoffMs),
-      );
-      const level = result.retryable ? 'warn' : 'error';
-      this.log[level]({ code: result.code, backoffMs, failures: this.consecutiveFailures }, 'status request failed');
-      for (const task of due) this.nextCheckAtMs.set(task.id, nowMs + backoffMs);
-      return;
+    const groups = new Map<ServiceId, Task[]>();
+    for (const task of due) {
+      const service = serviceIdOfTask(task);
+      const group = groups.get(service);
+      if (group) group.push(task);
+      else groups.set(service, [task]);
     }
-    this.consecutiveFailures = 0;
-    const settled = await Promise.allSettled(due.map((t) => this.apply(t, result.get(t.providerTaskId!))));
+    await Promise.all(
+      [...groups].map(async ([service, tasks]) => {
+        const result = await this.deps.batcher.forService(service).fetch(tasks.map((t) => t.providerTaskId!));
+        // Shutting down: the store may be closing; the next start asks again.
+        if (this.stopped) return;
+        if (result instanceof Map) await this.applyAll(service, tasks, result);
+        else this.backOff(service, tasks, result);
+      }),
+    );
+  }
+
+  private backOff(service: ServiceId, tasks: Task[], error: StatusFetchError): void {
+    const failures = (this.consecutiveFailures.get(service) ?? 0) + 1;
+    this.consecutiveFailures.set(service, failures);
+    // The cap bounds our own exponential backoff; a longer Retry-After from the provider still wins.
+    const backoffMs = Math.max(
+      error.retryAfterMs ?? 0,
+      Math.min(this.deps.schedule.pollIntervalMs * 2 ** failures, this.deps.schedule.maxBackoffMs),
+    );
+    const level = error.retryable ? 'warn' : 'error';
+    this.log[level]({ service, code: error.code, backoffMs, failures }, 'status request failed');
+    const nowMs = this.nowMs();
+    for (const task of tasks) this.nextCheckAtMs.set(task.id, nowMs + backoffMs);
+  }
+
+  private async applyAll(service: ServiceId, tasks: Task[], statuses: Map<string, RemoteStatus>): Promise<void> {
+    this.consecutiveFailures.delete(service);
+    const nowMs = this.nowMs();
+    const settled = await Promise.allSettled(tasks.map((t) => this.apply(t, statuses.get(t.providerTaskId!))));
     settled.forEach((s, i) => {
       if (s.status === 'rejected') {
-        this.log.error({ err: s.reason as unknown, taskId: due[i]!.id }, 'could not apply status');
-        this.nextCheckAtMs.set(due[i]!.id, nowMs + this.deps.schedule.pollIntervalMs);
+        this.log.error({ err: s.reason as unknown, taskId: tasks[i]!.id }, 'could not apply status');
+        this.nextCheckAtMs.set(tasks[i]!.id, nowMs + this.deps.schedule.pollIntervalMs);
       }
     });
   }
@@ -227,7 +256,14 @@ export class GuildPoller {
     if (task.state === 'timed_out') return schedule.slowPollIntervalMs;
     if (!schedule.cadence || !estimator) return schedule.pollIntervalMs;
     const elapsedMs = this.nowMs() - Date.parse(task.submittedAt ?? task.createdAt);
-    return nextCheckDelayMs(elapsedMs, estimator.expectedMs(cadenceKey(task.request)), schedule.cadence);
+    return nextCheckDelayMs(elapsedMs, this.expectedMs(task), schedule.cadence);
+  }
+
+  /** The learned generation time, or (opt-in, before enough samples) the catalogue's typical one. */
+  private expectedMs(task: Task): number | undefined {
+    const learned = this.deps.estimator?.expectedMs(cadenceKey(task.request));
+    if (learned !== undefined || !this.deps.schedule.cadence?.seedFromCatalogue) return learned;
+    return findModel(task.request.model)?.typicalGenerationMs;
   }
 
   private scheduleNext(): void {

@@ -6,6 +6,11 @@ export interface CadenceOptions {
   earlyFactor: number;
   /** Longest interval for a generation running far past its expected time. */
   maxIntervalMs: number;
+  /**
+   * Until a model and length has enough finished samples, expect the catalogue's
+   * `typicalGenerationMs` instead of polling at the base interval (off: the base interval).
+   */
+  seedFromCatalogue?: boolean;
 }
 
 // Below this many samples the estimate is a guess: poll at the base interval.
@@ -34,9 +39,9 @@ export class GenerationTimeEstimator {
   }
 }
 
-/** The estimator key of a request: generation time depends mostly on model and length. */
-export function cadenceKey(request: { model: string; duration: number }): string {
-  return `${request.model}:${request.duration}`;
+/** The estimator key of a request: generation time depends mostly on model and length (0: no duration field). */
+export function cadenceKey(request: { model: string; duration?: number | undefined }): string {
+  return `${request.model}:${request.duration ?? 0}`;
 }
 
 /**

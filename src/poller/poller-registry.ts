@@ -2,7 +2,7 @@ import type { Clock, Logger, TaskStore, Timers } from '../core/ports.js';
 import type { Task } from '../core/task.js';
 import { GuildPoller, type PollSchedule, type PollerEvents } from './guild-poller.js';
 import type { GenerationTimeEstimator } from './poll-cadence.js';
-import type { StatusBatcher } from './status-batcher.js';
+import type { StatusBatcherSource } from './status-batcher.js';
 
 /** One poller per guild with followed tasks: started with its first task, dropped when it has none. */
 export class PollerRegistry {
@@ -12,7 +12,8 @@ export class PollerRegistry {
   constructor(
     private readonly deps: {
       store: TaskStore;
-      batcher: StatusBatcher;
+      /** The per-service batchers (`new StatusBatchers(…)`; a lone StatusBatcher also works). */
+      batcher: StatusBatcherSource;
       clock: Clock;
       timers: Timers;
       logger: Logger;

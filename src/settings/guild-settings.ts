@@ -1,24 +1,19 @@
 import { z } from 'zod';
 import type { GuildStartLimits } from '../core/generation-service.js';
 import { normalizeForMatch, type PreflightRules } from '../core/preflight.js';
-import {
-  DURATIONS,
-  MODELS,
-  ORIENTATIONS,
-  SIZES,
-  type Duration,
-  type Model,
-  type Orientation,
-  type Size,
-} from '../core/task.js';
+import { findModel } from '../core/models/catalogue.js';
+import { chooseModelOptions } from '../core/models/model-options.js';
+import { ORIENTATIONS, type Orientation } from '../core/task.js';
 import type { MessageKey, MessageParams } from '../i18n/index.js';
 
 /** Option defaults a guild chose; an absent field keeps the bot's default. */
 export interface GenerationDefaults {
-  model?: Model;
-  duration?: Duration;
+  /** A catalogue id; it must also be one of the models this server offers. */
+  model?: string;
+  /** Applied only with a model that takes it (each model's own default otherwise). */
+  duration?: number;
   orientation?: Orientation;
-  size?: Size;
+  size?: string;
 }
 
 /** One guild's settings, edited with `/sora-admin`. */
@@ -37,7 +32,9 @@ export interface GuildSettings {
   /** Credits the guild may spend per UTC day (sora-2 for 10 s = 1); 0 = no budget. */
   dailyBudgetCredits: number;
   defaults: GenerationDefaults;
-  /** Roles whose members may use sora-2-pro; empty: everyone. */
+  /** Models members may pick here, a subset of the operator's VIDEO_MODELS; empty: all of those. */
+  allowedModels: readonly string[];
+  /** Roles whose members may use the premium models (sora-2-pro, veo31, …); empty: everyone. */
   proRoleIds: readonly string[];
   /** Refused prompt substrings, stored normalized (`normalizeBlockedWord`). */
   blockedWords: readonly string[];
@@ -50,6 +47,7 @@ export const SETTINGS_LIMITS = Object.freeze({
   proRoles: 25,
   blockedWords: 200,
   blockedWordMaxChars: 100,
+  allowedModels: 25,
   memberDailyQuotaMax: 10_000,
   maxActiveGenerationsMax: 100,
   memberCooldownSecondsMax: 3600,
@@ -66,6 +64,7 @@ export const DEFAULT_GUILD_SETTINGS: GuildSettings = Object.freeze({
   memberCooldownSeconds: null,
   dailyBudgetCredits: 0,
   defaults: Object.freeze({}),
+  allowedModels: Object.freeze([]),
   proRoleIds: Object.freeze([]),
   blockedWords: Object.freeze([]),
   adminLogChannelId: null,
@@ -85,12 +84,13 @@ const guildSettingsSchema = z.object({
   dailyBudgetCredits: z.number().int().min(0).max(SETTINGS_LIMITS.dailyBudgetCreditsMax).default(0),
   defaults: z
     .object({
-      model: z.enum(MODELS).optional(),
-      duration: z.literal([...DURATIONS]).optional(),
+      model: z.string().min(1).max(64).optional(),
+      duration: z.number().int().optional(),
       orientation: z.enum(ORIENTATIONS).optional(),
-      size: z.enum(SIZES).optional(),
+      size: z.string().min(1).max(32).optional(),
     })
     .default({}),
+  allowedModels: z.array(z.string().min(1).max(64)).max(SETTINGS_LIMITS.allowedModels).default([]),
   proRoleIds: idList(SETTINGS_LIMITS.proRoles),
   blockedWords: z
     .array(z.string().min(1).max(SETTINGS_LIMITS.blockedWordMaxChars))
@@ -145,6 +145,8 @@ export type SettingsEdit =
     }
   /** `reset` drops every default before the given ones apply. */
   | { kind: 'set_defaults'; defaults: GenerationDefaults; reset: boolean }
+  /** The models members may pick here; empty: every model the operator enabled. */
+  | { kind: 'set_allowed_models'; modelIds: readonly string[] }
   | { kind: 'add_pro_role'; roleId: string }
   | { kind: 'remove_pro_role'; roleId: string }
   | { kind: 'clear_pro_roles' }
@@ -198,6 +200,11 @@ function editedSettings(s: GuildSettings, edit: SettingsEdit): GuildSettings | S
     }
     case 'set_defaults':
       return { ...s, defaults: withoutUndefined({ ...(edit.reset ? {} : s.defaults), ...withoutUndefined(edit.defaults) }) };
+    case 'set_allowed_models': {
+      const unknown = edit.modelIds.find((id) => !findModel(id));
+      if (unknown !== undefined) return problem('error.settingModelUnknown', { model: unknown });
+      return { ...s, allowedModels: [...new Set(edit.modelIds)] };
+    }
     case 'add_pro_role':
       return { ...s, proRoleIds: withItem(s.proRoleIds, edit.roleId) };
     case 'remove_pro_role':
@@ -240,9 +247,18 @@ function findProblem(s: GuildSettings): SettingsProblem | undefined {
   if (s.memberCooldownSeconds !== null && !isIntegerIn(s.memberCooldownSeconds, 0, L.memberCooldownSecondsMax)) {
     return problem('error.settingCooldown', { max: L.memberCooldownSecondsMax });
   }
-  // The provider renders 25 s only with sora-2-pro; a default that every plain command would trip is a mistake.
-  if (s.defaults.duration === 25 && s.defaults.model !== 'sora-2-pro') {
-    return problem('error.settingDuration25');
+  if (s.allowedModels.length > L.allowedModels) return problem('error.settingTooManyModels', { max: L.allowedModels });
+  const defaultModel = s.defaults.model;
+  if (defaultModel !== undefined) {
+    const spec = findModel(defaultModel);
+    if (!spec) return problem('error.settingModelUnknown', { model: defaultModel });
+    if (s.allowedModels.length > 0 && !s.allowedModels.includes(defaultModel)) {
+      return problem('error.settingDefaultModelNotAllowed', { model: defaultModel });
+    }
+    // A default every plain command would trip is a mistake: check it against the default model.
+    const { duration, orientation, size } = s.defaults;
+    const check = chooseModelOptions(spec, { duration, orientation, size, imageCount: spec.images.min, hasEndImage: false, hasCharacter: false });
+    if (!check.ok) return { key: check.error.key, params: check.error.params };
   }
   return undefined;
 }
@@ -252,6 +268,10 @@ export function guildPreflightRules(base: PreflightRules, settings: GuildSetting
   return {
     ...base,
     defaults: { ...base.defaults, ...settings.defaults },
+    offeredModelIds:
+      settings.allowedModels.length > 0
+        ? base.offeredModelIds.filter((id) => settings.allowedModels.includes(id))
+        : base.offeredModelIds,
     allowedChannelIds: new Set(settings.allowedChannelIds),
     blockedWords: settings.blockedWords,
     proRoleIds: new Set(settings.proRoleIds),

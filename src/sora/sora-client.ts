@@ -2,6 +2,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { SoraApiError, errorFromHttpAnswer, sanitizeMessage } from './errors.js';
 import {
   batchResponseSchema,
+  isEmptyAnswer,
   isErrorOnlyBody,
   submitResponseSchema,
   taskRecordSchema,
@@ -11,10 +12,13 @@ import {
 /** The most ids one `retrieve_batch` call carries (the vendor's MCP server suggests about 50). */
 export const RETRIEVE_BATCH_MAX_IDS = 50;
 
+const SORA_SUBMIT_PATH = 'sora/videos';
+const SORA_TASKS_PATH = 'sora/tasks';
+
 // A batch of 50 records is far below this; the cap only guards against a misbehaving proxy.
 const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
-/** Options of createSoraClient. */
+/** Options of createSoraClient (alias createAceDataClient). */
 export interface SoraClientOptions {
   /** API base, e.g. `https://api.acedata.cloud` (a path prefix is kept). */
   baseUrl: string;
@@ -42,20 +46,35 @@ export interface SubmitResult {
   traceId?: string;
 }
 
-/** A thin Ace Data Cloud Sora client: one HTTP request per call, no retries, no logging. */
+/**
+ * A thin Ace Data Cloud client: one HTTP request per call, no retries, no logging. One client (one
+ * connection pool, one token) serves every video service: the `…To`/`…At` calls take the service's
+ * path (relative to the base URL, e.g. `veo/videos`, as `SERVICES[id].submitPath`/`tasksPath` give it);
+ * `submit`, `retrieve` and `retrieveBatch` are the same calls on Sora's paths.
+ */
 export interface SoraClient {
+  /** `POST <submitPath>` with the payload plus `async: true`; reads `task_id`. */
+  submitTo(submitPath: string, payload: Readonly<Record<string, unknown>>): Promise<SubmitResult>;
+  /** `POST <tasksPath>` `{id, action: 'retrieve'}`; an unknown id may answer a record without `response` (or `{}`). */
+  retrieveAt(tasksPath: string, id: string): Promise<TaskRecord>;
+  /**
+   * `POST <tasksPath>` `{ids, action: 'retrieve_batch'}`, split into calls of at most `maxIds`
+   * (default RETRIEVE_BATCH_MAX_IDS) ids. Records are keyed by `id`; ids the API did not return are
+   * absent (an empty `{}` answer returns none).
+   */
+  retrieveBatchAt(tasksPath: string, ids: readonly string[], maxIds?: number): Promise<Map<string, TaskRecord>>;
   /** `POST /sora/videos` with `async: true`. */
   submit(body: SubmitBody): Promise<SubmitResult>;
-  /** `POST /sora/tasks` `{id, action: 'retrieve'}`; an unknown id may answer a record without `response`. */
+  /** `POST /sora/tasks` `{id, action: 'retrieve'}`. */
   retrieve(id: string): Promise<TaskRecord>;
-  /**
-   * `POST /sora/tasks` `{ids, action: 'retrieve_batch'}`, split into calls of at most
-   * RETRIEVE_BATCH_MAX_IDS ids. Records are keyed by `id`; ids the API did not return are absent.
-   */
+  /** `POST /sora/tasks` `{ids, action: 'retrieve_batch'}` in calls of at most RETRIEVE_BATCH_MAX_IDS ids. */
   retrieveBatch(ids: readonly string[]): Promise<Map<string, TaskRecord>>;
   /** Closes the client's own connection pool. */
   close(): Promise<void>;
 }
+
+/** The client under the name the multi-service code uses. */
+export type AceDataClient = SoraClient;
 
 interface Answer {
   status: number;
@@ -105,7 +124,9 @@ export function createSoraClient(options: SoraClientOptions): SoraClient {
     });
   }
 
-  async function post(path: string, payload: unknown): Promise<Answer> {
+  async function post(rawPath: string, payload: unknown): Promise<Answer> {
+    // Relative to the base, prefix kept: a leading slash would replace the base URL's own path.
+    const path = rawPath.replace(/^\/+/, '');
     const url = new URL(path, base);
     const controller = new AbortController();
     let timedOut = false;
@@ -155,8 +176,57 @@ export function createSoraClient(options: SoraClientOptions): SoraClient {
     }
   }
 
+  async function submitTo(submitPath: string, payload: Readonly<Record<string, unknown>>): Promise<SubmitResult> {
+    const answer = await post(submitPath, { ...payload, async: true });
+    const parsed = submitResponseSchema.safeParse(answer.body);
+    if (!parsed.success) throw malformed(submitPath, answer.status, 'has no task_id');
+    const traceId = parsed.data.trace_id ?? undefined;
+    return traceId ? { taskId: parsed.data.task_id, traceId } : { taskId: parsed.data.task_id };
+  }
+
+  async function retrieveAt(tasksPath: string, id: string): Promise<TaskRecord> {
+    const answer = await post(tasksPath, { id, action: 'retrieve' });
+    const parsed = taskRecordSchema.safeParse(answer.body);
+    if (!parsed.success) throw malformed(tasksPath, answer.status, 'is not a task record');
+    return parsed.data;
+  }
+
+  async function retrieveBatchAt(
+    tasksPath: string,
+    ids: readonly string[],
+    maxIds: number = RETRIEVE_BATCH_MAX_IDS,
+  ): Promise<Map<string, TaskRecord>> {
+    const perCall = Math.max(1, Math.floor(maxIds));
+    const wanted = [...new Set(ids)];
+    const records = new Map<string, TaskRecord>();
+    for (let start = 0; start < wanted.length; start += perCall) {
+      const chunk = wanted.slice(start, start + perCall);
+      const answer = await post(tasksPath, { ids: chunk, action: 'retrieve_batch' });
+      // Seedance answers `{}` when none of the ids exists: nothing found, not a malformed answer.
+      if (isEmptyAnswer(answer.body)) continue;
+      const parsed = batchResponseSchema.safeParse(answer.body);
+      if (!parsed.success) throw malformed(tasksPath, answer.status, 'is not a batch answer');
+      const asked = new Set(chunk);
+      for (const item of parsed.data.items ?? []) {
+        const record = taskRecordSchema.safeParse(item);
+        // An unreadable item is left out: its task stays pending until a later poll reads it.
+        if (!record.success) continue;
+        const id = record.data.id;
+        if (typeof id !== 'string' || !asked.has(id)) continue;
+        const previous = records.get(id);
+        if (!previous || progressRank(record.data) > progressRank(previous)) records.set(id, record.data);
+      }
+    }
+    return records;
+  }
+
   return {
-    async submit(body) {
+    submitTo,
+    retrieveAt,
+    retrieveBatchAt,
+
+    submit(body) {
+      // Field order as the bot always sent it (the body is compared byte for byte in tests).
       const payload: Record<string, unknown> = {
         prompt: body.prompt,
         model: body.model,
@@ -166,41 +236,15 @@ export function createSoraClient(options: SoraClientOptions): SoraClient {
       };
       if (body.image_urls !== undefined) payload.image_urls = body.image_urls;
       if (body.callback_url !== undefined) payload.callback_url = body.callback_url;
-      payload.async = true;
-      const answer = await post('sora/videos', payload);
-      const parsed = submitResponseSchema.safeParse(answer.body);
-      if (!parsed.success) throw malformed('sora/videos', answer.status, 'has no task_id');
-      const traceId = parsed.data.trace_id ?? undefined;
-      return traceId ? { taskId: parsed.data.task_id, traceId } : { taskId: parsed.data.task_id };
+      return submitTo(SORA_SUBMIT_PATH, payload);
     },
 
-    async retrieve(id) {
-      const answer = await post('sora/tasks', { id, action: 'retrieve' });
-      const parsed = taskRecordSchema.safeParse(answer.body);
-      if (!parsed.success) throw malformed('sora/tasks', answer.status, 'is not a task record');
-      return parsed.data;
+    retrieve(id) {
+      return retrieveAt(SORA_TASKS_PATH, id);
     },
 
-    async retrieveBatch(ids) {
-      const wanted = [...new Set(ids)];
-      const records = new Map<string, TaskRecord>();
-      for (let start = 0; start < wanted.length; start += RETRIEVE_BATCH_MAX_IDS) {
-        const chunk = wanted.slice(start, start + RETRIEVE_BATCH_MAX_IDS);
-        const answer = await post('sora/tasks', { ids: chunk, action: 'retrieve_batch' });
-        const parsed = batchResponseSchema.safeParse(answer.body);
-        if (!parsed.success) throw malformed('sora/tasks', answer.status, 'is not a batch answer');
-        const asked = new Set(chunk);
-        for (const item of parsed.data.items ?? []) {
-          const record = taskRecordSchema.safeParse(item);
-          // An unreadable item is left out: its task stays pending until a later poll reads it.
-          if (!record.success) continue;
-          const id = record.data.id;
-          if (typeof id !== 'string' || !asked.has(id)) continue;
-          const previous = records.get(id);
-          if (!previous || progressRank(record.data) > progressRank(previous)) records.set(id, record.data);
-        }
-      }
-      return records;
+    retrieveBatch(ids) {
+      return retrieveBatchAt(SORA_TASKS_PATH, ids, RETRIEVE_BATCH_MAX_IDS);
     },
 
     async close() {
@@ -243,3 +287,6 @@ async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> 
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** The client of every Ace Data Cloud video service (the same function as createSoraClient). */
+export const createAceDataClient: (options: SoraClientOptions) => AceDataClient = createSoraClient;

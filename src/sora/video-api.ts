@@ -1,10 +1,12 @@
+import { SERVICES, type ServiceId } from '../core/models/catalogue.js';
 import type { RemoteStatus, StatusBatchOutcome, SubmitOutcome, VideoApi } from '../core/ports.js';
 import type { GenerationRequest } from '../core/task.js';
 import { SoraApiError } from './errors.js';
-import { RETRIEVE_BATCH_MAX_IDS, type SoraClient, type SubmitBody } from './sora-client.js';
+import { planSubmit } from './services/index.js';
+import { RETRIEVE_BATCH_MAX_IDS, type SoraClient } from './sora-client.js';
 import { classifyTaskRecord } from './wire.js';
 
-/** The most provider task ids one `retrieveBatch` call should carry. */
+/** The most provider task ids one `retrieveBatch` call should carry (every service: 50). */
 export const MAX_BATCH_SIZE = RETRIEVE_BATCH_MAX_IDS;
 
 /** 429 codes: per-token rate limit and the concurrency limit (sora-api.md §6.2). */
@@ -16,34 +18,50 @@ export const ACCOUNT_PROBLEM_CODES: ReadonlySet<string> = new Set([
   'token_expired',
   'token_mismatched',
   'used_up',
-  'disabled',
   'no_token',
-  // A wrong ACEDATA_BASE_URL: operator misconfiguration, not the member's request.
-  'no_api',
-  'api_not_implemented',
 ]);
 
+/**
+ * Codes that mean the service is not served (video-apis.md §8.2, design.md §2 on Sora's retirement):
+ * only the models of that service stop, the account is fine.
+ */
+export const SERVICE_UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['api_not_implemented', 'no_api', 'disabled']);
+
+// "model is invalid." (the documented message), "invalid model", "model xyz is not supported", …
+const MODEL_INVALID_MESSAGE =
+  /\bmodel\b[^.]*\b(?:invalid|unknown|unsupported|not supported|not found|does not exist|not available)\b|\b(?:invalid|unknown|unsupported)\s+model\b/i;
+
+/** Whether a `bad_request` message says the model itself is unknown or invalid. */
+export function saysModelIsInvalid(message: string): boolean {
+  return MODEL_INVALID_MESSAGE.test(message);
+}
+
 /** The VideoApi port over the Ace Data Cloud client, with its batch limit. */
-export interface SoraVideoApi extends VideoApi {
+export interface AceDataVideoApi extends VideoApi {
+  /** The most ids per `retrieveBatch` call of any service (each service's own is `SERVICES[id].maxBatchIds`). */
   readonly maxBatchSize: number;
 }
 
-/** Maps a GenerationRequest to the `/sora/videos` body. */
-export function toSubmitBody(request: GenerationRequest): SubmitBody {
-  const body: SubmitBody = {
-    prompt: request.prompt,
-    model: request.model,
-    duration: request.duration,
-    orientation: request.orientation,
-    size: request.size,
-  };
-  if (request.imageUrl !== undefined) body.image_urls = [request.imageUrl];
-  return body;
+/** The former name of AceDataVideoApi. */
+export type SoraVideoApi = AceDataVideoApi;
+
+/** What the VideoApi needs of the client. */
+export type VideoApiClient = Pick<SoraClient, 'submitTo' | 'retrieveBatchAt'>;
+
+/**
+ * The `<service>/videos` body of a request (without `async`, which the client adds, and
+ * `callback_url`); throws for a model that is not in the catalogue.
+ */
+export function toSubmitBody(request: GenerationRequest): Record<string, unknown> {
+  const plan = planSubmit(request);
+  if (!plan) throw new Error(`model ${request.model} is not in the catalogue`);
+  return plan.body;
 }
 
 /**
- * Turns a failed submit into its outcome (design.md §2a). Only a 429 is surely not accepted; a
- * timeout, 5xx, dropped connection or unreadable answer may hide an accepted (billed) task.
+ * Turns a failed submit into its outcome (design.md §2a). Only a 429, a refusal of the account, of
+ * the service or of the model is surely not accepted; a timeout, 5xx, dropped connection or
+ * unreadable answer may hide an accepted (billed) task.
  */
 export function submitOutcomeFromError(error: SoraApiError): SubmitOutcome {
   const { code, message, status } = error;
@@ -52,7 +70,14 @@ export function submitOutcomeFromError(error: SoraApiError): SubmitOutcome {
       ? { kind: 'rate_limited' }
       : { kind: 'rate_limited', retryAfterMs: error.retryAfterMs };
   }
+  // A 404 on the submit path, whatever its body: the path (the service) does not exist.
+  if (SERVICE_UNAVAILABLE_CODES.has(code) || status === 404) {
+    return { kind: 'model_unavailable', scope: 'service', code, message };
+  }
   if (ACCOUNT_PROBLEM_CODES.has(code)) return { kind: 'account_problem', code, message };
+  if (code === 'bad_request' && saysModelIsInvalid(message)) {
+    return { kind: 'model_unavailable', scope: 'model', code, message };
+  }
   // 408 means the request may still have reached the API: not a refusal.
   const refusedByStatus = status !== undefined && status >= 400 && status < 500 && status !== 408;
   // A 2xx body that is an error (no task_id) with a non-transient code is a refusal too.
@@ -61,16 +86,47 @@ export function submitOutcomeFromError(error: SoraApiError): SubmitOutcome {
   return { kind: 'uncertain', code, message };
 }
 
-/** Creates the core's VideoApi over a SoraClient. */
-export function createSoraVideoApi(client: Pick<SoraClient, 'submit' | 'retrieveBatch'>): SoraVideoApi {
+/**
+ * Turns a failed status request into its outcome. The service being gone (404, `no_api`,
+ * `api_not_implemented`) is not worth a quick retry; the poller still checks again after its backoff.
+ */
+export function statusOutcomeFromError(error: SoraApiError): StatusBatchOutcome {
+  const serviceGone = error.status === 404 || error.code === 'no_api' || error.code === 'api_not_implemented';
+  const outcome: StatusBatchOutcome = {
+    kind: 'error',
+    code: error.code,
+    message: error.message,
+    retryable: serviceGone ? false : error.retryable,
+  };
+  if (error.retryAfterMs !== undefined) outcome.retryAfterMs = error.retryAfterMs;
+  return outcome;
+}
+
+/**
+ * Creates the core's VideoApi over one Ace Data Cloud client: a submit goes to the request's
+ * model's service (`SERVICES[spec.service].submitPath`) with that service's body
+ * (`src/sora/services/`); `retrieveBatch(service, ids)` asks that service's tasks path in chunks of
+ * its `maxBatchIds`.
+ */
+export function createAceDataVideoApi(client: VideoApiClient): AceDataVideoApi {
   return {
     maxBatchSize: MAX_BATCH_SIZE,
 
     async submit(request, options) {
+      const plan = planSubmit(request);
+      if (!plan) {
+        // A stale record of a model the catalogue no longer has: nothing is sent, nothing billed.
+        return {
+          kind: 'model_unavailable',
+          scope: 'model',
+          code: 'unknown_model',
+          message: `The model ${request.model} is not available.`,
+        };
+      }
+      const body = plan.body;
+      if (options?.callbackUrl) body.callback_url = options.callbackUrl;
       try {
-        const body = toSubmitBody(request);
-        if (options?.callbackUrl) body.callback_url = options.callbackUrl;
-        const { taskId } = await client.submit(body);
+        const { taskId } = await client.submitTo(plan.service.submitPath, body);
         return { kind: 'accepted', providerTaskId: taskId };
       } catch (error) {
         // Anything but a SoraApiError is a bug: let it surface instead of hiding it in an outcome.
@@ -79,23 +135,20 @@ export function createSoraVideoApi(client: Pick<SoraClient, 'submit' | 'retrieve
       }
     },
 
-    async retrieveBatch(providerTaskIds): Promise<StatusBatchOutcome> {
+    async retrieveBatch(service: ServiceId, providerTaskIds): Promise<StatusBatchOutcome> {
+      const spec = SERVICES[service];
       try {
-        const records = await client.retrieveBatch(providerTaskIds);
+        const records = await client.retrieveBatchAt(spec.tasksPath, providerTaskIds, spec.maxBatchIds);
         const statuses = new Map<string, RemoteStatus>();
         for (const [id, record] of records) statuses.set(id, classifyTaskRecord(record));
         return { kind: 'ok', statuses };
       } catch (error) {
         if (!(error instanceof SoraApiError)) throw error;
-        const outcome: StatusBatchOutcome = {
-          kind: 'error',
-          code: error.code,
-          message: error.message,
-          retryable: error.retryable,
-        };
-        if (error.retryAfterMs !== undefined) outcome.retryAfterMs = error.retryAfterMs;
-        return outcome;
+        return statusOutcomeFromError(error);
       }
     },
   };
 }
+
+/** The former name of createAceDataVideoApi. */
+export const createSoraVideoApi: (client: VideoApiClient) => AceDataVideoApi = createAceDataVideoApi;

@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import type { RemoteStatus } from '../core/ports.js';
 
-// The vendor documents few of these shapes exactly (sora-api.md §5.3, §10), so every schema is
-// tolerant: optional fields accept null, unknown keys are kept, and only what we act on is typed.
+// The vendor documents few of these shapes exactly (sora-api.md §5.3, §10; video-apis.md §9), so
+// every schema is tolerant: optional fields accept null, unknown keys are kept, only what we act on
+// is typed, and a field of an unexpected shape is dropped rather than sinking the whole record.
+// One set of schemas reads every service: Sora, Veo and Hailuo put the video in `data[0].video_url`,
+// Kling, Wan and Luma in a flat `video_url`, Seedance in `data.video_url` (`data` an object) or
+// `data[0].content.video_url`.
 
 const optionalString = z.string().nullish();
 
@@ -11,26 +15,33 @@ const errorObjectSchema = z.looseObject({
   message: optionalString,
 });
 
-/** One generated video inside a response's `data[]`. */
+/** One generated video inside a response's `data[]` (or Seedance's `data` object). */
 export const videoItemSchema = z.looseObject({
   id: optionalString,
   video_url: optionalString,
   state: optionalString,
   status: optionalString,
+  // Seedance's upstream (Ark) shape: `data[0].content.video_url`.
+  content: z.looseObject({ video_url: optionalString }).nullish().catch(undefined),
 });
 
-/** The final `/sora/videos` answer (or callback body) stored under a task record's `response`. */
+/** A response's `data`: an array of videos (Sora, Veo, Hailuo) or one object (Seedance). */
+const dataSchema = z.union([z.array(videoItemSchema.catch({})), videoItemSchema]).nullish().catch(undefined);
+
+/** The final `/<service>/videos` answer (or callback body) stored under a task record's `response`. */
 export const taskResponseSchema = z.looseObject({
   success: z.boolean().nullish(),
   task_id: optionalString,
   trace_id: optionalString,
   state: optionalString,
   status: optionalString,
-  data: z.array(videoItemSchema).nullish(),
+  // Kling, Wan, Luma: the answer is flat.
+  video_url: optionalString,
+  data: dataSchema,
   error: z.union([errorObjectSchema, z.string()]).nullish(),
 });
 
-/** A stored task record as `/sora/tasks` returns it (sora-api.md §5.2). */
+/** A stored task record as `/<service>/tasks` returns it (sora-api.md §5.2, video-apis.md §8.4). */
 export const taskRecordSchema = z.looseObject({
   id: optionalString,
   trace_id: optionalString,
@@ -44,12 +55,12 @@ export const taskRecordSchema = z.looseObject({
 /** A task record after tolerant parsing. */
 export type TaskRecord = z.infer<typeof taskRecordSchema>;
 
-/** `/sora/videos` answer: async `{task_id}` (with or without `success`), or the sync shape with `data[]`. */
+/** `/<service>/videos` answer: async `{task_id}` (with or without `success`), or a sync shape. */
 export const submitResponseSchema = z.looseObject({
   task_id: z.string().min(1),
   success: z.boolean().nullish(),
   trace_id: optionalString,
-  data: z.array(videoItemSchema).nullish(),
+  data: dataSchema,
 });
 
 /** `retrieve_batch` answer; items are validated one by one so one odd item cannot sink the batch. */
@@ -105,15 +116,30 @@ export function isErrorOnlyBody(body: unknown): boolean {
   return hasError && !('id' in record) && !('response' in record) && !('task_id' in record) && !('items' in record);
 }
 
+/** Whether a `retrieve_batch` answer is Seedance's `{}` for ids it does not know (nothing found). */
+export function isEmptyAnswer(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0;
+}
+
 const FAILED_WORDS = new Set(['failed', 'failure', 'error', 'cancelled', 'canceled', 'rejected']);
+// `succeed`: Kling; `completed`: Wan and Luma; Seedance says `succeeded` under `status`.
 const SUCCEEDED_WORDS = new Set(['succeeded', 'succeed', 'success', 'completed', 'complete', 'finished']);
+
+type TaskResponse = NonNullable<TaskRecord['response']>;
+type VideoItem = z.infer<typeof videoItemSchema>;
+
+function dataItems(response: TaskResponse): VideoItem[] {
+  const data = response.data;
+  if (!data) return [];
+  return Array.isArray(data) ? data : [data];
+}
 
 function stateWords(record: TaskRecord): string[] {
   const words = [record.state, record.status];
   const response = record.response;
   if (response) {
     words.push(response.state, response.status);
-    for (const item of response.data ?? []) words.push(item.state, item.status);
+    for (const item of dataItems(response)) words.push(item.state, item.status);
   }
   return words.filter((word): word is string => typeof word === 'string').map((word) => word.trim().toLowerCase());
 }
@@ -127,9 +153,14 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/** The video URL, looked for at `video_url`, `data[i].video_url`, `data[i].content.video_url`, `data.video_url`. */
 function firstVideoUrl(record: TaskRecord): string | undefined {
-  for (const item of record.response?.data ?? []) {
-    const url = item.video_url?.trim();
+  const response = record.response;
+  if (!response) return undefined;
+  const candidates = [response.video_url];
+  for (const item of dataItems(response)) candidates.push(item.video_url, item.content?.video_url);
+  for (const candidate of candidates) {
+    const url = candidate?.trim();
     if (url && isHttpUrl(url)) return url;
   }
   return undefined;
@@ -152,17 +183,19 @@ const NO_OUTPUT: RemoteStatus = {
 };
 
 /**
- * Classifies a task record as sora-api.md §5.3 describes: no `response` is pending, a `response`
- * without `success` is still running, `success: true` with a video URL is done, `success: false` or a
- * failure state word is failed, and a success without a URL is failed ("ended without output").
+ * Classifies a task record of any service as sora-api.md §5.3 describes: no `response` is pending
+ * (so is Seedance's `{}` for an unknown id), a `response` without `success` is still running,
+ * `success: true` with a video URL is done, `success: false` or a failure state word is failed, and a
+ * success without a URL is failed ("ended without output").
  */
 export function classifyTaskRecord(record: TaskRecord): RemoteStatus {
   return classifyRecord(record);
 }
 
 /**
- * Reads a provider callback body (the shape of a synchronous `/sora/videos` answer, sora-api.md §4):
- * its `task_id` and what it says about the task; undefined when it is not such a body.
+ * Reads a provider callback body (the shape of a synchronous `/<service>/videos` answer: flat for
+ * Kling, Wan and Luma, `data`-shaped for the others; sora-api.md §4, video-apis.md §8.5): its
+ * `task_id` and what it says about the task; undefined when it is not such a body.
  */
 export function classifyCallbackBody(body: unknown): { providerTaskId: string; status: RemoteStatus } | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;

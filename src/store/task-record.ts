@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATIONS, MODELS, ORIENTATIONS, SIZES, TASK_STATES } from '../core/task.js';
+import { ORIENTATIONS, TASK_STATES } from '../core/task.js';
 import type { Task } from '../core/task.js';
 
 /** The schema version this build writes (`Task['schemaVersion']`). */
@@ -44,13 +44,21 @@ const taskSchema = z.strictObject({
   interaction: z
     .strictObject({ applicationId: z.string(), token: z.string(), expiresAt: isoTime })
     .optional(),
+  // The model's allowed values are the catalogue's and checked before spend; a record keeps what was
+  // sent, so a model later dropped from the catalogue still reads back.
   request: z.strictObject({
     prompt: z.string(),
-    model: z.enum(MODELS),
-    duration: z.literal(DURATIONS),
-    orientation: z.enum(ORIENTATIONS),
-    size: z.enum(SIZES),
+    model: z.string().min(1),
+    duration: z.number().int().optional(),
+    orientation: z.enum(ORIENTATIONS).optional(),
+    size: z.string().min(1).optional(),
     imageUrl: z.string().optional(),
+    extraImageUrls: z.array(z.string()).optional(),
+    endImageUrl: z.string().optional(),
+    negativePrompt: z.string().optional(),
+    character: z
+      .strictObject({ videoUrl: z.string(), startSeconds: z.number(), endSeconds: z.number() })
+      .optional(),
   }),
   state: z.enum(TASK_STATES),
   uploadLimitBytes: z.number().int().nonnegative(),

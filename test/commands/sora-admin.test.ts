@@ -1,3 +1,4 @@
+import { t } from '../../src/i18n/index.js';
 import { MessageFlags, PermissionFlagsBits } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { commands } from '../../commands/index.js';
@@ -111,7 +112,8 @@ describe('/sora-admin', () => {
     expect(shown).toContain('Videos generating at once: 2');
     expect(shown).toContain('Daily budget: 40 credits');
     expect(shown).toContain('Defaults: sora-2 · 10 s · portrait · large');
-    expect(shown).toContain(`sora-2-pro allowed for: <@&${PATRONS}>`);
+    expect(shown).toContain(`Premium models allowed for: <@&${PATRONS}>`);
+    expect(shown).toContain('Models: every model the bot offers');
     expect(shown).toContain('Blocked words: 2');
     // The settings view does not spell out the blocked words; the list subcommand does.
     expect(shown).not.toContain('血腥');
@@ -130,9 +132,9 @@ describe('/sora-admin', () => {
     expect(reset).toContain("Videos per member per day (UTC): 10 (bot's default)");
     expect(reset).toContain('Daily budget: none');
     expect(await run({ subcommand: 'limits' })).toMatch(/^⚠️ Give at least one/);
-    expect(await run({ subcommand: 'defaults', options: { duration: 25 } })).toBe(
-      '⚠️ A default duration of 25 seconds needs the default model sora-2-pro.',
-    );
+    // Checked against the model a plain command uses here (the bot's default, sora-2 in these tests).
+    expect(await run({ subcommand: 'defaults', options: { duration: 25 } })).toBe('⚠️ `sora-2` makes videos of 10, 15 seconds, not 25.');
+    expect(await run({ subcommand: 'defaults', options: { duration: 25, model: 'sora-2-pro' } })).toContain('sora-2-pro · 25 s');
   });
 
   it('sets the member cooldown, shows it with the other limits, and resets it', async () => {
@@ -180,8 +182,9 @@ describe('/sora-admin', () => {
       '同时生成的视频数：3（机器人默认值）',
       '成员两次生成之间的等待时间：无（机器人默认值）',
       '每日预算：无',
-      '默认值：sora-2 · 10 秒 · 竖屏 · 小（标准）',
-      '可使用 sora-2-pro：所有人',
+      '默认值：sora-2 · 10 秒 · 竖屏 · small',
+      '模型：机器人提供的所有模型',
+      '可使用高级模型：所有人',
       '屏蔽词：0 个',
     ]);
     const checked = await run({
@@ -193,7 +196,9 @@ describe('/sora-admin', () => {
     expect(checked).toContain(`<#${FAKE_CHANNEL_ID}> (当前频道): ⚠️ 无法发布结果`);
     expect(checked).toContain('❌ 附加文件');
     expect(checked).toContain(`<#${SHOWCASE}> (展示频道): ❓ 未找到`);
-    expect(await run({ subcommand: 'defaults', options: { duration: 25 }, ...zh })).toBe('⚠️ 默认时长为 25 秒时，默认模型必须是 sora-2-pro。');
+    expect(await run({ subcommand: 'defaults', options: { duration: 25 }, ...zh })).toBe(
+      `⚠️ ${t('zh-CN', 'error.durationNotAllowed', { model: 'sora-2', allowed: '10, 15', value: 25 })}`,
+    );
     expect(await run({ subcommand: 'limits', ...zh })).toMatch(/^⚠️ 请至少提供/);
   });
 
@@ -266,7 +271,7 @@ describe('/sora-admin', () => {
     it('uses the member roles for sora-2-pro and never names a blocked word', async () => {
       await run({ subcommandGroup: 'pro-roles', subcommand: 'add', options: { role: { id: PATRONS } } });
       await run({ subcommandGroup: 'blocked-words', subcommand: 'add', options: { words: '血腥' } });
-      expect(await generate({ model: 'sora-2-pro' })).toMatch(/sora-2-pro is reserved/);
+      expect(await generate({ model: 'sora-2-pro' })).toMatch(/`sora-2-pro` is reserved for some roles/);
       const blocked = await generate({ prompt: '一只狐狸在雪地里，非常血腥的场面' });
       expect(blocked).toMatch(/doesn't allow/);
       expect(blocked).not.toContain('血腥');

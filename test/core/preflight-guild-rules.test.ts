@@ -1,3 +1,4 @@
+import { MODEL_IDS } from '../../src/core/models/catalogue.js';
 import { describe, expect, it } from 'vitest';
 import {
   containsBlockedWord,
@@ -22,6 +23,7 @@ const base: PreflightRules = {
   promptMaxChars: 2000,
   imageMaxBytes: 25 * 1024 * 1024,
   defaults: { model: 'sora-2', duration: 10, orientation: 'landscape', size: 'small' },
+      offeredModelIds: MODEL_IDS,
 };
 
 function input(overrides: Partial<GenerateCommandInput> = {}): GenerateCommandInput {

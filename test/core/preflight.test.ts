@@ -1,3 +1,4 @@
+import { MODEL_IDS } from '../../src/core/models/catalogue.js';
 import { t } from '../../src/i18n/index.js';
 import { describe, it, expect } from 'vitest';
 import {
@@ -25,6 +26,7 @@ const rules: PreflightRules = {
   promptMaxChars: 2000,
   imageMaxBytes: 25 * MB,
   defaults: { model: 'sora-2', duration: 15, orientation: 'portrait', size: 'small' },
+  offeredModelIds: MODEL_IDS,
 };
 
 function input(overrides: Partial<GenerateCommandInput> = {}): GenerateCommandInput {
@@ -157,10 +159,10 @@ describe('preflightGenerate', () => {
     expect(errorOf(preflightGenerate(input({ orientation: 'square' }), rules)).code).toBe('OPTION_INVALID');
   });
 
-  it('refuses 25 s with sora-2 (chosen or default) and accepts it with sora-2-pro', () => {
+  it('refuses 25 s with sora-2 (chosen or default), naming the lengths it allows, and accepts it with sora-2-pro', () => {
     const chosen = errorOf(preflightGenerate(input({ model: 'sora-2', duration: 25 }), rules));
     expect(chosen.code).toBe('OPTION_INVALID');
-    expect(chosen.message).toContain('sora-2-pro');
+    expect(chosen.message).toContain('10, 15');
     expect(errorOf(preflightGenerate(input({ duration: 25 }), rules)).code).toBe('OPTION_INVALID');
     expect(requestOf(preflightGenerate(input({ model: 'sora-2-pro', duration: 25 }), rules)).duration).toBe(25);
   });

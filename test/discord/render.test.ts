@@ -110,7 +110,7 @@ describe('renderResultMessage', () => {
 
   it('links the video when it is not uploaded, with the expiry note and the reason', () => {
     const body = renderResultMessage(succeeded, { mode: 'link', reason: 'too_large' });
-    expect(body.content).toBe(`<@${succeeded.userId}> your Sora video is ready: ${VIDEO_URL}`);
+    expect(body.content).toBe(`<@${succeeded.userId}> your video is ready: ${VIDEO_URL}`);
     expect(body.attachments).toBeUndefined();
     const embed = body.embeds![0]!;
     expect(embed.url).toBe(VIDEO_URL);

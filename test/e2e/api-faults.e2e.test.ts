@@ -152,7 +152,7 @@ describe('e2e: Ace Data Cloud faults (status retries, submit outcomes, circuit b
         const handle = generate(prompt);
         const message = await resultOf(prompt);
 
-        expect(message.content).toBe(`<@${MEMBER_ID}> your Sora video could not be made.`);
+        expect(message.content).toBe(`<@${MEMBER_ID}> your video could not be made.`);
         expect(message.attachments).toHaveLength(0);
         // Rendered as inert markdown: `network\_error`.
         const reason = (message.embeds[0]?.fields?.find((f) => f.name === 'Reason')?.value ?? '').replaceAll('\\', '');

@@ -95,7 +95,7 @@ describe('e2e: delivering results (failures, large videos, mentions, deleted cha
     const handle = generate(prompt);
     const message = await resultOf(prompt);
 
-    expect(message.content).toBe(`<@${MEMBER_ID}> your Sora video could not be made.`);
+    expect(message.content).toBe(`<@${MEMBER_ID}> your video could not be made.`);
     expect(message.attachments).toHaveLength(0);
     const reason = message.embeds[0]?.fields?.find((f) => f.name === 'Reason')?.value ?? '';
     expect(reason).toContain(FAILURE_MESSAGE);
@@ -117,7 +117,7 @@ describe('e2e: delivering results (failures, large videos, mentions, deleted cha
 
     const videoUrl = `${world.ace.url}/videos/${taskOf(prompt)!.id}.mp4`;
     expect(message.attachments).toHaveLength(0);
-    expect(message.content).toBe(`<@${MEMBER_ID}> your Sora video is ready: ${videoUrl}`);
+    expect(message.content).toBe(`<@${MEMBER_ID}> your video is ready: ${videoUrl}`);
     expect(message.embeds[0]?.fields?.find((f) => f.name === 'Video')?.value).toContain('Too large to upload in this server');
     expect(messagesFor(prompt)).toHaveLength(1);
     // The bot never tried to upload it: every post of this result carried no file.
@@ -151,7 +151,7 @@ describe('e2e: delivering results (failures, large videos, mentions, deleted cha
     const message = await world.discord.waitForMessage(channelId, (m) => m.embeds[0]?.description?.includes('look at this') ?? false, WAIT_MS);
 
     expect(message.attachments).toHaveLength(1);
-    expect(message.content).toBe(`<@${MEMBER_ID}> your Sora video is ready.`);
+    expect(message.content).toBe(`<@${MEMBER_ID}> your video is ready.`);
     expect(message.allowedMentions).toEqual({ parse: [], users: [MEMBER_ID] });
     expect(message.mentions).toEqual({ userIds: [MEMBER_ID], roleIds: [], everyone: false });
     // The prompt is shown inert (no live mention syntax survives in the embed either).

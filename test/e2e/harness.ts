@@ -1,3 +1,4 @@
+import { MODEL_IDS } from '../../src/core/models/catalogue.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -85,6 +86,9 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     LOG_LEVEL: 'debug',
     // Off unless a test asks (`freePort()`): parallel bots would all want the default 8080.
     HTTP_PORT: 'off',
+    // The suite was written for Sora: every model on, Sora's the default. The model tests override both.
+    VIDEO_MODELS: MODEL_IDS.join(','),
+    DEFAULT_VIDEO_MODEL: 'sora-2',
     ...options.env,
   };
 
@@ -268,7 +272,7 @@ export async function crashBot(world: World): Promise<void> {
   await world.discord.waitFor(() => !world.discord.isGatewayConnected, 10_000, 'the killed bot’s gateway socket to close');
 }
 
-/** Our footer on a public result message: `Task <id> · <marker>[ · Ace Data Cloud task <id>]`. */
+/** Our footer on a public result message: `Task <id> · <marker>[ · <model>][ · Ace Data Cloud task <id>]`. */
 export interface ResultFooter {
   taskId: string;
   marker: string;
@@ -278,7 +282,7 @@ export interface ResultFooter {
 /** Reads the bot's result footer from a message's embeds (undefined for any other message). */
 export function resultFooterOf(message: { embeds: ReadonlyArray<{ footer?: { text?: string } }> }): ResultFooter | undefined {
   for (const embed of message.embeds) {
-    const match = /^Task (\S+) · (video|failed|still generating|interrupted)(?: · Ace Data Cloud task (\S+))?/.exec(embed.footer?.text ?? '');
+    const match = /^Task (\S+) · (video|failed|still generating|interrupted)(?: · (?!Ace Data Cloud)[\w.-]+)?(?: · Ace Data Cloud task (\S+))?/.exec(embed.footer?.text ?? '');
     if (match) return { taskId: match[1]!, marker: match[2]!, providerTaskId: match[3] };
   }
   return undefined;

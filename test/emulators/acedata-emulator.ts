@@ -1,15 +1,62 @@
 /**
- * A local Ace Data Cloud Sora API on 127.0.0.1 for unit tests, the end-to-end suite and benchmarks.
+ * A local Ace Data Cloud video API on 127.0.0.1 for unit tests, the end-to-end suite and benchmarks.
  *
- * Shapes follow `test/fixtures/sora/` (sora-api.md). Where the vendor documents nothing, the
- * emulator makes a choice and says so here:
+ * It speaks seven services, each at `POST /<service>/videos` (submit) and `POST /<service>/tasks`
+ * (`retrieve` / `retrieve_batch`), with its own validation and answer shapes (`acedata-services.ts`):
+ * - `sora`: `test/fixtures/sora/` (sora-api.md), unchanged from the Sora-only emulator.
+ * - `veo`, `kling`, `seedance`, `hailuo`, `wan`, `luma`: `video-apis.md` sections 1–9 and its
+ *   `fixtures/<service>/`. Success bodies: Veo and Hailuo `{success, task_id, trace_id, data: [{…,
+ *   video_url, state: 'succeeded'}]}`; Seedance `data` is an object (`status: 'succeeded'`); Kling
+ *   (`state: 'succeed'`, `duration` a string), Wan (`state: 'completed'`) and Luma (`state:
+ *   'completed'`, `video_id`, thumbnail) are flat.
+ * Shared by all: the gateway error envelope `{error: {code, message}, trace_id}`, the task record
+ * `{_id, id, api_id, application_id, created_at, credential_id, request, trace_id, type, user_id,
+ * response?}`, callbacks carrying the final body, and the knobs below.
+ *
+ * Where the vendor documents nothing, the emulator makes a choice and says so here:
  * - Unknown task id: `retrieve` answers HTTP 200 with `{}` (no `id`, no `response`), or a 404
  *   `not_found` error with `unknownTaskMode: 'not_found'`; `retrieve_batch` leaves unknown ids out.
+ *   A task of another service counts as unknown on a service's tasks path.
  * - `retrieve_batch` answers one item per asked id (a repeated id gives a repeated item, as in the
  *   vendor's example) and refuses more than `maxBatchIds` ids (default 50) with 400 `bad_request`.
- * - A running task has no `response` for its queue time, then `response: {data: [{state: 'pending'}]}`.
+ * - A running Sora task has no `response` for its queue time, then `response: {data: [{state: 'pending'}]}`.
+ *   A running task of the other services has no `response` at all until it ends (their docs show
+ *   no intermediate state); Seedance's `started_at` turns from null to a time after the queue time.
+ * - Failed tasks: Sora `{success: false, task_id, trace_id, error}`; the others
+ *   `{success: false, error: {code, message}, trace_id}` (their guides' only failure example).
  * - A submit without `async` and without `callback_url` is answered synchronously when the task
- *   finishes; a failed one answers HTTP 200 `{success: false, task_id, trace_id, error}`.
+ *   finishes; a failed one answers HTTP 200 with the failed body, for every service.
+ * - Record extras: Kling `job_id`, then `duration` (task seconds) and `finished_at`; Seedance
+ *   `started_at`, `finished_at`, `elapsed` (null while running); Wan and Luma `finished_at` once ended.
+ * - Ids in the success bodies derive from the task id, so every read of a task gives the same ones.
+ *   Veo times are UTC `YYYY-MM-DD HH:MM:SS`; Seedance's `data.task_id` is `cgt-<UTC stamp>-<5 chars>`,
+ *   `data.duration` / `resolution` / `ratio` echo the request or 5 / `720p` / `16:9`; Kling's
+ *   `duration` is the requested one (default `'5'`); Wan's `video_url` carries a fake signed query
+ *   (`Expires`, `OSSAccessKeyId`, `Signature`) like its upstream URLs; Luma's dimensions follow
+ *   `aspect_ratio` (16:9 → 1360×752) and its thumbnail is served at `/videos/<id>.jpg`.
+ * - Defaults when `model` is left out: Veo `veo2-fast`, Kling `kling-v1`, Hailuo `minimax-t2v`
+ *   (their OAS); Sora, Seedance and Wan require it; Luma refuses one.
+ * - Validation is strict where the docs give a rule, and refuses fields given to the wrong
+ *   action/model (Veo/Kling images with text2video, Hailuo `first_image_url` with t2v, Wan
+ *   `image_url` except with i2v / i2v-flash, `reference_video_urls` except with r2v, where it is required).
+ *   Veo and Kling take only text2video / image2video (not get1080p / extend); Veo text2video needs a
+ *   prompt and no images, image2video 1–3 images (veo2-fast 1), ingredients only image2video; Kling
+ *   text2video needs a prompt; Hailuo needs a prompt and an http(s) `first_image_url` with both i2v
+ *   models; Seedance refuses `action` and `prompt`, applies the guide's per-model durations (1.0:
+ *   2–12, 1.5: 4–12 or −1, 2.0: 4–15 or −1, 2.5: 4–30 or −1) and resolutions (2.0 Fast/Mini ≤ 720p,
+ *   4k only 2.0 Standard), takes `data:image/…;base64,` image URLs and refuses unknown item keys;
+ *   Wan's longer `negative_prompt` is accepted (documented as truncated); Luma `generate` needs a
+ *   prompt or `start_image_url`, `extend` a `video_id` or `video_url`, and `timeout` is not enforced.
+ *   Wan and Luma refuse with their one documented message, "The json payload is not valid to request
+ *   the API"; the others name the field.
+ * - `maxConcurrentGenerations` and `submitMinIntervalMs` count per service (the vendor's limits are
+ *   per API); `stats().running` and `maxRunning` count all services.
+ * - Retired services or models (`unavailable`, `setUnavailable`): `no_api` and `http_404` answer
+ *   before authentication, like an unknown path; `api_not_implemented` and `disabled` after it;
+ *   `invalid_model` in place of validation, after the `used_up` check. A `service:model` key matches
+ *   the submit's model (the default one when left out) and applies only to the submit path; a
+ *   service key wins over a model key. Service `disabled` is 400 (the OAS; an account disabled
+ *   stays 403), with a message of the emulator's own.
  * - Callbacks are POSTed once, without retries, and recorded in `callbacks`.
  * - Faults act at the gateway: they apply before authentication and validation.
  * - Videos at `GET /videos/<id>.mp4` need no token (a CDN); they exist once the task succeeded.
@@ -19,6 +66,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { Agent, request } from 'undici';
+import {
+  HttpError,
+  SERVICES,
+  UNAVAILABLE_MODES,
+  isObject,
+  isVideoService,
+  type UnavailableMode,
+  type VideoService,
+} from './acedata-services.js';
+
+export { VIDEO_SERVICES, type UnavailableMode, type VideoService } from './acedata-services.js';
 
 /** Token the emulator expects unless told otherwise. */
 export const EMULATOR_API_TOKEN = 'emulator-acedata-token';
@@ -38,7 +96,10 @@ export interface TaskPlan {
 }
 
 /** Decides a task's plan from its submit body; fields left out take the emulator's defaults. */
-export type TaskPlanner = (body: Record<string, unknown>, context: { index: number }) => Partial<TaskPlan> | undefined;
+export type TaskPlanner = (
+  body: Record<string, unknown>,
+  context: { index: number; service: VideoService },
+) => Partial<TaskPlan> | undefined;
 
 /** A scripted fault for the next request(s) on a path. */
 export type EmulatorFault =
@@ -85,7 +146,9 @@ export interface CallbackDelivery {
 /** A task as the emulator holds it. */
 export interface EmulatedTask {
   readonly id: string;
-  /** Submit order, from 0. */
+  /** The service it was submitted to; only `/<service>/tasks` shows it. */
+  readonly service: VideoService;
+  /** Submit order, from 0 (over all services). */
   readonly index: number;
   readonly traceId: string;
   /** The submit body as received. */
@@ -111,10 +174,15 @@ export interface AceDataEmulatorOptions {
   unknownTaskMode?: 'empty' | 'not_found';
   /** Default 50. */
   maxBatchIds?: number;
-  /** When set, more running tasks than this answer 429 `rate_limited` (the per-token concurrency limit). */
+  /** When set, more running tasks of one service than this answer 429 `rate_limited` (the per-token concurrency limit). */
   maxConcurrentGenerations?: number;
-  /** When set, submits closer together than this answer 429 `too_many_requests`. */
+  /** When set, submits to one service closer together than this answer 429 `too_many_requests`. */
   submitMinIntervalMs?: number;
+  /**
+   * Retired or unavailable services (`'sora'`) and models (`'veo:veo3'`) and how they answer; see
+   * UnavailableMode. Change it later with `setUnavailable`.
+   */
+  unavailable?: Partial<Record<string, UnavailableMode>>;
   /** Refuse `size: large` with `sora-2` (one reading of the docs); default false. */
   rejectLargeWithSora2?: boolean;
   /** Base of `video_url`s; default the emulator's own URL. */
@@ -141,12 +209,14 @@ export interface AceDataEmulator {
   setGenerationTimeMs(ms: number): void;
   setTaskPlanner(planner: TaskPlanner | undefined): void;
   setAccountState(state: AccountState): void;
+  /** Plays a retired service (`'sora'`) or model (`'veo:veo3'`) from now on; undefined serves it again. */
+  setUnavailable(key: string, mode: UnavailableMode | undefined): void;
   /** Scripts `fault` for the next `times` requests whose path equals `path` (or matches it). */
   failNext(path: string | RegExp, fault: EmulatorFault, times?: number): void;
   clearFaults(): void;
   /** Ends a running task now, with its planned outcome unless given. */
   finishTask(id: string, outcome?: Partial<Pick<TaskPlan, 'outcome' | 'errorCode' | 'errorMessage'>>): void;
-  /** The task record `/sora/tasks` would answer now. */
+  /** The task record `/<service>/tasks` of the task's own service would answer now. */
   recordOf(id: string): Record<string, unknown> | undefined;
   /** Counters for benchmarks. */
   stats(): EmulatorStats;
@@ -176,15 +246,18 @@ export function apiErrorFault(
   return { kind: 'respond', status, body: { error: { code, message }, trace_id: randomUUID() }, headers };
 }
 
-const MODELS = new Set(['sora-2', 'sora-2-pro']);
-const V1_DURATIONS = new Set([10, 15, 25]);
-const V2_DURATIONS = new Set([4, 8, 12]);
-const V1_SIZES = new Set(['small', 'large']);
-const V2_SIZES = new Set(['720x1280', '1280x720', '1024x1792', '1792x1024']);
-const ORIENTATIONS = new Set(['landscape', 'portrait']);
 const MAX_REQUEST_BYTES = 1024 * 1024;
 const VIDEO_CHUNK_BYTES = 64 * 1024;
 const CALLBACK_TIMEOUT_MS = 5_000;
+/** What a proxy answers for a removed route (`http_404`). */
+const NOT_FOUND_PAGE = '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+// Thumbnails (Luma's `thumbnail_url`): the bytes at least start and end like a JPEG (SOI, JFIF APP0, EOI).
+const THUMBNAIL = Buffer.concat([
+  Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]),
+  Buffer.from('JFIF\0', 'latin1'),
+  Buffer.from([0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0xff, 0xd9]),
+]);
 
 // One shared chunk serves every video, so thousands of tasks cost no video memory.
 const VIDEO_CHUNK = Buffer.alloc(VIDEO_CHUNK_BYTES, 0x2e);
@@ -199,24 +272,13 @@ const VIDEO_HEAD = Buffer.concat([
 
 type Reply =
   | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
-  | { kind: 'raw'; status: number; text: string; headers?: Record<string, string> }
+  | { kind: 'raw'; status: number; text: string | Buffer; headers?: Record<string, string> }
   | { kind: 'video'; bytes: number; head: boolean }
   | { kind: 'drop' };
 
 interface TaskInternals {
   timer?: NodeJS.Timeout;
   waiters: Array<() => void>;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
 }
 
 function errorReply(status: number, code: string, message: string, extra: Record<string, unknown> = {}): Reply {
@@ -235,20 +297,6 @@ function drainOrClose(res: ServerResponse): Promise<void> {
   });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isHttpUrl(value: unknown): boolean {
-  if (typeof value !== 'string') return false;
-  try {
-    const { protocol } = new URL(value);
-    return protocol === 'http:' || protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
 /** Starts the emulator on 127.0.0.1. */
 export async function startAceDataEmulator(options: AceDataEmulatorOptions = {}): Promise<AceDataEmulator> {
   const apiToken = options.apiToken ?? EMULATOR_API_TOKEN;
@@ -259,7 +307,10 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
   let planner = options.planner;
   let accountState: AccountState = 'ok';
   let closed = false;
-  let lastSubmitAtMs = Number.NEGATIVE_INFINITY;
+  const lastSubmitAtMs = new Map<VideoService, number>();
+  const runningByService = new Map<VideoService, number>();
+  const unavailable = new Map<string, UnavailableMode>();
+  for (const [key, mode] of Object.entries(options.unavailable ?? {})) setUnavailable(key, mode);
   let running = 0;
   let maxRunning = 0;
   let requestCount = 0;
@@ -429,18 +480,45 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
     res.end();
   }
 
+  function setUnavailable(key: string, mode: UnavailableMode | undefined): void {
+    const service = key.split(':', 1)[0]!;
+    if (!isVideoService(service)) throw new Error(`unknown service in ${JSON.stringify(key)}`);
+    if (mode === undefined) {
+      unavailable.delete(key);
+      return;
+    }
+    if (!UNAVAILABLE_MODES.includes(mode)) throw new Error(`unknown unavailable mode ${JSON.stringify(mode)}`);
+    unavailable.set(key, mode);
+  }
+
+  /** How a retired service or model answers this request, if it is one. */
+  function unavailableMode(service: VideoService, isSubmit: boolean, body: unknown): UnavailableMode | undefined {
+    const serviceMode = unavailable.get(service);
+    if (!isSubmit) return serviceMode === 'disabled' || serviceMode === 'invalid_model' ? undefined : serviceMode;
+    if (serviceMode !== undefined) return serviceMode;
+    const model = isObject(body) ? SERVICES[service].model(body) : undefined;
+    return model === undefined ? undefined : unavailable.get(`${service}:${model}`);
+  }
+
   async function route(req: IncomingMessage, method: string, path: string, body: unknown): Promise<Reply> {
-    const video = /^\/videos\/([^/]+)\.mp4$/.exec(path);
+    const video = /^\/videos\/([^/]+)\.(mp4|jpg)$/.exec(path);
     if (video && (method === 'GET' || method === 'HEAD')) {
       const task = tasks.get(decodeURIComponent(video[1]!));
       if (!task || task.state !== 'succeeded') return errorReply(404, 'not_found', 'Video not found.');
+      // Node leaves the body out of an answer to HEAD.
+      if (video[2] === 'jpg') return { kind: 'raw', status: 200, text: THUMBNAIL, headers: { 'content-type': 'image/jpeg' } };
       return { kind: 'video', bytes: task.plan.videoBytes, head: method === 'HEAD' };
     }
-    const isSubmit = path === '/sora/videos';
-    const isTasks = path === '/sora/tasks';
-    if (method !== 'POST' || (!isSubmit && !isTasks)) {
+    const api = /^\/([a-z]+)\/(videos|tasks)$/.exec(path);
+    const name = api?.[1];
+    const service = name !== undefined && isVideoService(name) ? name : undefined;
+    if (method !== 'POST' || service === undefined) {
       return errorReply(404, 'no_api', 'API does not exist, please make sure url is correct.');
     }
+    const isSubmit = api?.[2] === 'videos';
+    const retired = unavailableMode(service, isSubmit, body);
+    if (retired === 'no_api') return errorReply(404, 'no_api', 'API does not exist, please make sure url is correct.');
+    if (retired === 'http_404') return { kind: 'raw', status: 404, text: NOT_FOUND_PAGE, headers: { 'content-type': 'text/html' } };
 
     const authorization = req.headers.authorization;
     if (!authorization) return errorReply(400, 'no_token', 'No token specified for the request.');
@@ -455,61 +533,33 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
         'Your application has been disabled by Ace Data Cloud due to abnormal usage behavior, please contact our support to get more information.',
       );
     }
+    if (retired === 'api_not_implemented') return errorReply(400, 'api_not_implemented', 'The API is not implemented.');
+    if (retired === 'disabled') return errorReply(400, 'disabled', 'This API has been disabled, please contact our support to get more information.');
     if (!isObject(body)) return errorReply(400, 'bad_request', 'request body is invalid.');
     try {
-      return isSubmit ? await submit(body) : tasksQuery(body);
+      return isSubmit ? await submit(service, body, retired === 'invalid_model') : tasksQuery(service, body);
     } catch (error) {
       if (error instanceof HttpError) return errorReply(error.status, error.code, error.message, error.extra);
       throw error;
     }
   }
 
-  function validateSubmit(body: Record<string, unknown>): void {
-    const bad = (message: string): never => {
-      throw new HttpError(400, 'bad_request', message);
-    };
-    if (typeof body.prompt !== 'string' || body.prompt.trim() === '') bad('prompt is required.');
-    if (typeof body.model !== 'string' || !MODELS.has(body.model)) bad('model is invalid.');
-    const version = body.version ?? '1.0';
-    if (version !== '1.0' && version !== '2.0') bad('version is invalid.');
-    const v2 = version === '2.0';
-    if (body.duration !== undefined) {
-      if (typeof body.duration !== 'number' || !(v2 ? V2_DURATIONS : V1_DURATIONS).has(body.duration)) {
-        bad('duration is invalid.');
-      }
-      if (!v2 && body.duration === 25 && body.model !== 'sora-2-pro') bad('duration 25 is only supported by sora-2-pro.');
-    }
-    if (body.size !== undefined) {
-      if (typeof body.size !== 'string' || !(v2 ? V2_SIZES : V1_SIZES).has(body.size)) bad('size is invalid.');
-      if (options.rejectLargeWithSora2 && !v2 && body.size === 'large' && body.model === 'sora-2') {
-        bad('size large is only supported in sora-2-pro.');
-      }
-    }
-    if (body.orientation !== undefined && (v2 || typeof body.orientation !== 'string' || !ORIENTATIONS.has(body.orientation))) {
-      bad('orientation is invalid.');
-    }
-    if (body.image_urls !== undefined) {
-      if (!Array.isArray(body.image_urls) || !body.image_urls.every(isHttpUrl)) bad('image_urls is invalid.');
-    }
-    if (body.callback_url !== undefined && !isHttpUrl(body.callback_url)) bad('callback_url is invalid.');
-    if (body.async !== undefined && typeof body.async !== 'boolean') bad('async is invalid.');
-  }
-
-  async function submit(body: Record<string, unknown>): Promise<Reply> {
+  async function submit(service: VideoService, body: Record<string, unknown>, invalidModel: boolean): Promise<Reply> {
     if (accountState === 'used_up') {
       return errorReply(403, 'used_up', 'Your balance is not sufficient for current request, please buy more in Ace Data Cloud.');
     }
-    validateSubmit(body);
+    if (invalidModel) throw new HttpError(400, 'bad_request', 'model is invalid.');
+    SERVICES[service].validate(body, { rejectLargeWithSora2: options.rejectLargeWithSora2 ?? false });
     const nowMs = Date.now();
-    if (options.submitMinIntervalMs !== undefined && nowMs - lastSubmitAtMs < options.submitMinIntervalMs) {
+    if (options.submitMinIntervalMs !== undefined && nowMs - (lastSubmitAtMs.get(service) ?? Number.NEGATIVE_INFINITY) < options.submitMinIntervalMs) {
       return errorReply(429, 'too_many_requests', 'You have exceeded the rate limit.');
     }
-    if (options.maxConcurrentGenerations !== undefined && running >= options.maxConcurrentGenerations) {
+    if (options.maxConcurrentGenerations !== undefined && (runningByService.get(service) ?? 0) >= options.maxConcurrentGenerations) {
       // The concurrency-limit body of the vendor's FAQ: success:false and no trace_id.
       return { kind: 'json', status: 429, body: { success: false, error: { code: 'rate_limited', message: 'Concurrency limit exceeded for this token.' } } };
     }
-    lastSubmitAtMs = nowMs;
-    const task = createTask(body, nowMs);
+    lastSubmitAtMs.set(service, nowMs);
+    const task = createTask(service, body, nowMs);
     if (body.async === true || body.callback_url !== undefined) return { kind: 'json', status: 200, body: { task_id: task.id } };
 
     // Synchronous mode: the answer waits for the generation.
@@ -518,9 +568,9 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
     return { kind: 'json', status: 200, body: finalBody(task) };
   }
 
-  function createTask(body: Record<string, unknown>, nowMs: number): EmulatedTask {
+  function createTask(service: VideoService, body: Record<string, unknown>, nowMs: number): EmulatedTask {
     const index = tasks.size;
-    const override = planner?.(body, { index }) ?? {};
+    const override = planner?.(body, { index, service }) ?? {};
     const taskGenerationMs = override.generationTimeMs ?? generationTimeMs;
     const plan: TaskPlan = {
       outcome: override.outcome ?? 'succeeded',
@@ -532,6 +582,7 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
     };
     const task: EmulatedTask = {
       id: randomUUID(),
+      service,
       index,
       traceId: randomUUID(),
       request: body,
@@ -544,6 +595,7 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
     const inner: TaskInternals = { waiters: [] };
     internals.set(task.id, inner);
     running += 1;
+    runningByService.set(service, (runningByService.get(service) ?? 0) + 1);
     maxRunning = Math.max(maxRunning, running);
     inner.timer = setTimeout(() => finish(task), plan.generationTimeMs);
     inner.timer.unref();
@@ -558,6 +610,7 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
     task.state = task.plan.outcome;
     task.finishedAtMs = Date.now();
     running -= 1;
+    runningByService.set(task.service, (runningByService.get(task.service) ?? 1) - 1);
     for (const wake of inner.waiters.splice(0)) wake();
     internals.delete(task.id);
     const callbackUrl = task.request.callback_url;
@@ -587,35 +640,18 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
     void sending.finally(() => pendingCallbacks.delete(sending));
   }
 
-  function successResponse(task: EmulatedTask): Record<string, unknown> {
-    const model = typeof task.request.model === 'string' ? task.request.model : 'sora-2';
-    return {
-      success: true,
-      task_id: task.id,
-      trace_id: task.traceId,
-      data: [
-        {
-          id: `${model}:task_${task.id.replace(/-/g, '').slice(0, 26)}`,
-          video_url: `${videoBaseUrl}/videos/${task.id}.mp4`,
-          state: 'succeeded',
-        },
-      ],
-    };
-  }
-
   function finalBody(task: EmulatedTask): Record<string, unknown> {
-    if (task.state === 'succeeded') return successResponse(task);
-    return {
-      success: false,
-      task_id: task.id,
-      trace_id: task.traceId,
-      error: { code: task.plan.errorCode, message: task.plan.errorMessage },
-    };
+    const shape = SERVICES[task.service];
+    if (task.state !== 'succeeded') return shape.failureBody(task);
+    const base = `${videoBaseUrl}/videos/${encodeURIComponent(task.id)}`;
+    return shape.successBody(task, { videoUrl: `${base}.mp4`, thumbnailUrl: `${base}.jpg` });
   }
 
   function recordOf(id: string): Record<string, unknown> | undefined {
     const task = tasks.get(id);
     if (!task) return undefined;
+    const shape = SERVICES[task.service];
+    const nowMs = Date.now();
     const record: Record<string, unknown> = {
       _id: task.id.replace(/-/g, '').slice(0, 24),
       id: task.id,
@@ -629,18 +665,23 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
       user_id: ids.userId,
     };
     if (task.state === 'running') {
-      if (Date.now() - task.submittedAtMs >= task.plan.queueTimeMs) record.response = { data: [{ state: 'pending' }] };
-      return record;
+      if (shape.runningResponse && nowMs - task.submittedAtMs >= task.plan.queueTimeMs) record.response = shape.runningResponse(task);
+    } else {
+      record.response = finalBody(task);
     }
-    record.response = finalBody(task);
-    return record;
+    return shape.recordExtras ? Object.assign(record, shape.recordExtras(task, nowMs)) : record;
   }
 
-  function tasksQuery(body: Record<string, unknown>): Reply {
+  /** The record of a task of `service`; undefined for unknown ids and other services' tasks. */
+  function serviceRecordOf(service: VideoService, id: string): Record<string, unknown> | undefined {
+    return tasks.get(id)?.service === service ? recordOf(id) : undefined;
+  }
+
+  function tasksQuery(service: VideoService, body: Record<string, unknown>): Reply {
     const action = body.action ?? 'retrieve';
     if (action === 'retrieve') {
       if (typeof body.id !== 'string' || body.id === '') throw new HttpError(400, 'bad_request', 'id is required.');
-      const record = recordOf(body.id);
+      const record = serviceRecordOf(service, body.id);
       if (record) return { kind: 'json', status: 200, body: record };
       if (unknownTaskMode === 'not_found') return errorReply(404, 'not_found', 'The task does not exist.');
       return { kind: 'json', status: 200, body: {} };
@@ -653,7 +694,7 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
       if (asked.length > maxBatchIds) throw new HttpError(400, 'bad_request', `ids can contain at most ${maxBatchIds} items.`);
       const items: Array<Record<string, unknown>> = [];
       for (const id of asked) {
-        const record = recordOf(id);
+        const record = serviceRecordOf(service, id);
         if (record) items.push(record);
       }
       return { kind: 'json', status: 200, body: { items, count: items.length } };
@@ -680,6 +721,7 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
     setAccountState: (state) => {
       accountState = state;
     },
+    setUnavailable,
     failNext: (path, fault, times = 1) => {
       faults.push({ path, fault, remaining: times });
     },

@@ -1,3 +1,4 @@
+import { MODEL_IDS } from '../../src/core/models/catalogue.js';
 import { systemClock } from '../../src/core/ports.js';
 import type { CommandContext } from '../../src/discord/command.js';
 import type { createCoreHarness } from './core-harness.js';
@@ -22,6 +23,7 @@ export function commandContext(
       promptMaxChars,
       imageMaxBytes: 25 * 1024 * 1024,
       defaults: { model: 'sora-2', duration: 10, orientation: 'landscape', size: 'small' },
+      offeredModelIds: MODEL_IDS,
     },
     ...rest,
   };

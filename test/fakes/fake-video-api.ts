@@ -1,3 +1,4 @@
+import type { ServiceId } from '../../src/core/models/catalogue.js';
 import type { RemoteStatus, StatusBatchOutcome, SubmitOutcome, VideoApi } from '../../src/core/ports.js';
 import type { GenerationRequest } from '../../src/core/task.js';
 
@@ -19,7 +20,10 @@ export interface SubmitCall {
  */
 export class FakeVideoApi implements VideoApi {
   readonly submitCalls: SubmitCall[] = [];
+  /** Ids of every status request, in call order (whatever the service). */
   readonly batchCalls: string[][] = [];
+  /** Every status request with the service whose tasks endpoint it asked. */
+  readonly batchRequests: { service: ServiceId; ids: string[] }[] = [];
   /** Highest number of accepted generations not yet reported finished, seen at any submit. */
   maxActiveSeen = 0;
   private readonly submitScript: (SubmitOutcome | Error)[] = [];
@@ -74,8 +78,9 @@ export class FakeVideoApi implements VideoApi {
     return outcome;
   }
 
-  retrieveBatch(providerTaskIds: readonly string[]): Promise<StatusBatchOutcome> {
+  retrieveBatch(service: ServiceId, providerTaskIds: readonly string[]): Promise<StatusBatchOutcome> {
     this.batchCalls.push([...providerTaskIds]);
+    this.batchRequests.push({ service, ids: [...providerTaskIds] });
     const scripted = this.batchScript.shift();
     if (scripted instanceof Error) return Promise.reject(scripted);
     if (scripted) return Promise.resolve(scripted);

@@ -2,6 +2,7 @@ import { PermissionFlagsBits } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commands, componentHandler } from '../../commands/index.js';
 import { renderProgress, renderResultMessage } from '../../src/discord/render.js';
+import { t } from '../../src/i18n/index.js';
 import { InteractionRouter } from '../../src/discord/router.js';
 import { createSettingsStore, type SettingsStore } from '../../src/settings/settings-store.js';
 import { openStoreBackend, type StoreBackend } from '../../src/store/open-store.js';
@@ -69,10 +70,10 @@ describe('replies in the member’s language, results in the guild’s', () => {
       outcome: { kind: 'succeeded', videoUrl: 'https://cdn.example/v.mp4' },
     });
     const body = renderResultMessage(task, { mode: 'upload' });
-    expect(body.content).toBe(`<@${FAKE_USER_ID}> Sora 動画ができました。`);
-    expect(body.embeds?.[0]?.title).toBe('Sora 動画');
+    expect(body.content).toBe(`<@${FAKE_USER_ID}> 動画ができました。`);
+    expect(body.embeds?.[0]?.title).toBe('Sora 2 動画');
     expect(body.embeds?.[0]?.fields?.map((f) => f.name)).toEqual(['モデル', '長さ', '向き', 'サイズ', '画像']);
-    expect(body.embeds?.[0]?.footer?.text).toBe(`Task ${task.id} · video`);
+    expect(body.embeds?.[0]?.footer?.text).toBe(`Task ${task.id} · video · sora-2`);
     expect((body.components?.[0] as { components: { label: string }[] }).components.map((b) => b.label)).toEqual([
       '再生成',
       'リミックス',
@@ -87,9 +88,9 @@ describe('replies in the member’s language, results in the guild’s', () => {
     const clear = admin('showcase-clear');
     await router.handle(clear.interaction);
     expect(clear.lastReply()).toBe('ショーケースチャンネルは設定されていませんでした。');
-    const refused = admin('defaults', { duration: 25 });
+    const refused = admin('defaults', { model: 'sora-2', duration: 25 });
     await router.handle(refused.interaction);
-    expect(refused.lastReply()).toBe('⚠️ 既定の長さを 25 秒にするには、既定のモデルを sora-2-pro にする必要があります。');
+    expect(refused.lastReply()).toBe(`⚠️ ${t('ja', 'error.durationNotAllowed', { model: 'sora-2', allowed: '10, 15', value: 25 })}`);
   });
 
   it('an unknown locale falls back to English, byte for byte', async () => {
@@ -97,6 +98,6 @@ describe('replies in the member’s language, results in the guild’s', () => {
     await router.handle(fake.interaction);
     expect(fake.lastReply()).toBe('⚠️ The prompt is 30 characters long; the limit is 20.');
     const task = makeTask({ locale: 'pt-BR', userId: FAKE_USER_ID, state: 'posting', outcome: { kind: 'failed', code: 'x', message: 'boom' } });
-    expect(renderResultMessage(task, { mode: 'link' }).content).toBe(`<@${FAKE_USER_ID}> your Sora video could not be made.`);
+    expect(renderResultMessage(task, { mode: 'link' }).content).toBe(`<@${FAKE_USER_ID}> your video could not be made.`);
   });
 });

@@ -72,9 +72,9 @@ describe('instrumentVideoApi', () => {
       ),
       metrics,
     );
-    await api.retrieveBatch(['a']);
-    await api.retrieveBatch(['a', 'b', 'c']);
-    await api.retrieveBatch(Array.from({ length: 50 }, (_, i) => `id${i}`));
+    await api.retrieveBatch('sora', ['a']);
+    await api.retrieveBatch('veo', ['a', 'b', 'c']);
+    await api.retrieveBatch('veo', Array.from({ length: 50 }, (_, i) => `id${i}`));
 
     expect(await valueOf(metrics, 'sora_bot_status_requests_total', { outcome: 'ok' })).toBe(2);
     expect(await valueOf(metrics, 'sora_bot_status_requests_total', { outcome: 'error' })).toBe(1);
@@ -82,6 +82,39 @@ describe('instrumentVideoApi', () => {
     expect(await valueOf(metrics, 'sora_bot_status_request_ids_count')).toBe(3);
     expect(await valueOf(metrics, 'sora_bot_status_request_ids_sum')).toBe(54);
     expect(await valueOf(metrics, 'sora_bot_status_request_ids_bucket', { le: '2' })).toBe(1);
+    expect(await valueOf(metrics, 'sora_bot_service_status_requests_total', { service: 'sora', outcome: 'ok' })).toBe(1);
+    expect(await valueOf(metrics, 'sora_bot_service_status_requests_total', { service: 'veo', outcome: 'error' })).toBe(1);
+    expect(await valueOf(metrics, 'sora_bot_service_status_requests_total', { service: 'veo', outcome: 'ok' })).toBe(1);
+  });
+
+  it('counts submits by service and catalogue model too, folding a model the catalogue does not know', async () => {
+    const metrics = new BotMetrics();
+    const api = instrumentVideoApi(
+      scriptedApi(
+        [
+          { kind: 'accepted', providerTaskId: 'p1' },
+          { kind: 'model_unavailable', scope: 'service', code: 'api_not_implemented', message: 'm' },
+          { kind: 'accepted', providerTaskId: 'p2' },
+          { kind: 'model_unavailable', scope: 'model', code: 'unknown_model', message: 'm' },
+        ],
+        [],
+      ),
+      metrics,
+    );
+    await api.submit({ prompt: 'p', model: 'veo31-fast', orientation: 'landscape' });
+    await api.submit(REQUEST);
+    await api.submit({ prompt: 'p', model: 'kling-v2-6', duration: 5 });
+    await api.submit({ prompt: 'p', model: 'made up model!' });
+
+    const series = async (labels: Record<string, string>) => valueOf(metrics, 'sora_bot_model_submits_total', labels);
+    expect(await series({ service: 'veo', model: 'veo31-fast', outcome: 'accepted' })).toBe(1);
+    expect(await series({ service: 'sora', model: 'sora-2', outcome: 'model_unavailable' })).toBe(1);
+    expect(await series({ service: 'kling', model: 'kling-v2-6', outcome: 'accepted' })).toBe(1);
+    expect(await series({ service: 'unknown', model: 'other', outcome: 'model_unavailable' })).toBe(1);
+    // The series without model labels is unchanged.
+    expect(await valueOf(metrics, 'sora_bot_submits_total', { outcome: 'accepted' })).toBe(2);
+    expect(await valueOf(metrics, 'sora_bot_submits_total', { outcome: 'model_unavailable' })).toBe(2);
+    expect(await valueOf(metrics, 'sora_bot_acedata_errors_total', { operation: 'submit', code: 'api_not_implemented' })).toBe(1);
   });
 
   it('folds a label value that does not look like a code', () => {

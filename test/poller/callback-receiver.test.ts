@@ -80,6 +80,17 @@ describe('CallbackReceiver', () => {
     expect((await h.store.get(h.task.id))?.state).toBe('submitted');
   });
 
+  it.each([
+    ['kling (flat, state "succeed")', 'kling', { success: true, video_id: 'v', video_url: 'https://cdn.klingai.com/k.mp4', duration: '5.1', state: 'succeed' }],
+    ['wan (flat, state "completed")', 'wan', { success: true, video_url: 'https://dashscope.example/w.mp4?Expires=1', state: 'completed' }],
+    ['seedance (data object)', 'seedance', { success: true, data: { task_id: 'cgt-1', status: 'succeeded', video_url: 'https://cdn.example/s.mp4' } }],
+  ])('applies a %s callback of another service the same way', async (_name, _service, shape) => {
+    const h = await setup();
+    const report = classifyCallbackBody({ task_id: 'prov-1', ...shape });
+    expect(await h.receiver.receive(h.task.id, h.secret, report)).toEqual({ status: 200, applied: 'succeeded' });
+    expect((await h.store.get(h.task.id))?.outcome).toMatchObject({ kind: 'succeeded' });
+  });
+
   it('loses cleanly to the poller: a task already finished answers 404', async () => {
     const h = await setup({ state: 'delivered' });
     expect((await h.receiver.receive(h.task.id, h.secret, classifyCallbackBody(SUCCESS_BODY))).status).toBe(404);

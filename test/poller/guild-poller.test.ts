@@ -1,10 +1,10 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
 import { systemClock, systemTimers } from '../../src/core/ports.js';
 import { transition, type Task } from '../../src/core/task.js';
-import { GuildPoller, type PollSchedule } from '../../src/poller/guild-poller.js';
+import { GuildPoller, serviceIdOfTask, type PollSchedule } from '../../src/poller/guild-poller.js';
 import { GenerationTimeEstimator, cadenceKey } from '../../src/poller/poll-cadence.js';
 import { PollerRegistry } from '../../src/poller/poller-registry.js';
-import { StatusBatcher } from '../../src/poller/status-batcher.js';
+import { StatusBatcher, StatusBatchers } from '../../src/poller/status-batcher.js';
 import { FakeVideoApi } from '../fakes/fake-video-api.js';
 import { MemoryTaskStore } from '../fakes/memory-task-store.js';
 import { SilentLogger } from '../fakes/silent-logger.js';
@@ -329,5 +329,97 @@ describe('GuildPoller: a task the member stopped following while it ran', () => 
     await vi.advanceTimersByTimeAsync(24 * 60 * MINUTE);
     expect(h.api.batchCalls).toHaveLength(calls);
     expect(h.outcomes).toHaveLength(1);
+  });
+});
+
+describe('GuildPoller over several services', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: START });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function multiSetup(extra: { cadence?: PollSchedule['cadence']; estimator?: GenerationTimeEstimator } = {}) {
+    const store = new MemoryTaskStore();
+    const api = new FakeVideoApi();
+    const batchers = new StatusBatchers({ api, timers: systemTimers, maxBatchSize: 50, gatherMs: 0, minRequestIntervalMs: 0 });
+    const outcomes: Task[] = [];
+    const poller = new GuildPoller('guild-1', {
+      store,
+      batcher: batchers,
+      clock: systemClock,
+      timers: systemTimers,
+      logger: new SilentLogger(),
+      schedule: { ...schedule, ...(extra.cadence ? { cadence: extra.cadence } : {}) },
+      events: { onOutcome: (task) => outcomes.push(task) },
+      ...(extra.estimator ? { estimator: extra.estimator } : {}),
+      onEmpty: () => undefined,
+    });
+    const submit = async (providerTaskId: string, request: Task['request']) => {
+      const task = makeTask({ state: 'submitted', providerTaskId, submittedAt: new Date().toISOString(), request });
+      await store.create(task);
+      return task;
+    };
+    return { store, api, batchers, poller, outcomes, submit };
+  }
+
+  it('asks each service’s tasks endpoint once for its own ids, old records on Sora', async () => {
+    const h = multiSetup();
+    const tasks = [
+      await h.submit('v1', { prompt: 'p', model: 'veo31-fast' }),
+      await h.submit('k1', { prompt: 'p', model: 'kling-v2-6', duration: 5 }),
+      await h.submit('v2', { prompt: 'p', model: 'veo3' }),
+      await h.submit('s1', { prompt: 'p', model: 'sora-2', duration: 10 }),
+      // A stored record of a model the catalogue no longer has (before the catalogue there was only Sora).
+      await h.submit('old', { prompt: 'p', model: 'sora-1-retired', duration: 10 }),
+    ];
+    for (const task of tasks) h.poller.follow(task, 0);
+    h.api.setStatus('k1', { kind: 'succeeded', videoUrl: 'https://videos.example/k1.mp4' });
+    await vi.advanceTimersByTimeAsync(HOP);
+
+    expect(h.api.batchRequests.map((r) => [r.service, [...r.ids].sort()]).sort()).toEqual([
+      ['kling', ['k1']],
+      ['sora', ['old', 's1']],
+      ['veo', ['v1', 'v2']],
+    ]);
+    expect(h.outcomes.map((t) => t.providerTaskId)).toEqual(['k1']);
+    expect(serviceIdOfTask(tasks[4]!)).toBe('sora');
+    expect(serviceIdOfTask(tasks[0]!)).toBe('veo');
+  });
+
+  it('backs off only the service whose status request failed', async () => {
+    const h = multiSetup();
+    const veoTask = await h.submit('v1', { prompt: 'p', model: 'veo31-fast' });
+    const lumaTask = await h.submit('l1', { prompt: 'p', model: 'luma' });
+    h.poller.follow(veoTask, 0);
+    h.poller.follow(lumaTask, 0);
+    // The first request of the pass fails; which one is first depends on grouping order (Veo's here).
+    h.api.scriptBatchErrors({ kind: 'error', code: 'api_not_implemented', message: 'gone', retryable: false });
+    await vi.advanceTimersByTimeAsync(HOP);
+    expect(h.api.batchRequests.map((r) => r.service)).toEqual(['veo', 'luma']);
+
+    // Luma keeps the base interval; Veo waits 2 × interval.
+    const perService = () => h.api.batchRequests.reduce<Record<string, number>>((n, r) => ({ ...n, [r.service]: (n[r.service] ?? 0) + 1 }), {});
+    await vi.advanceTimersByTimeAsync(schedule.pollIntervalMs + HOP);
+    expect(perService()).toEqual({ veo: 1, luma: 2 });
+    await vi.advanceTimersByTimeAsync(schedule.pollIntervalMs + HOP);
+    expect(perService()).toEqual({ veo: 2, luma: 3 });
+  });
+
+  it('seeds the cadence with the catalogue’s typical time when asked, before anything is learned', async () => {
+    const cadence = { baseIntervalMs: 5_000, earlyFactor: 3, maxIntervalMs: 30_000 };
+    const count = async (seedFromCatalogue: boolean) => {
+      const h = multiSetup({ cadence: { ...cadence, seedFromCatalogue }, estimator: new GenerationTimeEstimator() });
+      // veo31-fast: typically about 2 minutes.
+      h.poller.follow(await h.submit('v1', { prompt: 'p', model: 'veo31-fast' }));
+      await vi.advanceTimersByTimeAsync(60_000 + 2 * HOP);
+      const calls = h.api.batchRequests.length;
+      h.poller.stop();
+      return calls;
+    };
+    // Without a seed: every 5 s. With it: every 15 s early in the expected two minutes.
+    expect(await count(false)).toBe(12);
+    expect(await count(true)).toBe(4);
   });
 });

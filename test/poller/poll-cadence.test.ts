@@ -52,3 +52,10 @@ describe('GenerationTimeEstimator', () => {
     expect(estimator.expectedMs('k')).toBe(50_000);
   });
 });
+
+describe('cadenceKey', () => {
+  it('keys by model and length, 0 for a model without a duration field', () => {
+    expect(cadenceKey({ model: 'kling-v2-6', duration: 10 })).toBe('kling-v2-6:10');
+    expect(cadenceKey({ model: 'luma' })).toBe('luma:0');
+  });
+});

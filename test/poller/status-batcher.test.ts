@@ -1,6 +1,6 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
 import { systemTimers } from '../../src/core/ports.js';
-import { StatusBatcher } from '../../src/poller/status-batcher.js';
+import { StatusBatcher, StatusBatchers } from '../../src/poller/status-batcher.js';
 import { FakeVideoApi } from '../fakes/fake-video-api.js';
 
 function setup(options: { gatherMs?: number; minRequestIntervalMs?: number } = {}) {
@@ -102,5 +102,77 @@ describe('StatusBatcher', () => {
     await vi.advanceTimersByTimeAsync(100);
     await second;
     expect(api.batchCalls).toEqual([['a'], ['b']]);
+  });
+});
+
+describe('StatusBatchers (one batcher per tasks endpoint)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2025-03-01T12:00:00.000Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function pool(minRequestIntervalMs = 20) {
+    const api = new FakeVideoApi();
+    const batchers = new StatusBatchers({ api, timers: systemTimers, maxBatchSize: 50, gatherMs: 100, minRequestIntervalMs });
+    return { api, batchers };
+  }
+
+  it('creates a service’s batcher on first use, once, and asks that service’s endpoint', async () => {
+    const { api, batchers } = pool();
+    expect(batchers.services()).toEqual([]);
+    const veo = batchers.forService('veo');
+    expect(batchers.forService('veo')).toBe(veo);
+    expect(veo.service).toBe('veo');
+    const kling = batchers.forService('kling');
+    expect(batchers.services()).toEqual(['veo', 'kling']);
+
+    const results = [veo.fetch(['v1', 'v2']), kling.fetch(['k1']), veo.fetch(['v3'])];
+    await vi.advanceTimersByTimeAsync(100);
+    await Promise.all(results);
+    // Ids of one service are merged; services are never mixed in one request.
+    expect(api.batchRequests).toEqual([
+      { service: 'veo', ids: ['v1', 'v2', 'v3'] },
+      { service: 'kling', ids: ['k1'] },
+    ]);
+    expect(batchers.requestsSent).toBe(2);
+  });
+
+  it('paces each endpoint on its own', async () => {
+    const { api, batchers } = pool(1_000);
+    const all = ids('v', 60);
+    const pending = [batchers.forService('veo').fetch(all), batchers.forService('luma').fetch(['l1'])];
+    await vi.advanceTimersByTimeAsync(100);
+    // Veo's first 50 and Luma's request go out at once; Veo's second chunk waits for its own interval.
+    expect(api.batchRequests.map((r) => [r.service, r.ids.length])).toEqual([
+      ['veo', 50],
+      ['luma', 1],
+    ]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(api.batchRequests.map((r) => [r.service, r.ids.length])).toEqual([
+      ['veo', 50],
+      ['luma', 1],
+      ['veo', 10],
+    ]);
+    await Promise.all(pending);
+  });
+
+  it('a lone StatusBatcher serves Sora by default and makes its siblings for other services', async () => {
+    const { api, batcher } = setup();
+    expect(batcher.service).toBe('sora');
+    expect(batcher.forService('sora')).toBe(batcher);
+    const seedance = batcher.forService('seedance');
+    expect(seedance).not.toBe(batcher);
+    expect(batcher.forService('seedance')).toBe(seedance);
+    expect(seedance.forService('sora')).toBe(batcher);
+
+    const results = [batcher.fetch(['s1']), seedance.fetch(['d1'])];
+    await vi.advanceTimersByTimeAsync(100);
+    await Promise.all(results);
+    expect(api.batchRequests).toEqual([
+      { service: 'sora', ids: ['s1'] },
+      { service: 'seedance', ids: ['d1'] },
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import { MODEL_IDS } from '../../src/core/models/catalogue.js';
 import { describe, expect, it } from 'vitest';
 import type { PreflightRules } from '../../src/core/preflight.js';
 import {
@@ -118,14 +119,17 @@ describe('guild settings', () => {
     expect(problemOf(DEFAULT_GUILD_SETTINGS, edit, 'ja')).toBe('同時生成数は 1 から 100 までの整数で指定してください。');
   });
 
-  it('merges defaults, resets them, and refuses a 25 s default without sora-2-pro', () => {
+  it('merges defaults, resets them, and refuses a default the default model does not take', () => {
     let s = applied(DEFAULT_GUILD_SETTINGS, { kind: 'set_defaults', defaults: { orientation: 'portrait' }, reset: false });
     s = applied(s, { kind: 'set_defaults', defaults: { size: 'large' }, reset: false });
     expect(s.defaults).toEqual({ orientation: 'portrait', size: 'large' });
     expect(applied(s, { kind: 'set_defaults', defaults: { model: 'sora-2-pro' }, reset: true }).defaults).toEqual({
       model: 'sora-2-pro',
     });
-    expect(problemOf(s, { kind: 'set_defaults', defaults: { duration: 25 }, reset: false })).toMatch(/sora-2-pro/);
+    // Without a default model, a duration default applies only to models that take it.
+    expect(applied(s, { kind: 'set_defaults', defaults: { duration: 25 }, reset: false }).defaults).toMatchObject({ duration: 25 });
+    expect(problemOf(s, { kind: 'set_defaults', defaults: { duration: 25, model: 'sora-2' }, reset: false })).toMatch(/10, 15/);
+    expect(problemOf(s, { kind: 'set_defaults', defaults: { model: 'no-such-model' }, reset: false })).toMatch(/no-such-model/);
     expect(
       applied(s, { kind: 'set_defaults', defaults: { duration: 25, model: 'sora-2-pro' }, reset: false }).defaults,
     ).toMatchObject({ duration: 25, model: 'sora-2-pro' });
@@ -164,6 +168,7 @@ describe('guild settings', () => {
       promptMaxChars: 2000,
       imageMaxBytes: 1,
       defaults: { model: 'sora-2', duration: 10, orientation: 'landscape', size: 'small' },
+      offeredModelIds: MODEL_IDS,
     };
     let s = applied(DEFAULT_GUILD_SETTINGS, { kind: 'allow_channel', channelId: CHANNEL });
     s = applied(s, { kind: 'set_defaults', defaults: { orientation: 'portrait' }, reset: false });

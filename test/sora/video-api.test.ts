@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it, expect } from 'vitest';
 import type { GenerationRequest } from '../../src/core/task.js';
 import { createSoraClient, type SoraClient } from '../../src/sora/sora-client.js';
-import { MAX_BATCH_SIZE, createSoraVideoApi, type SoraVideoApi } from '../../src/sora/video-api.js';
+import { MAX_BATCH_SIZE, createAceDataVideoApi, createSoraVideoApi, type SoraVideoApi } from '../../src/sora/video-api.js';
 import {
   apiErrorFault,
   startAceDataEmulator,
@@ -12,8 +12,8 @@ import {
 
 const TOKEN = 'sk-video-api-test-token';
 
-function fixture(name: string): { error: { code: string; message: string } } {
-  return JSON.parse(readFileSync(new URL(`../fixtures/sora/${name}`, import.meta.url), 'utf8')) as {
+function fixture(name: string, service = 'sora'): { error: { code: string; message: string } } {
+  return JSON.parse(readFileSync(new URL(`../fixtures/${service}/${name}`, import.meta.url), 'utf8')) as {
     error: { code: string; message: string };
   };
 }
@@ -96,11 +96,7 @@ describe('submit', () => {
     [400, 'error-400-token-mismatched.json'],
     [401, 'error-401-token-mismatched.json'],
     [403, 'error-403-used-up.json'],
-    [403, 'error-disabled.json'],
-    [400, 'error-disabled.json'],
     [400, 'error-400-no-token.json'],
-    [404, 'error-404-no-api.json'],
-    [400, 'error-400-api-not-implemented.json'],
   ])('maps HTTP %i %s to account_problem', async (status, name) => {
     const body = fixture(name);
     emulator.failNext('/sora/videos', { kind: 'respond', status, body });
@@ -111,11 +107,43 @@ describe('submit', () => {
     });
   });
 
-  it('reports the account modes of the emulator as account_problem', async () => {
+  it.each([
+    [403, 'error-disabled.json'],
+    [400, 'error-disabled.json'],
+    [404, 'error-404-no-api.json'],
+    [400, 'error-400-api-not-implemented.json'],
+  ])('maps HTTP %i %s to model_unavailable for the whole service', async (status, name) => {
+    const body = fixture(name);
+    emulator.failNext('/sora/videos', { kind: 'respond', status, body });
+    expect(await api.submit(REQUEST)).toEqual({
+      kind: 'model_unavailable',
+      scope: 'service',
+      code: body.error.code,
+      message: body.error.message,
+    });
+  });
+
+  it('maps any 404 on the submit path to model_unavailable for the service, body or not', async () => {
+    emulator.failNext('/sora/videos', { kind: 'respond', status: 404, rawBody: '<html>Not Found</html>' });
+    expect(await api.submit(REQUEST)).toMatchObject({ kind: 'model_unavailable', scope: 'service', code: 'http_404' });
+    emulator.failNext('/sora/videos', { kind: 'respond', status: 404, body: { error: { code: 'not_found', message: 'gone' } } });
+    expect(await api.submit(REQUEST)).toMatchObject({ kind: 'model_unavailable', scope: 'service', code: 'not_found' });
+  });
+
+  it('maps "model is invalid." to model_unavailable for the model only', async () => {
+    const body = fixture('error-400-bad-request.json');
+    expect(body.error.message).toBe('model is invalid.');
+    emulator.failNext('/sora/videos', { kind: 'respond', status: 400, body });
+    expect(await api.submit(REQUEST)).toEqual({ kind: 'model_unavailable', scope: 'model', code: 'bad_request', message: 'model is invalid.' });
+  });
+
+  it('reports the account modes of the emulator: used_up and invalid_token stop the account, disabled the service', async () => {
     emulator.setAccountState('used_up');
     expect(await api.submit(REQUEST)).toMatchObject({ kind: 'account_problem', code: 'used_up' });
     emulator.setAccountState('invalid_token');
     expect(await api.submit(REQUEST)).toMatchObject({ kind: 'account_problem', code: 'invalid_token' });
+    emulator.setAccountState('disabled');
+    expect(await api.submit(REQUEST)).toMatchObject({ kind: 'model_unavailable', scope: 'service', code: 'disabled' });
   });
 
   it('rejects what the API refuses, with its own message', async () => {
@@ -127,16 +155,17 @@ describe('submit', () => {
   });
 
   it.each([
-    [403, 'error-403-forbidden-inferred.json'],
-    [400, 'error-400-bad-request.json'],
-  ])('maps HTTP %i %s to rejected', async (status, name) => {
-    const body = fixture(name);
+    [403, 'error-403-forbidden-inferred.json', 'sora'],
+    [400, 'error-400-bad-request.json', 'wan'],
+    [403, 'error-403-forbidden.json', 'luma'],
+  ])('maps HTTP %i %s (%s) to rejected', async (status, name, service) => {
+    const body = fixture(name, service);
     emulator.failNext('/sora/videos', { kind: 'respond', status, body });
     expect(await api.submit(REQUEST)).toEqual({ kind: 'rejected', code: body.error.code, message: body.error.message });
   });
 
   it('rejects a 2xx error body with a client-side code, but calls a transient one uncertain', async () => {
-    emulator.failNext('/sora/videos', { kind: 'respond', status: 200, body: fixture('error-400-bad-request.json') });
+    emulator.failNext('/sora/videos', { kind: 'respond', status: 200, body: fixture('error-400-bad-request.json', 'wan') });
     expect((await api.submit(REQUEST)).kind).toBe('rejected');
     emulator.failNext('/sora/videos', { kind: 'respond', status: 200, body: fixture('error-api-error-fetch-failed.json') });
     expect(await api.submit(REQUEST)).toEqual({ kind: 'uncertain', code: 'api_error', message: 'fetch failed' });
@@ -171,12 +200,21 @@ describe('submit', () => {
   });
 
   it('lets a bug (not a SoraApiError) surface', async () => {
-    const broken = createSoraVideoApi({
-      submit: () => Promise.reject(new TypeError('bug')),
-      retrieveBatch: () => Promise.reject(new TypeError('bug')),
+    const broken = createAceDataVideoApi({
+      submitTo: () => Promise.reject(new TypeError('bug')),
+      retrieveBatchAt: () => Promise.reject(new TypeError('bug')),
     });
     await expect(broken.submit(REQUEST)).rejects.toThrow(TypeError);
-    await expect(broken.retrieveBatch(['a'])).rejects.toThrow(TypeError);
+    await expect(broken.retrieveBatch('sora', ['a'])).rejects.toThrow(TypeError);
+  });
+
+  it('answers model_unavailable without a request for a model the catalogue does not have', async () => {
+    expect(await api.submit({ ...REQUEST, model: 'sora-1-legacy' })).toMatchObject({
+      kind: 'model_unavailable',
+      scope: 'model',
+      code: 'unknown_model',
+    });
+    expect(emulator.requests).toHaveLength(0);
   });
 });
 
@@ -192,7 +230,7 @@ describe('retrieveBatch', () => {
     emulator.finishTask(done);
     emulator.finishTask(failed, { outcome: 'failed', errorCode: 'forbidden', errorMessage: 'moderated' });
 
-    const outcome = await api.retrieveBatch([running, done, failed, 'unknown-id']);
+    const outcome = await api.retrieveBatch('sora', [running, done, failed, 'unknown-id']);
 
     expect(outcome.kind).toBe('ok');
     if (outcome.kind !== 'ok') return;
@@ -208,7 +246,7 @@ describe('retrieveBatch', () => {
 
   it('turns a 429 into a retryable error with its Retry-After', async () => {
     emulator.failNext('/sora/tasks', apiErrorFault(429, 'too_many_requests', 'slow down', { retryAfter: 2 }));
-    expect(await api.retrieveBatch(['a'])).toEqual({
+    expect(await api.retrieveBatch('sora', ['a'])).toEqual({
       kind: 'error',
       code: 'too_many_requests',
       message: 'slow down',
@@ -219,15 +257,25 @@ describe('retrieveBatch', () => {
 
   it('turns a 401 into a non-retryable error', async () => {
     emulator.setAccountState('invalid_token');
-    expect(await api.retrieveBatch(['a'])).toMatchObject({ kind: 'error', code: 'invalid_token', retryable: false });
+    expect(await api.retrieveBatch('sora', ['a'])).toMatchObject({ kind: 'error', code: 'invalid_token', retryable: false });
   });
 
   it('turns a timeout and a dropped connection into retryable errors', async () => {
     const impatient = apiWithTimeout(150);
     emulator.failNext('/sora/tasks', { kind: 'delay', delayMs: 3_000 });
-    expect(await impatient.retrieveBatch(['a'])).toMatchObject({ kind: 'error', code: 'timeout', retryable: true });
+    expect(await impatient.retrieveBatch('sora', ['a'])).toMatchObject({ kind: 'error', code: 'timeout', retryable: true });
     emulator.failNext('/sora/tasks', { kind: 'drop' });
-    expect(await api.retrieveBatch(['a'])).toMatchObject({ kind: 'error', code: 'network_error', retryable: true });
+    expect(await api.retrieveBatch('sora', ['a'])).toMatchObject({ kind: 'error', code: 'network_error', retryable: true });
+  });
+
+  it.each([
+    ['a 404', { kind: 'respond', status: 404, rawBody: '' }],
+    ['no_api', { kind: 'respond', status: 404, body: fixture('error-404-no-api.json') }],
+    ['api_not_implemented', { kind: 'respond', status: 400, body: fixture('error-400-api-not-implemented.json') }],
+    ['api_not_implemented on a 200', { kind: 'respond', status: 200, body: fixture('error-400-api-not-implemented.json') }],
+  ] as Array<[string, EmulatorFault]>)('turns %s on the tasks path into a non-retryable error', async (_name, fault) => {
+    emulator.failNext('/sora/tasks', fault);
+    expect(await api.retrieveBatch('sora', ['a'])).toMatchObject({ kind: 'error', retryable: false });
   });
 
   it('advertises the batch limit of 50', () => {
