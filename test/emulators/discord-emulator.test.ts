@@ -16,6 +16,7 @@ import {
   RESTEvents,
   Routes,
   SlashCommandBuilder,
+  Status,
   TextInputBuilder,
   TextInputStyle,
 } from 'discord.js';
@@ -540,6 +541,36 @@ describe('discord emulator driven by a real discord.js client', () => {
     await answered;
     expect(handle.original?.content).toBe('still here');
     expect(emulator.frames.some((f) => f.direction === 'in' && f.op === 6)).toBe(true);
+  });
+
+  it('drops the socket with no close frame (1006): discord.js resumes the same session', async () => {
+    await emulator.waitForGatewayConnected(2000);
+    const resumesBefore = emulator.framesReceived(6).length;
+    const identifiesBefore = emulator.framesReceived(2).length;
+    const closed = new Promise<number>((resolve) => emulator.events.once('gatewayClose', (e) => resolve(e.code)));
+    const resumed = new Promise<boolean>((resolve) => emulator.events.once('gatewayReady', (e) => resolve(e.resumed)));
+    emulator.dropConnection();
+    expect(await closed).toBe(1006);
+    expect(await resumed).toBe(true);
+    expect(emulator.framesReceived(6)).toHaveLength(resumesBefore + 1);
+    expect(emulator.framesReceived(2)).toHaveLength(identifiesBefore);
+  });
+
+  it('holds RESUME unanswered until released: the shard is not ready meanwhile', async () => {
+    await emulator.waitForGatewayConnected(2000);
+    const resumesBefore = emulator.framesReceived(6).length;
+    const release = emulator.holdHandshakes();
+    try {
+      emulator.requestReconnect();
+      await emulator.waitFor(() => emulator.framesReceived(6).length > resumesBefore, 5000, 'the held RESUME');
+      await sleep(300);
+      expect(emulator.isGatewayConnected).toBe(false);
+      expect(client.ws.shards.first()?.status).not.toBe(Status.Ready);
+    } finally {
+      release();
+    }
+    await emulator.waitForGatewayConnected(5000);
+    await vi.waitFor(() => expect(client.ws.shards.first()?.status).toBe(Status.Ready), { timeout: 5000 });
   });
 });
 

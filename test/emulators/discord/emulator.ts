@@ -542,6 +542,25 @@ export class DiscordEmulator {
     this.gateway.invalidateSessions(resumable);
   }
 
+  /** Drops the bot's WebSocket(s) with no close frame (the client sees 1006); sessions stay resumable. */
+  dropConnection(): void {
+    this.gateway.dropConnections();
+  }
+
+  /**
+   * Leaves IDENTIFY and RESUME unanswered until the returned function is called (it answers them),
+   * so a test can look at the bot while it is reconnecting. Keep it under discord.js's 15 s ready timeout.
+   */
+  holdHandshakes(): () => void {
+    this.gateway.holdHandshakes();
+    return () => this.gateway.releaseHandshakes();
+  }
+
+  /** Gateway frames the bot sent with opcode `op` (e.g. 2 IDENTIFY, 6 RESUME), oldest first. */
+  framesReceived(op: number): GatewayFrame[] {
+    return this.frames.filter((f) => f.direction === 'in' && f.op === op);
+  }
+
   // ---- observation ----
 
   /** Visible messages of a channel, oldest first (interaction responses included, ephemeral ones not). */

@@ -82,6 +82,8 @@ export class GatewayServer {
   readonly connections = new Set<GatewayConnection>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   private nextConnectionId = 1;
+  /** IDENTIFY/RESUME answers waiting for `releaseHandshakes()`; null when not holding. */
+  private heldHandshakes: (() => void)[] | null = null;
 
   constructor(private readonly options: GatewayOptions) {}
 
@@ -140,6 +142,29 @@ export class GatewayServer {
       }
       this.send(connection, { op: GatewayOp.InvalidSession, d: resumable });
     }
+  }
+
+  /**
+   * Drops every socket without a close frame (as a network cut or a crashed load balancer does): the
+   * client sees 1006 and resumes; the sessions stay resumable.
+   */
+  dropConnections(): void {
+    for (const connection of this.connections) connection.socket.terminate();
+  }
+
+  /**
+   * Holds IDENTIFY and RESUME frames unanswered (the client stays between HELLO and READY/RESUMED)
+   * until `releaseHandshakes()`, which then answers them in arrival order.
+   */
+  holdHandshakes(): void {
+    this.heldHandshakes ??= [];
+  }
+
+  /** Answers the IDENTIFY/RESUME frames `holdHandshakes()` held (skipping closed sockets) and stops holding. */
+  releaseHandshakes(): void {
+    const held = this.heldHandshakes ?? [];
+    this.heldHandshakes = null;
+    for (const answer of held) answer();
   }
 
   /** Terminates all sockets and the server. */
@@ -239,11 +264,16 @@ export class GatewayServer {
         this.send(connection, { op: GatewayOp.HeartbeatAck, d: null });
         return;
       case GatewayOp.Identify:
-        this.identify(connection, d);
+      case GatewayOp.Resume: {
+        const answer = (): void => {
+          if (connection.socket.readyState !== connection.socket.OPEN) return;
+          if (op === GatewayOp.Identify) this.identify(connection, d);
+          else this.resume(connection, d);
+        };
+        if (this.heldHandshakes) this.heldHandshakes.push(answer);
+        else answer();
         return;
-      case GatewayOp.Resume:
-        this.resume(connection, d);
-        return;
+      }
       case GatewayOp.RequestGuildMembers:
         if (connection.session) this.sendMemberChunk(connection, d);
         else connection.socket.close(4003, 'Not authenticated.');
