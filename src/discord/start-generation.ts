@@ -1,8 +1,13 @@
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction, type ModalSubmitInteraction } from 'discord.js';
+import { findModel } from '../core/models/catalogue.js';
 import { preflightGenerate, type GenerateCommandInput, type PreflightRules } from '../core/preflight.js';
+import type { GenerationRequest } from '../core/task.js';
+import { UserFacingError } from '../core/user-facing-error.js';
+import { t } from '../i18n/index.js';
 import { guildPreflightRules } from '../settings/guild-settings.js';
 import { usableImageUrl } from './attachment-urls.js';
 import type { CommandContext } from './command.js';
+import { fitReferenceImage, fitTarget } from './fit-reference-image.js';
 import { memberRoleIds, toBotPermissions } from './permissions.js';
 import { renderProgress } from './render.js';
 
@@ -72,6 +77,9 @@ export async function preflightAndStart(interaction: GenerationInteraction, cont
   if (request.extraImageUrls) request.extraImageUrls = await Promise.all(request.extraImageUrls.map(renew));
   if (request.endImageUrl) request.endImageUrl = await renew(request.endImageUrl);
   if (request.character) request.character = { ...request.character, videoUrl: await renew(request.character.videoUrl) };
+  if (request.imageUrl && findModel(request.model)?.soraVersion === '2.0') {
+    request.imageUrl = await soraV2ImageUrl(interaction, context, request, request.imageUrl);
+  }
   const now = context.clock.now();
   const enqueued = await context.generation.start({
     guildId: interaction.guildId!,
@@ -91,4 +99,60 @@ export async function preflightAndStart(interaction: GenerationInteraction, cont
     ? ({ kind: 'account_problem' } as const)
     : ({ kind: 'queued', position: enqueued.position, providerBusy: false } as const);
   await interaction.editReply(renderProgress(view, enqueued.task, now, enqueued.quotaLeft ? { quotaLeft: enqueued.quotaLeft } : {}));
+}
+
+/**
+ * Sora v2 takes one reference image whose pixel size must equal `size` (sora-api.md §2.2): the
+ * image is fitted to it and re-hosted as an attachment of an ephemeral follow-up, whose URL goes to
+ * the provider instead. Any failure refuses before a task exists, so nothing is spent.
+ */
+async function soraV2ImageUrl(
+  interaction: GenerationInteraction,
+  context: CommandContext,
+  request: GenerationRequest,
+  imageUrl: string,
+): Promise<string> {
+  const spec = findModel(request.model);
+  const target = fitTarget(request.size ?? spec?.defaultSize);
+  if (!target) return imageUrl;
+  const size = `${target.width}×${target.height}`;
+  const model = request.model;
+  const log = context.logger.child({ interactionId: interaction.id, model });
+  const fitted = await fitReferenceImage(imageUrl, target, { maxBytes: context.preflightRules.imageMaxBytes });
+  if (!fitted.ok) {
+    log.info({ reason: fitted.reason, ...('detail' in fitted ? { detail: fitted.detail } : {}) }, 'reference image not fitted');
+    switch (fitted.reason) {
+      case 'too_large':
+        throw new UserFacingError('ATTACHMENT_TOO_LARGE', 'error.referenceImageTooLarge', { max: formatMegabytes(fitted.maxBytes) });
+      case 'too_many_pixels':
+        throw new UserFacingError('ATTACHMENT_TOO_LARGE', 'error.referenceImageTooManyPixels', { max: fitted.maxPixels.toLocaleString('en-US') });
+      case 'not_an_image':
+        throw new UserFacingError('ATTACHMENT_NOT_IMAGE', 'error.referenceImageNotDecodable');
+      case 'download_failed':
+        throw new UserFacingError('NOT_AVAILABLE', 'error.referenceImageDownload', { size, model });
+    }
+  }
+  if (fitted.image.kind === 'as_is') return imageUrl;
+  const locale = interaction.locale;
+  try {
+    // Discord turns the first follow-up after a deferral into the deferred reply itself; edit that
+    // first so the image gets a message of its own, which later progress edits never touch.
+    await interaction.editReply({ content: t(locale, 'referenceImage.fitting', { size, model }) });
+    const message = await interaction.followUp({
+      content: t(locale, 'referenceImage.fitted', { size, model }),
+      files: [{ attachment: fitted.image.data, name: `reference-${target.width}x${target.height}.${fitted.image.extension}` }],
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: { parse: [] },
+    });
+    const url = message.attachments.first()?.url;
+    if (!url) throw new Error('the follow-up came back without its attachment');
+    return url;
+  } catch (err) {
+    log.warn({ err }, 'fitted reference image not uploaded');
+    throw new UserFacingError('NOT_AVAILABLE', 'error.referenceImageUpload', { size, model });
+  }
+}
+
+function formatMegabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }

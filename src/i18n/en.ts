@@ -110,6 +110,17 @@ export const en = {
   'error.attachmentTooLarge': '"{name}" is {size}; images may be at most {max}.',
   'error.imageExpired':
     'The link to the reference image has expired and Discord would not renew it. Run `/sora generate` again and attach the image.',
+  'error.referenceImageDownload':
+    'The reference image could not be downloaded to fit it to {size} for `{model}`. Nothing was spent; try again, or attach the image again.',
+  'error.referenceImageTooLarge': 'The reference image is larger than {max}. Nothing was spent; attach a smaller image.',
+  'error.referenceImageTooManyPixels':
+    'The reference image has more than {max} pixels. Nothing was spent; attach a smaller image.',
+  'error.referenceImageNotDecodable':
+    'The reference image could not be read as a PNG, JPEG, WebP or GIF image. Nothing was spent; attach another image.',
+  'error.referenceImageUpload':
+    'The reference image fitted to {size} for `{model}` could not be uploaded to Discord. Nothing was spent; try again.',
+  'referenceImage.fitting': '🖼️ Fitting your reference image to {size} for `{model}`…',
+  'referenceImage.fitted': 'Your reference image, fitted to {size} for `{model}`.',
   'error.quotaReached': 'You have used your {quota} videos for today (UTC). The quota resets at midnight UTC.',
   'error.budgetReached':
     'This server has used its daily video budget ({spent} of {budget} credits today, UTC). It resets at midnight UTC.',
@@ -150,7 +161,7 @@ export const en = {
   // `/sora history`.
   'history.empty': 'You have no generations in this server yet. Try `/sora generate`.',
   'history.title': 'Your recent videos',
-  'history.line': '`{id}` {state} · {minutes} min ago · {prompt}',
+  'history.line': '`{id}` {state} · {model} · {minutes} min ago · {prompt}',
   'history.result': 'result',
   'history.page': 'Page {page}',
   'history.previous': 'Previous',

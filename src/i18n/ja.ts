@@ -107,6 +107,17 @@ export const ja: Catalogue = {
   'error.attachmentNotImage': '「{name}」は PNG、JPEG、WebP、GIF 画像ではありません。',
   'error.attachmentTooLarge': '「{name}」は {size} です。画像は最大 {max} までです。',
   'error.imageExpired': '参考画像のリンクの期限が切れ、Discord が更新できませんでした。もう一度 `/sora generate` を実行して画像を添付してください。',
+  'error.referenceImageDownload':
+    '`{model}` 用に {size} へ合わせるための参考画像をダウンロードできませんでした。何も消費されていません。もう一度試すか、画像を添付し直してください。',
+  'error.referenceImageTooLarge': '参考画像が {max} を超えています。何も消費されていません。もっと小さい画像を添付してください。',
+  'error.referenceImageTooManyPixels':
+    '参考画像の画素数が {max} ピクセルを超えています。何も消費されていません。もっと小さい画像を添付してください。',
+  'error.referenceImageNotDecodable':
+    '参考画像を PNG・JPEG・WebP・GIF 画像として読み込めませんでした。何も消費されていません。別の画像を添付してください。',
+  'error.referenceImageUpload':
+    '`{model}` 用に {size} へ合わせた参考画像を Discord にアップロードできませんでした。何も消費されていません。もう一度お試しください。',
+  'referenceImage.fitting': '🖼️ 参考画像を `{model}` 用に {size} へ合わせています…',
+  'referenceImage.fitted': '`{model}` 用に {size} へ合わせた参考画像です。',
   'error.quotaReached': '今日（UTC）の {quota} 本の動画枠を使い切りました。枠は UTC の午前 0 時にリセットされます。',
   'error.budgetReached': 'このサーバーは今日（UTC）の動画予算を使い切りました（{spent} / {budget} クレジット）。UTC の午前 0 時にリセットされます。',
   'error.budgetTooLow': 'このサーバーの今日の残りは {left} クレジットですが、この動画には {cost} かかります（プレミアムモデルや長い動画はより多くかかります）。より安いモデルか短い動画を試すか、UTC の午前 0 時までお待ちください。',
@@ -144,7 +155,7 @@ export const ja: Catalogue = {
 
   'history.empty': 'このサーバーでの生成はまだありません。`/sora generate` を試してみてください。',
   'history.title': '最近の動画',
-  'history.line': '`{id}` {state} · {minutes} 分前 · {prompt}',
+  'history.line': '`{id}` {state} · {model} · {minutes} 分前 · {prompt}',
   'history.result': '結果',
   'history.page': '{page} ページ',
   'history.previous': '前へ',

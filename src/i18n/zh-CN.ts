@@ -106,6 +106,17 @@ export const zhCN: Catalogue = {
   'error.attachmentNotImage': '“{name}”不是 PNG、JPEG、WebP 或 GIF 图片。',
   'error.attachmentTooLarge': '“{name}”大小为 {size}；图片最大为 {max}。',
   'error.imageExpired': '参考图片的链接已过期，且 Discord 未能续期。请重新运行 `/sora generate` 并附上图片。',
+  'error.referenceImageDownload':
+    '无法下载参考图片以将其调整为 `{model}` 所需的 {size}。未产生任何消耗；请重试，或重新附上图片。',
+  'error.referenceImageTooLarge': '参考图片超过 {max}。未产生任何消耗；请附上更小的图片。',
+  'error.referenceImageTooManyPixels':
+    '参考图片超过 {max} 像素。未产生任何消耗；请附上更小的图片。',
+  'error.referenceImageNotDecodable':
+    '无法将参考图片读取为 PNG、JPEG、WebP 或 GIF 图片。未产生任何消耗；请附上另一张图片。',
+  'error.referenceImageUpload':
+    '为 `{model}` 调整为 {size} 的参考图片无法上传到 Discord。未产生任何消耗；请重试。',
+  'referenceImage.fitting': '🖼️ 正在将参考图片调整为 `{model}` 所需的 {size}…',
+  'referenceImage.fitted': '这是为 `{model}` 调整为 {size} 的参考图片。',
   'error.quotaReached': '你今天（UTC）的 {quota} 个视频额度已用完。额度在 UTC 午夜重置。',
   'error.budgetReached': '本服务器今天（UTC）的视频预算已用完（已用 {spent} / {budget} 额度）。将在 UTC 午夜重置。',
   'error.budgetTooLow': '本服务器今天还剩 {left} 额度，而此视频需要 {cost}（高级模型和更长的视频花费更多）。请尝试更便宜的模型或更短的视频，或等到 UTC 午夜。',
@@ -143,7 +154,7 @@ export const zhCN: Catalogue = {
 
   'history.empty': '你在本服务器还没有生成记录。试试 `/sora generate`。',
   'history.title': '你最近的视频',
-  'history.line': '`{id}` {state} · {minutes} 分钟前 · {prompt}',
+  'history.line': '`{id}` {state} · {model} · {minutes} 分钟前 · {prompt}',
   'history.result': '结果',
   'history.page': '第 {page} 页',
   'history.previous': '上一页',
