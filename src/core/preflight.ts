@@ -117,6 +117,35 @@ export function containsBlockedWord(prompt: string, blockedWords: readonly strin
   });
 }
 
+// One character that shows nothing on its own: `\s` (spaces, tabs, line breaks, NBSP, U+2000–U+200A,
+// U+202F, U+205F, the ideographic space, U+FEFF), zero-width spaces, joiners and bidi marks
+// (U+200B–U+200F), the word joiner and invisible operators (U+2060–U+2064), soft hyphen, Mongolian
+// vowel separator, Arabic letter mark, bidi embeddings and isolates, Hangul fillers, braille blank
+// and the combining grapheme joiner. Cut from the prompt's ends only: inside, a ZWJ emoji sequence
+// or a ZWNJ in Persian must stay as typed.
+// eslint-disable-next-line no-misleading-character-class -- U+034F is listed as itself, tested one code point at a time
+const EDGE_BLANK = /^[\s\u200B-\u200F\u2060-\u2064\u00AD\u180E\u061C\u202A-\u202E\u2066-\u2069\u3164\uFFA0\u115F\u1160\u2800\u034F]$/u;
+// What a prompt may not consist of alone: the above, any other format or control character (e.g.
+// Unicode tags), and combining marks or variation selectors, which have nothing to sit on.
+// eslint-disable-next-line no-misleading-character-class -- a lone combining mark is exactly what this looks for
+const NOT_BLANK = /[^\s\u200B-\u200F\u2060-\u2064\u00AD\u180E\u061C\u202A-\u202E\u2066-\u2069\u3164\uFFA0\u115F\u1160\u2800\u034F\p{Cf}\p{Cc}\p{M}]/u;
+
+/** The prompt without blank or invisible characters at either end (those inside are kept). */
+export function trimPrompt(prompt: string): string {
+  // By code point from each end (a regex `[…]+$` backtracks quadratically over a long blank run).
+  const chars = [...prompt];
+  let start = 0;
+  let end = chars.length;
+  while (start < end && EDGE_BLANK.test(chars[start]!)) start++;
+  while (end > start && EDGE_BLANK.test(chars[end - 1]!)) end--;
+  return start === 0 && end === chars.length ? prompt : chars.slice(start, end).join('');
+}
+
+/** Whether the prompt shows nothing: empty, or only blank, zero-width, format or combining characters. */
+export function isBlankPrompt(prompt: string): boolean {
+  return !NOT_BLANK.test(prompt);
+}
+
 /** Checks everything that can be checked before a credit is spent. Pure. */
 export function preflightGenerate(input: GenerateCommandInput, rules: PreflightRules): PreflightResult {
   const fail = (error: UserFacingError): PreflightResult => ({ ok: false, error });
@@ -151,8 +180,8 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
     );
   }
 
-  const prompt = input.prompt.trim();
-  if (prompt.length === 0) {
+  const prompt = trimPrompt(input.prompt);
+  if (isBlankPrompt(prompt)) {
     return fail(new UserFacingError('PROMPT_EMPTY', 'error.promptEmpty'));
   }
   const promptChars = [...prompt].length;
