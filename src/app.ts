@@ -7,6 +7,7 @@ import type { Config } from './config-types.js';
 import { CircuitBreaker } from './core/circuit-breaker.js';
 import { DeliveryService } from './core/delivery.js';
 import { GenerationService } from './core/generation-service.js';
+import { QueueEtas } from './core/queue-etas.js';
 import { GuildOwnership } from './core/guild-ownership.js';
 import { ModelAvailability } from './core/model-availability.js';
 import { systemClock, systemTimers, type Publisher } from './core/ports.js';
@@ -25,7 +26,7 @@ import { instrumentDiscordRest } from './metrics/discord-metrics.js';
 import { BotMetrics, instrumentPublisher, instrumentVideoApi } from './metrics/metrics.js';
 import { CallbackReceiver, newCallbackSecret } from './poller/callback-receiver.js';
 import type { PollerEvents } from './poller/guild-poller.js';
-import { GenerationTimeEstimator } from './poller/poll-cadence.js';
+import { cadenceKey, GenerationTimeEstimator } from './poller/poll-cadence.js';
 import { PollerRegistry } from './poller/poller-registry.js';
 import { StatusBatchers } from './poller/status-batcher.js';
 import { guildLimitsOf } from './settings/guild-settings.js';
@@ -212,6 +213,9 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     },
   });
 
+  // What the pollers learn of generation times also estimates the waiting members' start and ready times.
+  const estimator = new GenerationTimeEstimator();
+  const etas = new QueueEtas({ expectedMs: (request) => estimator.expectedMs(cadenceKey(request)) });
   const pollerEvents: PollerEvents = {
     onOutcome: (task) => {
       scheduler.release(task.id);
@@ -219,7 +223,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     },
     onStillRunning: (task) => {
       const elapsedMs = clock.now().getTime() - Date.parse(task.submittedAt ?? task.createdAt);
-      void progress.report(task, { kind: 'generating', elapsedMs });
+      const readyAtMs = etas.readyAtMs(task);
+      void progress.report(task, { kind: 'generating', elapsedMs, ...(readyAtMs !== undefined ? { readyAtMs } : {}) });
     },
   };
   // One batcher per tasks endpoint (`/<service>/tasks`): a request can only ask one service.
@@ -250,7 +255,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       pollGiveUpMs: config.limits.pollGiveUpMs,
       lateResultWindowMs: config.limits.lateResultWindowMs,
     },
-    estimator: new GenerationTimeEstimator(),
+    estimator,
     events: pollerEvents,
   });
 
@@ -284,6 +289,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     usage,
     onBudgetReached: (event) => adminLog.budgetReached(event),
     ...(ownership ? { ownership } : {}),
+    etas,
   });
 
   const replyRefresher = setInterval(() => generation.refreshWaitingReplies(), WAITING_REPLY_REFRESH_MS).unref();

@@ -3,7 +3,9 @@ import { formatCredits, generationCredits, utcDay } from './credits.js';
 import type { DeliveryService } from './delivery.js';
 import { newTaskId } from './ids.js';
 import { memberCooldownEnd } from './member-cooldown.js';
-import type { Clock, GuildLimits, GuildUsageLog, Logger, ProgressReporter, TaskStore } from './ports.js';
+import { etaWorthAnEdit } from './eta.js';
+import type { Clock, GuildLimits, GuildUsageLog, Logger, ProgressReporter, QueuedEta, TaskStore } from './ports.js';
+import type { QueueEtas } from './queue-etas.js';
 import type { SubmitScheduler } from './submit-scheduler.js';
 import { transition, type GenerationRequest, type Task } from './task.js';
 import { UserFacingError } from './user-facing-error.js';
@@ -42,6 +44,8 @@ export interface Enqueued {
   accountProblem: boolean;
   /** What is left of the member's daily quota after this task; undefined when no quota applies. */
   quotaLeft?: QuotaLeft;
+  /** When it is expected to start and be ready; undefined while the times are not known. */
+  eta?: QueuedEta;
 }
 
 /** Something that follows submitted tasks (the poller registry). */
@@ -75,6 +79,9 @@ const RECENT_PAGE = 100;
 // would flood Discord (and hold the bot's memory in queued requests) for a change nobody needs.
 const EXACT_POSITIONS = 10;
 const POSITION_STEP = 0.1;
+// The command's own reply estimates its start only this far back (one pass over the queue ahead);
+// further back, the next refresh (one pass for every waiting reply) adds it.
+const ETA_IN_FIRST_REPLY_MAX_POSITION = 200;
 
 /** Whether a waiting member's reply should change from `shown` to `next` (-1: the account problem). */
 export function positionWorthAnEdit(shown: number, next: number): boolean {
@@ -93,7 +100,7 @@ function countsAgainstQuota(task: Task): boolean {
 /** The use cases behind the commands: start a generation, look one up, and resume after a restart. */
 export class GenerationService {
   /** Waiting tasks whose reply can still be edited, with the position it shows (-1: account problem). */
-  private readonly waitingWithLiveReply = new Map<string, { task: Task; shownPosition: number }>();
+  private readonly waitingWithLiveReply = new Map<string, { task: Task; shownPosition: number; shownStartAtMs?: number }>();
   private readonly startTails = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -115,6 +122,8 @@ export class GenerationService {
       onBudgetReached?: (event: BudgetReached) => void;
       /** Several processes: a new task is queued here only when this process owns its guild (else its owner loads it). */
       ownership?: { ensure(guildId: string): Promise<boolean> };
+      /** Start and ready estimates from the learned generation times; without it, positions only. */
+      etas?: QueueEtas;
     },
   ) {}
 
@@ -189,12 +198,23 @@ export class GenerationService {
     // Another process still holds this guild (a restart before its lease expired): the task waits in
     // the ledger and is loaded with the rest of the guild's tasks when the lease comes here.
     const owned = (await this.deps.ownership?.ensure(task.guildId)) ?? true;
+    this.deps.etas?.track(task);
     const position = owned ? scheduler.enqueue(task) : 1;
     const accountProblem = breaker.isOpen();
+    const eta =
+      owned && !accountProblem && position <= ETA_IN_FIRST_REPLY_MAX_POSITION
+        ? this.deps.etas?.estimates(scheduler.queueView(), clock.now().getTime()).get(task.id)
+        : undefined;
     // The command's own reply shows this position; later refreshes only send changes.
-    if (task.interaction) this.waitingWithLiveReply.set(task.id, { task, shownPosition: accountProblem ? -1 : position });
+    if (task.interaction) {
+      this.waitingWithLiveReply.set(task.id, {
+        task,
+        shownPosition: accountProblem ? -1 : position,
+        ...(eta ? { shownStartAtMs: eta.startAtMs } : {}),
+      });
+    }
     const quotaLeft = quota > 0 ? { quota, left: Math.max(0, quota - usedToday - 1) } : undefined;
-    return { task, position, accountProblem, ...(quotaLeft ? { quotaLeft } : {}) };
+    return { task, position, accountProblem, ...(quotaLeft ? { quotaLeft } : {}), ...(eta ? { eta } : {}) };
   }
 
   /** What is left of a member's daily quota in a guild; undefined when the quota is unlimited. */
@@ -213,8 +233,13 @@ export class GenerationService {
     const { scheduler, breaker, progress, clock } = this.deps;
     const nowMs = clock.now().getTime();
     const accountProblem = breaker.isOpen();
+    const etas = this.deps.etas;
+    // The estimates also forget tasks that left: run them even when no reply waits.
+    if (this.waitingWithLiveReply.size === 0 && (!etas || etas.size === 0)) return;
+    const view = etas ? scheduler.queueView() : undefined;
+    const estimates = view && !accountProblem ? etas!.estimates(view, nowMs) : undefined;
     if (this.waitingWithLiveReply.size === 0) return;
-    const positions = scheduler.positions();
+    const positions = view ? new Map(view.waiting.map(({ taskId }, index) => [taskId, index + 1])) : scheduler.positions();
     for (const [id, waiting] of this.waitingWithLiveReply) {
       const position = positions.get(id);
       if (position === undefined || Date.parse(waiting.task.interaction!.expiresAt) <= nowMs) {
@@ -222,11 +247,15 @@ export class GenerationService {
         continue;
       }
       const shown = accountProblem ? -1 : position;
-      if (!positionWorthAnEdit(waiting.shownPosition, shown)) continue;
+      const eta = estimates?.get(id);
+      const etaMoved = !accountProblem && etaWorthAnEdit(waiting.shownStartAtMs, eta?.startAtMs, nowMs);
+      if (!positionWorthAnEdit(waiting.shownPosition, shown) && !etaMoved) continue;
       waiting.shownPosition = shown;
+      if (eta) waiting.shownStartAtMs = eta.startAtMs;
+      else delete waiting.shownStartAtMs;
       void progress.report(
         waiting.task,
-        accountProblem ? { kind: 'account_problem' } : { kind: 'queued', position, providerBusy: false },
+        accountProblem ? { kind: 'account_problem' } : { kind: 'queued', position, providerBusy: false, ...(eta ? { eta } : {}) },
       );
     }
   }
@@ -295,6 +324,7 @@ export class GenerationService {
 
     for (let task of tasks) {
       resumed++;
+      if (task.state === 'queued' || task.state === 'submitted') this.deps.etas?.track(task);
       if (task.state === 'submitting') {
         task = await store.update(task.id, (t) =>
           transition(t, 'interrupted', clock.now(), { outcome: { kind: 'interrupted' }, finishedAt: clock.now().toISOString() }),

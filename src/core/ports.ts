@@ -101,11 +101,23 @@ export interface ProgressReporter {
 
 /** What the ephemeral reply shows. */
 export type ProgressView =
-  | { kind: 'queued'; position: number; providerBusy: boolean }
-  | { kind: 'generating'; elapsedMs: number }
+  | { kind: 'queued'; position: number; providerBusy: boolean; eta?: QueuedEta }
+  | { kind: 'generating'; elapsedMs: number; readyAtMs?: number }
   | { kind: 'account_problem' }
   | { kind: 'failed'; message: string }
   | { kind: 'finished' };
+
+/** When a waiting generation is expected to start and be ready (epoch ms; ready unknown: undefined). */
+export interface QueuedEta {
+  startAtMs: number;
+  readyAtMs: number | undefined;
+}
+
+/** How long generations usually take, learned from the last finished ones (the poller learns them). */
+export interface GenerationTimes {
+  /** The typical time of a request's model and length, or undefined until a few have finished. */
+  expectedMs(request: { model: string; duration?: number | undefined }): number | undefined;
+}
 
 /** The slice of pino's Logger the core uses (so the core does not import pino). */
 export interface Logger {

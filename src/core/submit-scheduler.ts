@@ -23,6 +23,16 @@ export interface SubmitLimits {
   submitMinIntervalMs: number;
 }
 
+/** The queue as {@link SubmitScheduler.queueView} shows it. */
+export interface QueueView {
+  running: { taskId: string; guildId: string }[];
+  /** In service order (position = index + 1). */
+  waiting: { taskId: string; guildId: string }[];
+  limits: SubmitLimits & { concurrencyOf(guildId: string): number };
+  /** Slots are shared with other processes: this view sees only this process's part of the account. */
+  shared: boolean;
+}
+
 /** What the scheduler tells the rest of the core. */
 export interface SubmitSchedulerEvents {
   /** The provider accepted the task: start following it. */
@@ -202,6 +212,16 @@ export class SubmitScheduler {
       }
       if (!anyLeft) return;
     }
+  }
+
+  /** A read-only view of the queue for estimates: who holds a slot, who waits (in service order), the caps. */
+  queueView(): QueueView {
+    return {
+      running: [...this.running].map(([taskId, guildId]) => ({ taskId, guildId })),
+      waiting: [...this.serviceOrder()].map(([taskId]) => ({ taskId, guildId: this.waiting.get(taskId)!.guildId })),
+      limits: { ...this.deps.limits, concurrencyOf: (guildId) => this.concurrencyOf(guildId) },
+      shared: this.deps.slots !== undefined,
+    };
   }
 
   /** Number of tasks waiting for a slot. */

@@ -6,7 +6,7 @@ import type {
   RESTPostAPIChannelMessageJSONBody,
 } from 'discord.js';
 import type { QuotaLeft } from '../core/generation-service.js';
-import type { ProgressView } from '../core/ports.js';
+import type { ProgressView, QueuedEta } from '../core/ports.js';
 import { findModel } from '../core/models/catalogue.js';
 import { MODEL_UNAVAILABLE_CODE } from '../core/submit-scheduler.js';
 import type { Task, TaskOutcome, TaskState } from '../core/task.js';
@@ -248,11 +248,16 @@ export function renderProgress(
     case 'queued': {
       const params = { position: view.position, elapsed: formatElapsed(elapsedMs(task.createdAt, now)) };
       content = t(locale, view.providerBusy ? 'progress.queuedBusy' : 'progress.queued', params);
+      if (view.eta) content = `${content}\n${etaText(view.eta, now, locale)}`;
       color = COLOR_WAITING;
       break;
     }
     case 'generating':
       content = t(locale, 'progress.generating', { elapsed: formatElapsed(view.elapsedMs), channel: `<#${task.channelId}>` });
+      // Past its expected time the estimate says nothing true: leave it out rather than show "ago".
+      if (view.readyAtMs !== undefined && view.readyAtMs > now.getTime()) {
+        content = `${content}\n${t(locale, 'progress.readyAt', { ready: relativeTimestamp(view.readyAtMs, now) })}`;
+      }
       color = COLOR_WORKING;
       break;
     case 'account_problem':
@@ -281,6 +286,20 @@ export function renderProgress(
       ? [cancelButton(task, view.kind === 'generating', locale)]
       : [];
   return { content, embeds: [embed], allowed_mentions: { parse: [] }, components };
+}
+
+/** The start (and ready) estimate of a waiting task, as Discord relative timestamps. */
+function etaText(eta: QueuedEta, now: Date, locale: string | null | undefined): string {
+  const start = relativeTimestamp(eta.startAtMs, now);
+  return eta.readyAtMs === undefined
+    ? t(locale, 'progress.etaStart', { start })
+    : t(locale, 'progress.etaStartReady', { start, ready: relativeTimestamp(eta.readyAtMs, now) });
+}
+
+/** `<t:unix:R>`: each member's client shows "in 3 minutes" in their language and counts down by itself. */
+export function relativeTimestamp(atMs: number, now: Date): string {
+  // Never in the past: a start overdue by a few seconds is "now", not "5 seconds ago".
+  return `<t:${Math.ceil(Math.max(atMs, now.getTime()) / 1000)}:R>`;
 }
 
 const STATE_WORDS: Record<TaskState, MessageKey> = {

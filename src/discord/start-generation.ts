@@ -97,7 +97,7 @@ export async function preflightAndStart(interaction: GenerationInteraction, cont
   });
   const view = enqueued.accountProblem
     ? ({ kind: 'account_problem' } as const)
-    : ({ kind: 'queued', position: enqueued.position, providerBusy: false } as const);
+    : ({ kind: 'queued', position: enqueued.position, providerBusy: false, ...(enqueued.eta ? { eta: enqueued.eta } : {}) } as const);
   await interaction.editReply(renderProgress(view, enqueued.task, now, enqueued.quotaLeft ? { quotaLeft: enqueued.quotaLeft } : {}));
 }
 

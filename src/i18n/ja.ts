@@ -362,4 +362,8 @@ export const ja: Catalogue = {
   'adminLog.undeliverable': '📭 タスク `{id}`（{mention} さんの依頼）の結果を {channel} に投稿できませんでした：{reason}。`/sora-admin check` でそこでのボットの権限を確認してください。',
   'adminLog.unknownReason': '不明な理由',
   'adminLog.modelUnavailable': '⚠️ Ace Data Cloud は現在 `{model}` を提供していません（`{code}`）。待機中の動画は送信されず（料金は発生していません）、依頼したメンバーにはこのサーバーの既定のモデルが提案されました。ボットは {retry}に `{model}` を再試行します。メンバーが選べるモデルは `/sora-admin models` で変更できます。',
+  'progress.etaStart': '開始見込み {start}。',
+  'progress.etaStartReady': '開始見込み {start}、完成見込み {ready}。',
+  'progress.readyAt': '完成見込み {ready}。',
+  'animate.imagesCapped': 'ℹ️ {model} が使える参照画像は最大 {max} 枚です：メッセージの {count} 枚の画像のうち最初の {max} 枚を使います。',
 };

@@ -361,4 +361,8 @@ export const zhCN: Catalogue = {
   'adminLog.undeliverable': '📭 任务 `{id}`（由 {mention} 请求）的结果无法发布到 {channel}：{reason}。请用 `/sora-admin check` 检查机器人在那里的权限。',
   'adminLog.unknownReason': '原因未知',
   'adminLog.modelUnavailable': '⚠️ Ace Data Cloud 目前不提供 `{model}`（`{code}`）。等待中的相关视频未发送（未产生任何费用），并已向对应成员提供本服务器的默认模型。机器人将于 {retry} 再次尝试 `{model}`；可用 `/sora-admin models` 更改成员可选的模型。',
+  'progress.etaStart': '预计 {start}开始。',
+  'progress.etaStartReady': '预计 {start}开始，约 {ready}完成。',
+  'progress.readyAt': '预计 {ready}完成。',
+  'animate.imagesCapped': 'ℹ️ {model} 最多接受 {max} 张参考图片：将使用该消息 {count} 张图片中的前 {max} 张。',
 };
