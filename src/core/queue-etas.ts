@@ -49,7 +49,7 @@ export class QueueEtas {
     if (view.shared) return result;
     estimateQueue(running, waiting, {
       maxActive: view.limits.maxActiveGenerations,
-      concurrencyOf: view.limits.concurrencyOf,
+      concurrencyOf: (guildId) => view.limits.concurrencyOf(guildId),
       submitMinIntervalMs: view.limits.submitMinIntervalMs,
     }).forEach((eta, index) => {
       if (!eta) return;

@@ -129,6 +129,41 @@ describe('GenerationService', () => {
       await h.stop();
     });
 
+    it('estimates a waiting start and ready time from the learned times, and edits only when it moved', async () => {
+      const MIN = 60_000;
+      let learned: number | undefined;
+      const h = createCoreHarness({ limits: { maxActiveGenerations: 1 }, times: { expectedMs: () => learned } });
+      const live = (u: string) => ({
+        ...newGeneration('g1', u),
+        interaction: { applicationId: 'app', token: `tok-${u}`, expiresAt: new Date(START.getTime() + 14 * MIN).toISOString() },
+      });
+      await h.service.start(live('u1'));
+      // Nothing learned yet: the position only.
+      const unknown = await h.service.start(live('u2'));
+      expect(unknown.eta).toBeUndefined();
+
+      learned = 2 * MIN;
+      const third = await h.service.start(live('u3'));
+      const now = Date.now();
+      // Behind the running one (2 min) and u2 (2 min): starts in 4, ready in 6.
+      expect(third.eta).toEqual({ startAtMs: now + 4 * MIN, readyAtMs: now + 6 * MIN });
+
+      h.service.refreshWaitingReplies();
+      // u2 gets its estimate (it had none); u3's is unchanged, so no edit.
+      expect(h.progress.viewsFor(unknown.task.id)).toEqual([
+        { kind: 'queued', position: 1, providerBusy: false, eta: { startAtMs: now + 2 * MIN, readyAtMs: now + 4 * MIN } },
+      ]);
+      expect(h.progress.viewsFor(third.task.id)).toEqual([]);
+
+      // The model got slower: u3's start moves by 2 minutes, worth an edit.
+      learned = 3 * MIN;
+      h.service.refreshWaitingReplies();
+      expect(h.progress.viewsFor(third.task.id)).toEqual([
+        { kind: 'queued', position: 2, providerBusy: false, eta: { startAtMs: now + 6 * MIN, readyAtMs: now + 9 * MIN } },
+      ]);
+      await h.stop();
+    });
+
     it('edits a far-back position only once it moved by a tenth; the last ten, the account problem and a move back at once', () => {
       expect(positionWorthAnEdit(5, 5)).toBe(false);
       expect(positionWorthAnEdit(5, 4)).toBe(true);

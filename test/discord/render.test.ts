@@ -192,6 +192,34 @@ describe('renderProgress', () => {
     expectWithinLimits(body);
   });
 
+  it('shows the start and ready estimates as Discord relative timestamps, never in the past', () => {
+    const unix = (ms: number) => Math.ceil(ms / 1000);
+    const start = now.getTime() + 180_000;
+    const ready = start + 300_000;
+    const both = renderProgress({ kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: ready } }, task, now);
+    expect(both.content).toContain(`Estimated start <t:${unix(start)}:R>, ready about <t:${unix(ready)}:R>.`);
+    const startOnly = renderProgress({ kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: undefined } }, task, now);
+    expect(startOnly.content).toContain(`Estimated start <t:${unix(start)}:R>.`);
+    const overdue = renderProgress({ kind: 'queued', position: 1, providerBusy: false, eta: { startAtMs: now.getTime() - 9_000, readyAtMs: undefined } }, task, now);
+    expect(overdue.content).toContain(`<t:${unix(now.getTime())}:R>`);
+    expect(renderProgress({ kind: 'queued', position: 3, providerBusy: false }, task, now).content).not.toContain('<t:');
+
+    const ja = makeTask({ ...task, memberLocale: 'ja' });
+    expect(renderProgress({ kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: ready } }, ja, now).content).toContain(
+      `開始見込み <t:${unix(start)}:R>`,
+    );
+  });
+
+  it('says when a generation should be ready, but not once it is past that time', () => {
+    const readyAtMs = now.getTime() + 90_000;
+    expect(renderProgress({ kind: 'generating', elapsedMs: 60_000, readyAtMs }, task, now).content).toContain(
+      `Ready about <t:${Math.ceil(readyAtMs / 1000)}:R>.`,
+    );
+    const late = renderProgress({ kind: 'generating', elapsedMs: 60_000, readyAtMs: now.getTime() - 1 }, task, now);
+    expect(late.content).not.toContain('<t:');
+    expect(renderProgress({ kind: 'generating', elapsedMs: 60_000 }, task, now).content).not.toContain('<t:');
+  });
+
   it('does not say "busy" when the provider is not', () => {
     expect(renderProgress({ kind: 'queued', position: 2, providerBusy: false }, task, now).content).not.toMatch(/busy/);
   });

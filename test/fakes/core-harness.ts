@@ -1,7 +1,8 @@
 import { CircuitBreaker } from '../../src/core/circuit-breaker.js';
 import { DeliveryService } from '../../src/core/delivery.js';
 import { GenerationService, type BudgetReached, type GuildStartLimits } from '../../src/core/generation-service.js';
-import { systemClock, systemTimers, type GuildUsageLog } from '../../src/core/ports.js';
+import { systemClock, systemTimers, type GenerationTimes, type GuildUsageLog } from '../../src/core/ports.js';
+import { QueueEtas } from '../../src/core/queue-etas.js';
 import { SubmitScheduler, type SubmitLimits } from '../../src/core/submit-scheduler.js';
 import type { Task } from '../../src/core/task.js';
 import { PollerRegistry } from '../../src/poller/poller-registry.js';
@@ -28,6 +29,8 @@ export interface CoreHarnessOptions {
   guildLimits?: (guildId: string) => Promise<GuildStartLimits>;
   usage?: GuildUsageLog;
   perGuildConcurrencyOf?: (guildId: string) => number | undefined;
+  /** Learned generation times: with them, waiting replies carry start and ready estimates. */
+  times?: GenerationTimes;
 }
 
 /** The poll schedule the core tests use unless they say otherwise. */
@@ -111,6 +114,7 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
     ...(options.guildLimits ? { guildLimits: options.guildLimits } : {}),
     ...(options.usage ? { usage: options.usage } : {}),
     onBudgetReached: (event) => budgetsReached.push(event),
+    ...(options.times ? { etas: new QueueEtas(options.times) } : {}),
   });
 
   return {
