@@ -13,7 +13,8 @@ import type { CommandContext, MessageCommand } from '../src/discord/command.js';
 import { localizationsOf } from '../src/discord/command-localizations.js';
 import { customId, PROMPT_FIELD_ID } from '../src/discord/custom-ids.js';
 import { t } from '../src/i18n/index.js';
-import { preflightAndStart } from '../src/discord/start-generation.js';
+import { generationRulesFor, preflightAndStart } from '../src/discord/start-generation.js';
+import { modelFor } from '../src/core/preflight.js';
 
 const IMAGE_TYPES = /^image\/(png|jpeg|webp|gif)\b/i;
 const IMAGE_NAMES = /\.(png|jpe?g|webp|gif)$/i;
@@ -27,12 +28,15 @@ const READ_PERMISSIONS = [
 
 type AnyAttachment = Pick<Attachment, 'name' | 'contentType' | 'size' | 'url'>;
 
-/** The first PNG, JPEG, WebP or GIF attachment of a message. */
-export function firstImage(attachments: Iterable<AnyAttachment>): AnyAttachment | undefined {
-  for (const attachment of attachments) {
-    if (attachment.contentType ? IMAGE_TYPES.test(attachment.contentType) : IMAGE_NAMES.test(attachment.name)) return attachment;
-  }
-  return undefined;
+/** The PNG, JPEG, WebP and GIF attachments of a message, in its order (anything else is skipped). */
+export function messageImages(attachments: Iterable<AnyAttachment>): AnyAttachment[] {
+  return [...attachments].filter((a) => (a.contentType ? IMAGE_TYPES.test(a.contentType) : IMAGE_NAMES.test(a.name)));
+}
+
+/** The images a model takes from a message: the first `max` (at least the first, so preflight can judge it). */
+export function imagesForModel(images: readonly AnyAttachment[], max: number): { used: AnyAttachment[]; capped: boolean } {
+  const used = images.slice(0, Math.max(1, max));
+  return { used, capped: used.length < images.length };
 }
 
 /** "Animate with Sora": a message context-menu command that opens a modal for the prompt. */
@@ -46,7 +50,7 @@ export const animateCommand: MessageCommand = {
     .toJSON(),
   async execute(interaction, context) {
     const message = interaction.targetMessage;
-    if (!firstImage(message.attachments.values())) throw new UserFacingError('NO_IMAGE', 'error.noImage');
+    if (messageImages(message.attachments.values()).length === 0) throw new UserFacingError('NO_IMAGE', 'error.noImage');
     // The image URL is too long for a custom id; the message is read again when the modal comes back.
     await interaction.showModal({
       custom_id: customId('animate-modal', message.channelId, message.id),
@@ -71,7 +75,11 @@ export const animateCommand: MessageCommand = {
   },
 };
 
-/** The prompt modal of "Animate with Sora": an image-to-video generation from that message's image. */
+/**
+ * The prompt modal of "Animate with Sora": an image-to-video generation from that message's images,
+ * as many as the model takes (each checked by preflight like `/sora generate`'s); the member is told
+ * when the message had more.
+ */
 export async function submitAnimateModal(interaction: ModalSubmitInteraction, context: CommandContext, args: string[]): Promise<void> {
   const [channelId, messageId] = args;
   const prompt = interaction.fields.getTextInputValue(PROMPT_FIELD_ID).trim();
@@ -84,11 +92,19 @@ export async function submitAnimateModal(interaction: ModalSubmitInteraction, co
   }
   // Fetched afresh: the message's URLs are newly signed, and a message deleted meanwhile is noticed here.
   const message = await context.discord.fetchMessage(channelId, messageId);
-  const image = message ? firstImage(message.attachments.map(fromApi)) : undefined;
-  if (!image) {
+  const images = message ? messageImages(message.attachments.map(fromApi)) : [];
+  if (images.length === 0) {
     throw new UserFacingError('NO_IMAGE', 'error.imageGone');
   }
-  await preflightAndStart(interaction, context, { prompt, attachment: image });
+  // The model preflight will choose (the guild's default): a model it refuses keeps one image, and preflight says why.
+  const model = modelFor(null, await generationRulesFor(context, interaction.guildId));
+  const { used, capped } = imagesForModel(images, model?.images.max ?? 1);
+  const [first, ...extra] = used;
+  const notice =
+    capped && model
+      ? t(interaction.locale, 'animate.imagesCapped', { model: model.displayName, max: used.length, count: images.length })
+      : undefined;
+  await preflightAndStart(interaction, context, { prompt, attachment: first!, extraAttachments: extra }, notice ? { notice } : {});
 }
 
 function fromApi(attachment: APIAttachment): AnyAttachment {

@@ -257,6 +257,12 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
 }
 
 /** The model a command runs on: the one asked for when it is offered here, else the server's default. */
+/** The model a command would run on (`asked`, else the guild's default), or undefined when it would be refused. */
+export function modelFor(asked: string | null | undefined, rules: PreflightRules): ModelSpec | undefined {
+  const chosen = chooseModel(asked, rules);
+  return 'spec' in chosen ? chosen.spec : undefined;
+}
+
 function chooseModel(asked: string | null | undefined, rules: PreflightRules): { spec: ModelSpec } | { error: UserFacingError } {
   const offered = rules.offeredModelIds;
   const models = listModels(offered);

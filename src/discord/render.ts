@@ -238,7 +238,7 @@ export function renderProgress(
   view: ProgressView,
   task: Task,
   now: Date,
-  extra: { quotaLeft?: QuotaLeft } = {},
+  extra: { quotaLeft?: QuotaLeft; notice?: string } = {},
 ): EphemeralMessageBody {
   // Ephemeral: in the member's language (older tasks only know the guild's).
   const locale = task.memberLocale ?? task.locale;
@@ -281,6 +281,7 @@ export function renderProgress(
   });
   // Only the command's own reply shows it: later edits come from the core, which does not re-read the quota.
   if (extra.quotaLeft) content = `${content}\n${quotaLeftText(extra.quotaLeft, locale)}`;
+  if (extra.notice) content = truncate(`${content}\n${extra.notice}`, CONTENT_MAX);
   const components =
     view.kind === 'queued' || view.kind === 'generating' || view.kind === 'account_problem'
       ? [cancelButton(task, view.kind === 'generating', locale)]

@@ -52,7 +52,13 @@ export async function generationRulesFor(context: CommandContext, guildId: strin
  * position and what is left of the member's daily quota. A refusal (preflight here; quota, cooldown
  * or budget in the core) costs nothing and stores nothing; it is thrown as a UserFacingError.
  */
-export async function preflightAndStart(interaction: GenerationInteraction, context: CommandContext, ask: GenerationAsk): Promise<void> {
+export async function preflightAndStart(
+  interaction: GenerationInteraction,
+  context: CommandContext,
+  ask: GenerationAsk,
+  /** `notice`: a line the command adds to the first reply (e.g. which images were used). */
+  options: { notice?: string } = {},
+): Promise<void> {
   const rules = await generationRulesFor(context, interaction.guildId);
   const channel = interaction.channel;
   const preflight = preflightGenerate(
@@ -98,7 +104,12 @@ export async function preflightAndStart(interaction: GenerationInteraction, cont
   const view = enqueued.accountProblem
     ? ({ kind: 'account_problem' } as const)
     : ({ kind: 'queued', position: enqueued.position, providerBusy: false, ...(enqueued.eta ? { eta: enqueued.eta } : {}) } as const);
-  await interaction.editReply(renderProgress(view, enqueued.task, now, enqueued.quotaLeft ? { quotaLeft: enqueued.quotaLeft } : {}));
+  await interaction.editReply(
+    renderProgress(view, enqueued.task, now, {
+      ...(enqueued.quotaLeft ? { quotaLeft: enqueued.quotaLeft } : {}),
+      ...(options.notice ? { notice: options.notice } : {}),
+    }),
+  );
 }
 
 /**

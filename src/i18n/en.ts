@@ -386,7 +386,7 @@ export const en = {
   'progress.etaStart': 'Estimated start {start}.',
   'progress.etaStartReady': 'Estimated start {start}, ready about {ready}.',
   'progress.readyAt': 'Ready about {ready}.',
-  'animate.imagesCapped': 'ℹ️ {model} takes up to {max} reference images: the first {max} of the message’s {count} images are used.',
+  'animate.imagesCapped': 'ℹ️ {model} takes at most {max} reference image(s), so only the first {max} of the message’s {count} images were used.',
 } as const;
 
 /** A key of the message catalogue. */

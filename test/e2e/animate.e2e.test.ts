@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuildState, InteractionHandle, RecordedMessage } from '../emulators/discord/index.js';
-import { createWorld, ephemeralText, MEMBER_ID, resultFooterOf, settle, type World } from './harness.js';
+import { createWorld, ephemeralText, MEMBER_ID, resultFooterOf, settle, waitUntil, type World } from './harness.js';
 
 const WAIT_MS = 15_000;
 const COMMAND = 'Animate with Sora';
@@ -133,5 +133,65 @@ describe('e2e: “Animate with Sora” (message context menu)', { timeout: 60_00
     expect(answer).toMatch(/image is gone/);
     await settle(300);
     expect(submits()).toHaveLength(before);
+  });
+  const threePhotos = (content: string) =>
+    world.discord.postUserMessage(general, MEMBER_ID, content, {
+      attachments: [
+        { filename: 'one.png', size: 4096, width: 640, height: 480 },
+        { filename: 'readme.txt', size: 100 },
+        { filename: 'two.jpg', size: 4096, width: 640, height: 480 },
+        { filename: 'three.webp', size: 4096, width: 640, height: 480 },
+      ],
+    });
+  const imageUrls = (message: RecordedMessage) => message.attachments.filter((a) => !a.filename.endsWith('.txt')).map((a) => a.url);
+
+  it('a message with three images on a model taking three: one submit with all three, no note', async () => {
+    const message = threePhotos('three cats');
+    const opened = animate(message);
+    await opened.waitForModal(WAIT_MS);
+    const prompt = 'the three cats wave in turn';
+    const answer = await ephemeralText(world.discord.submitModal(opened, { prompt }));
+    expect(answer).toMatch(/Queued|position|Generating/);
+    expect(answer).not.toMatch(/reference images/);
+    await waitUntil(() => submits().find((r) => (r.body as { prompt?: unknown }).prompt === prompt), WAIT_MS, 'the Sora submit');
+    await settle(300);
+    const sent = submits().filter((r) => (r.body as { prompt?: unknown }).prompt === prompt);
+    expect(sent).toHaveLength(1);
+    expect((sent[0]!.body as { image_urls?: unknown }).image_urls).toEqual(imageUrls(message));
+  });
+
+  it('checks every image it uses like the first: an oversized second image refuses, nothing is submitted', async () => {
+    const before = submits().length;
+    const message = world.discord.postUserMessage(general, MEMBER_ID, 'one small, one huge', {
+      attachments: [
+        { filename: 'small.png', size: 4096, width: 640, height: 480 },
+        { filename: 'huge.png', size: 30 * 1024 * 1024, width: 8000, height: 6000 },
+      ],
+    });
+    const opened = animate(message);
+    await opened.waitForModal(WAIT_MS);
+    const answer = await ephemeralText(world.discord.submitModal(opened, { prompt: 'they both move' }));
+    expect(answer).toMatch(/^⚠️ /);
+    expect(answer).toContain('huge.png');
+    await settle(300);
+    expect(submits()).toHaveLength(before);
+  });
+
+  it('on a model taking one image: sends the first and says the others were left out', async () => {
+    const admin = await ephemeralText(
+      world.discord.sendCommand({ guildId: guild.id, channelId: general, userId: guild.ownerId, name: 'sora-admin', subcommand: 'defaults', options: { model: 'kling-v2-6' } }),
+    );
+    expect(admin).toContain('kling-v2-6');
+    const message = threePhotos('three dogs');
+    const opened = animate(message);
+    await opened.waitForModal(WAIT_MS);
+    const prompt = 'the first dog jumps';
+    const answer = await ephemeralText(world.discord.submitModal(opened, { prompt }));
+    expect(answer).toContain('takes at most 1 reference image(s), so only the first 1 of the message’s 3 images were used.');
+    await waitUntil(() => world.ace.requestsTo('/kling/videos').find((r) => (r.body as { prompt?: unknown }).prompt === prompt), WAIT_MS, 'the Kling submit');
+    const sent = world.ace.requestsTo('/kling/videos').filter((r) => (r.body as { prompt?: unknown }).prompt === prompt);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.body).toMatchObject({ action: 'image2video', start_image_url: imageUrls(message)[0] });
+    expect(JSON.stringify(sent[0]!.body)).not.toContain(imageUrls(message)[1]!);
   });
 });
