@@ -383,9 +383,9 @@ export const en = {
   'adminLog.unknownReason': 'unknown reason',
   'adminLog.modelUnavailable':
     '⚠️ Ace Data Cloud does not serve `{model}` right now (`{code}`). Its waiting videos were not sent (nothing was charged) and their members were offered this server’s default model. The bot tries `{model}` again {retry}; `/sora-admin models` changes which models members may pick.',
-  'progress.etaStart': 'Estimated start {start}.',
-  'progress.etaStartReady': 'Estimated start {start}, ready about {ready}.',
-  'progress.readyAt': 'Ready about {ready}.',
+  'progress.etaStart': 'Estimated start: {start}.',
+  'progress.etaStartReady': 'Estimated start: {start}, ready {ready}.',
+  'progress.readyAt': 'Estimated ready {ready}.',
   'animate.imagesCapped': 'ℹ️ {model} takes at most {max} reference image(s), so only the first {max} of the message’s {count} images were used.',
 } as const;
 

@@ -197,9 +197,9 @@ describe('renderProgress', () => {
     const start = now.getTime() + 180_000;
     const ready = start + 300_000;
     const both = renderProgress({ kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: ready } }, task, now);
-    expect(both.content).toContain(`Estimated start <t:${unix(start)}:R>, ready about <t:${unix(ready)}:R>.`);
+    expect(both.content).toContain(`Estimated start: <t:${unix(start)}:R>, ready <t:${unix(ready)}:R>.`);
     const startOnly = renderProgress({ kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: undefined } }, task, now);
-    expect(startOnly.content).toContain(`Estimated start <t:${unix(start)}:R>.`);
+    expect(startOnly.content).toContain(`Estimated start: <t:${unix(start)}:R>.`);
     const overdue = renderProgress({ kind: 'queued', position: 1, providerBusy: false, eta: { startAtMs: now.getTime() - 9_000, readyAtMs: undefined } }, task, now);
     expect(overdue.content).toContain(`<t:${unix(now.getTime())}:R>`);
     expect(renderProgress({ kind: 'queued', position: 3, providerBusy: false }, task, now).content).not.toContain('<t:');
@@ -213,7 +213,7 @@ describe('renderProgress', () => {
   it('says when a generation should be ready, but not once it is past that time', () => {
     const readyAtMs = now.getTime() + 90_000;
     expect(renderProgress({ kind: 'generating', elapsedMs: 60_000, readyAtMs }, task, now).content).toContain(
-      `Ready about <t:${Math.ceil(readyAtMs / 1000)}:R>.`,
+      `Estimated ready <t:${Math.ceil(readyAtMs / 1000)}:R>.`,
     );
     const late = renderProgress({ kind: 'generating', elapsedMs: 60_000, readyAtMs: now.getTime() - 1 }, task, now);
     expect(late.content).not.toContain('<t:');
