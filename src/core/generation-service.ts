@@ -79,9 +79,10 @@ const RECENT_PAGE = 100;
 // would flood Discord (and hold the bot's memory in queued requests) for a change nobody needs.
 const EXACT_POSITIONS = 10;
 const POSITION_STEP = 0.1;
-// The command's own reply estimates its start only this far back (one pass over the queue ahead);
-// further back, the next refresh (one pass for every waiting reply) adds it.
-const ETA_IN_FIRST_REPLY_MAX_POSITION = 200;
+// The command's own reply estimates its start only while the queue is this short: the estimate is a
+// pass over the whole queue, and in a burst of thousands of commands one per command would cost what
+// walking for positions once did. With a longer queue the next refresh (one pass for all) adds it.
+const ETA_IN_FIRST_REPLY_MAX_QUEUE = 500;
 
 /** Whether a waiting member's reply should change from `shown` to `next` (-1: the account problem). */
 export function positionWorthAnEdit(shown: number, next: number): boolean {
@@ -202,7 +203,7 @@ export class GenerationService {
     const position = owned ? scheduler.enqueue(task) : 1;
     const accountProblem = breaker.isOpen();
     const eta =
-      owned && !accountProblem && position <= ETA_IN_FIRST_REPLY_MAX_POSITION
+      owned && !accountProblem && scheduler.queuedCount() <= ETA_IN_FIRST_REPLY_MAX_QUEUE
         ? this.deps.etas?.estimates(scheduler.queueView(), clock.now().getTime()).get(task.id)
         : undefined;
     // The command's own reply shows this position; later refreshes only send changes.

@@ -21,7 +21,9 @@ export class QueueEtas {
   /** Remembers a queued or running task (running: from its `submittedAt`). */
   track(task: Pick<Task, 'id' | 'request' | 'state' | 'submittedAt'>): void {
     const startedAtMs = task.state === 'submitted' && task.submittedAt ? Date.parse(task.submittedAt) : undefined;
-    this.tracked.set(task.id, { request: task.request, ...(startedAtMs !== undefined ? { startedAtMs } : {}) });
+    // Only what the times depend on: a queue of thousands should not hold their prompts twice.
+    const request = { model: task.request.model, duration: task.request.duration };
+    this.tracked.set(task.id, { request, ...(startedAtMs !== undefined ? { startedAtMs } : {}) });
   }
 
   /**
