@@ -283,6 +283,20 @@ export function renderProgress(
   return { content, embeds: [embed], allowed_mentions: { parse: [] }, components };
 }
 
+/**
+ * discord.js options for an ephemeral body (`reply`, `editReply`): discord.js reads `allowedMentions`
+ * and silently drops the API's `allowed_mentions`, which would leave the reply's pings unrestricted.
+ */
+export function ephemeralReplyOptions(body: EphemeralMessageBody): {
+  content: string;
+  embeds: APIEmbed[];
+  components?: APIActionRowComponent<APIButtonComponent>[];
+  allowedMentions: { parse: [] };
+} {
+  const { content, embeds, components } = body;
+  return { content, embeds, ...(components ? { components } : {}), allowedMentions: { parse: [] } };
+}
+
 const STATE_WORDS: Record<TaskState, MessageKey> = {
   queued: 'status.queued',
   submitting: 'status.submitting',

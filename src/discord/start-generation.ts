@@ -9,7 +9,7 @@ import { usableImageUrl } from './attachment-urls.js';
 import type { CommandContext } from './command.js';
 import { fitReferenceImage, fitTarget } from './fit-reference-image.js';
 import { memberRoleIds, toBotPermissions } from './permissions.js';
-import { renderProgress } from './render.js';
+import { ephemeralReplyOptions, renderProgress } from './render.js';
 import { uploadLimitOf } from './upload-limit.js';
 
 // An interaction token lives 15 minutes; stop editing the reply a little before that.
@@ -97,7 +97,8 @@ export async function preflightAndStart(interaction: GenerationInteraction, cont
   const view = enqueued.accountProblem
     ? ({ kind: 'account_problem' } as const)
     : ({ kind: 'queued', position: enqueued.position, providerBusy: false } as const);
-  await interaction.editReply(renderProgress(view, enqueued.task, now, enqueued.quotaLeft ? { quotaLeft: enqueued.quotaLeft } : {}));
+  const progress = renderProgress(view, enqueued.task, now, enqueued.quotaLeft ? { quotaLeft: enqueued.quotaLeft } : {});
+  await interaction.editReply(ephemeralReplyOptions(progress));
 }
 
 /**

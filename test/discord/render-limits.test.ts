@@ -1,6 +1,6 @@
 import type { APIEmbed } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { cutToFit, renderProgress, renderResultMessage, renderShowcaseMessage, renderStatus, truncate } from '../../src/discord/render.js';
+import { cutToFit, ephemeralReplyOptions, renderProgress, renderResultMessage, renderShowcaseMessage, renderStatus, truncate } from '../../src/discord/render.js';
 import { trickyPrompt, ZWJ_FAMILY } from '../fakes/tricky-prompt.js';
 import { makeTask } from './rest-stub.js';
 
@@ -130,5 +130,18 @@ describe('truncate and cutToFit cut between graphemes', () => {
   it('a single grapheme longer than the room is cut by code point, not dropped', () => {
     const zalgo = `a${'\u0301'.repeat(50)}`;
     expect(truncate(zalgo, 11)).toBe(`${zalgo.slice(0, 10)}…`);
+  });
+});
+
+describe('ephemeralReplyOptions', () => {
+  it('hands discord.js the ping restriction under the name it reads (allowedMentions)', () => {
+    const task = makeTask({ state: 'submitted', outcome: undefined });
+    const body = renderProgress({ kind: 'generating', elapsedMs: 5_000 }, task, new Date('2025-01-01T12:02:00Z'));
+    const options = ephemeralReplyOptions(body);
+    expect(options).toEqual({ content: body.content, embeds: body.embeds, components: body.components, allowedMentions: { parse: [] } });
+    expect(options).not.toHaveProperty('allowed_mentions');
+    const status = ephemeralReplyOptions(renderStatus(task, new Date('2025-01-01T12:02:00Z')));
+    expect(status).not.toHaveProperty('components');
+    expect(status.allowedMentions).toEqual({ parse: [] });
   });
 });
