@@ -164,9 +164,12 @@ describe('e2e: edge inputs (invisible prompts, prompts at the limit, a 429 on th
     expect(world.ace.requestsTo('/sora/videos')).toHaveLength(1);
   });
 
-  it('a 429 (with retry_after) on the result post still yields exactly one message', async () => {
-    const prompt = 'a kite over the dunes, rate limited';
-    world.discord.rateLimitNext(`/channels/${channelId}/messages`, { retryAfterS: 0.5, method: 'POST' });
+  it.each([
+    ['on its route', false],
+    ['global', true],
+  ])('a 429 (with retry_after, %s) on the result post still yields exactly one message', async (name, global) => {
+    const prompt = `a kite over the dunes, rate limited ${name}`;
+    world.discord.rateLimitNext(`/channels/${channelId}/messages`, { retryAfterS: 0.5, method: 'POST', global });
     const handle = generate(prompt);
     await handle.waitForOriginal((m) => m.content.startsWith('✅ Done'), WAIT_MS);
     const message = await world.discord.waitForMessage(channelId, (m) => m.embeds[0]?.description === prompt, WAIT_MS);
