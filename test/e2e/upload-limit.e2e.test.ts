@@ -92,6 +92,8 @@ describe("e2e: the upload limit (Discord's attachment_size_limit, else 20 MiB) i
       WAIT_MS,
       'the submit to reach Ace Data Cloud',
     );
+    // Killed only once the task is stored as submitted (earlier, it would be "interrupted", not delivered).
+    await world.bot!.waitForLog((l) => l.msg === 'submitted' && l.providerTaskId === task.id, WAIT_MS);
     await crashBot(world);
     world.ace.finishTask(task.id);
     await world.startBot();
