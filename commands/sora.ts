@@ -10,7 +10,7 @@ import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, SlashCommand } from '../src/discord/command.js';
 import { localizeCommand } from '../src/discord/command-localizations.js';
 import { HISTORY_PAGE_SIZE, renderHistory, type HistoryBody } from '../src/discord/render-history.js';
-import { renderStatus } from '../src/discord/render.js';
+import { ephemeralReplyOptions, renderStatus } from '../src/discord/render.js';
 import { describeCancel } from './result-buttons.js';
 import { generationRulesFor, preflightAndStart } from '../src/discord/start-generation.js';
 import { suggestModelOptions, type SuggestedOption } from '../src/discord/model-suggestions.js';
@@ -116,7 +116,7 @@ async function status(interaction: ChatInputCommandInteraction, context: Command
     throw new UserFacingError('TASK_NOT_FOUND', 'error.taskNotFound', { id: id.slice(0, 40).replace(/`/g, '') });
   }
   await interaction.reply({
-    ...renderStatus(task, context.clock.now(), context.generation.positionOf(task.id), interaction.locale),
+    ...ephemeralReplyOptions(renderStatus(task, context.clock.now(), context.generation.positionOf(task.id), interaction.locale)),
     flags: MessageFlags.Ephemeral,
   });
 }
