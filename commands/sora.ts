@@ -150,7 +150,7 @@ async function historyPage(
 async function history(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
   if (!interaction.guildId) throw new UserFacingError('NOT_IN_GUILD', 'error.historyNotInGuild');
   const body = await historyPage(context, interaction.guildId, interaction.user.id, 0, interaction.locale);
-  await interaction.reply({ ...body, flags: MessageFlags.Ephemeral });
+  await interaction.reply({ ...ephemeralReplyOptions(body), flags: MessageFlags.Ephemeral });
 }
 
 /** Previous/Next under a history page (`sora:history:<member id>:<page>`): only that member may page. */
@@ -161,7 +161,7 @@ export async function pageHistory(interaction: ButtonInteraction, context: Comma
   const pageNumber = Number(page);
   if (!Number.isInteger(pageNumber) || pageNumber < 0) throw new UserFacingError('OPTION_INVALID', 'error.optionUnknown');
   await interaction.deferUpdate();
-  await interaction.editReply(await historyPage(context, interaction.guildId, userId, pageNumber, interaction.locale));
+  await interaction.editReply(ephemeralReplyOptions(await historyPage(context, interaction.guildId, userId, pageNumber, interaction.locale)));
 }
 
 /** The generate options that autocomplete: each lists what the server offers and the chosen model takes. */

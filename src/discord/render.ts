@@ -287,7 +287,7 @@ export function renderProgress(
  * discord.js options for an ephemeral body (`reply`, `editReply`): discord.js reads `allowedMentions`
  * and silently drops the API's `allowed_mentions`, which would leave the reply's pings unrestricted.
  */
-export function ephemeralReplyOptions(body: EphemeralMessageBody): {
+export function ephemeralReplyOptions(body: Pick<EphemeralMessageBody, 'content' | 'embeds' | 'components'>): {
   content: string;
   embeds: APIEmbed[];
   components?: APIActionRowComponent<APIButtonComponent>[];
