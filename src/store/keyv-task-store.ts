@@ -43,7 +43,7 @@ const ID_SEPARATOR = ' ';
 // stored as one space-separated string and edited as such: keyv's serializer walks arrays element
 // by element in JS, and with arrays 10 000 creates in one guild took about a minute.
 //   task:<id>                  the Task
-//   guilds                     ids of every guild that has had an unfinished index (append-only)
+//   guilds                     ids of every guild that has had a task (append-only)
 //   unfinished:<guildId>       ids of the guild's unfinished tasks
 //   provider:<providerTaskId>  our task id
 //   user:<guildId>:<userId>    the member's recent task ids, newest first
@@ -110,11 +110,14 @@ export function createKeyvTaskStore(backend: StoreBackend, options: KeyvTaskStor
     });
   }
 
+  async function addToGuilds(guildId: string): Promise<void> {
+    if (indexedGuilds.has(guildId)) return;
+    await editIdList(GUILDS_KEY, (guilds) => withId(guilds, guildId));
+    indexedGuilds.add(guildId);
+  }
+
   async function addToUnfinished(task: Task): Promise<void> {
-    if (!indexedGuilds.has(task.guildId)) {
-      await editIdList(GUILDS_KEY, (guilds) => withId(guilds, task.guildId));
-      indexedGuilds.add(task.guildId);
-    }
+    await addToGuilds(task.guildId);
     await editIdList(unfinishedKey(task.guildId), (ids) => withId(ids, task.id));
   }
 
@@ -154,6 +157,8 @@ export function createKeyvTaskStore(backend: StoreBackend, options: KeyvTaskStor
       await setProviderIndex(next.providerTaskId, next.id);
     }
     if (previous === undefined) {
+      // Every guild with a task is listed, so every guild's usage finds it (a task may be created finished).
+      await addToGuilds(next.guildId);
       await editIdList(createdKey(next.guildId, utcDay(new Date(next.createdAt))), (ids) => withId(ids, next.id));
       await editIdList(userKey(next.guildId, next.userId), (ids) =>
         [next.id, ...splitIds(ids).filter((id) => id !== next.id)].slice(0, USER_HISTORY_LENGTH).join(ID_SEPARATOR),
