@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { summarizeUsage, usageDays } from '../../src/core/usage-report.js';
+import { summarizeUsage, usageDays, type UsageReport } from '../../src/core/usage-report.js';
 import { createHttpServer, type HttpServer } from '../../src/http/http-server.js';
 import { registerOpsRoutes, type ReadinessChecks } from '../../src/http/ops-routes.js';
 import { BotMetrics } from '../../src/metrics/metrics.js';
@@ -136,9 +136,9 @@ describe('GET /usage', () => {
     const week = await fetch(`${url}/usage`);
     expect(week.status).toBe(200);
     expect(week.headers.get('content-type')).toContain('application/json');
-    expect((await week.json()).days).toHaveLength(7);
+    expect(((await week.json()) as UsageReport).days).toHaveLength(7);
     const month = await fetch(`${url}/usage?days=30`);
-    expect((await month.json()).guilds).toEqual([]);
+    expect(((await month.json()) as UsageReport).guilds).toEqual([]);
     expect(asked).toEqual([7, 30]);
   });
 
@@ -146,7 +146,7 @@ describe('GET /usage', () => {
     const { url, asked } = await startWithUsage();
     const response = await fetch(`${url}/usage?days=${days}`);
     expect(response.status).toBe(400);
-    expect((await response.json()).message).toContain('1 to 90');
+    expect(((await response.json()) as { message: string }).message).toContain('1 to 90');
     expect(asked).toEqual([]);
   });
 
