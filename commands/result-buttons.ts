@@ -11,7 +11,7 @@ import type { Task } from '../src/core/task.js';
 import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, ShareOutcome } from '../src/discord/command.js';
 import { customId, PROMPT_FIELD_ID } from '../src/discord/custom-ids.js';
-import { cancelledText } from '../src/discord/render.js';
+import { cancelledText, cutToFit } from '../src/discord/render.js';
 import { stateLabel } from '../src/discord/render-history.js';
 import { t } from '../src/i18n/index.js';
 import { preflightAndStart, type GenerationAsk } from '../src/discord/start-generation.js';
@@ -111,7 +111,8 @@ async function showRemixModal(interaction: ButtonInteraction, context: CommandCo
             label: t(interaction.locale, 'modal.remixPrompt'),
             placeholder: t(interaction.locale, 'modal.remixPlaceholder'),
             style: TextInputStyle.Paragraph,
-            value: task.request.prompt.slice(0, Math.min(MODAL_PROMPT_MAX, context.preflightRules.promptMaxChars)),
+            // Cut between graphemes: never half an emoji (a lone surrogate is not valid text).
+            value: cutToFit(task.request.prompt, Math.min(MODAL_PROMPT_MAX, context.preflightRules.promptMaxChars)),
             max_length: Math.min(MODAL_PROMPT_MAX, context.preflightRules.promptMaxChars),
             required: true,
           },

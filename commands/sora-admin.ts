@@ -16,6 +16,10 @@ import { generationCredits } from '../src/core/credits.js';
 import { ORIENTATIONS, type Orientation } from '../src/core/task.js';
 import { suggestModelOptions } from '../src/discord/model-suggestions.js';
 import { UserFacingError } from '../src/core/user-facing-error.js';
+import { USAGE_DAYS_DEFAULT, USAGE_DAYS_MAX } from '../src/core/usage-report.js';
+import { renderUsageEmbed, USAGE_CHART_FILE_NAME } from '../src/discord/render-usage.js';
+import { svgToPng } from '../src/discord/usage-chart-png.js';
+import { usageChartSvg } from '../src/discord/usage-chart-svg.js';
 import type { CommandContext, SlashCommand } from '../src/discord/command.js';
 import { localizeCommand } from '../src/discord/command-localizations.js';
 import { toBotPermissions } from '../src/discord/permissions.js';
@@ -198,7 +202,19 @@ const data = new SlashCommandBuilder()
       ),
   )
   .addSubcommand((sub) => sub.setName('check').setDescription("Check the bot's permissions in the configured channels"))
-  .addSubcommand((sub) => sub.setName('settings').setDescription("Show this server's settings"));
+  .addSubcommand((sub) => sub.setName('settings').setDescription("Show this server's settings"))
+  .addSubcommand((sub) =>
+    sub
+      .setName('usage')
+      .setDescription('Videos and credits per day, member and model, with a chart')
+      .addIntegerOption((o) =>
+        o
+          .setName('days')
+          .setDescription(`How many UTC days back, today included (default ${USAGE_DAYS_DEFAULT}, at most ${USAGE_DAYS_MAX})`)
+          .setMinValue(1)
+          .setMaxValue(USAGE_DAYS_MAX),
+      ),
+  );
 
 const PERMISSION_LABELS: Record<BotPermission, MessageKey> = {
   ViewChannel: 'perm.ViewChannel',
@@ -431,6 +447,23 @@ const handlers: Record<string, Handler> = {
 
   async settings(interaction, context, guildId) {
     await reply(interaction, describeSettings(await context.settings.get(guildId), context, interaction.locale));
+  },
+
+  async usage(interaction, context, guildId) {
+    if (!context.usageReports) throw new UserFacingError('NOT_AVAILABLE', 'error.usageUnavailable');
+    // Discord enforces the range; a value outside it (an old registration) is clamped rather than refused.
+    const days = Math.min(USAGE_DAYS_MAX, Math.max(1, interaction.options.getInteger('days') ?? USAGE_DAYS_DEFAULT));
+    // Reading up to 90 days of the ledger and drawing the chart may outlast Discord's 3 s.
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const [report, settings] = await Promise.all([context.usageReports.forGuild(guildId, days), context.settings.get(guildId)]);
+    const chart = usageChartSvg({ perDay: report.perDay, budgetCredits: settings.dailyBudgetCredits });
+    const png = await svgToPng(chart.svg);
+    await interaction.editReply({
+      embeds: [renderUsageEmbed(report, { locale: interaction.locale, budgetCredits: settings.dailyBudgetCredits, chart })],
+      files: [{ attachment: png, name: USAGE_CHART_FILE_NAME }],
+      // Member mentions in the embed name people; they never ping.
+      allowedMentions: { parse: [] },
+    });
   },
 };
 

@@ -10,7 +10,7 @@ import { UserFacingError } from '../src/core/user-facing-error.js';
 import type { CommandContext, SlashCommand } from '../src/discord/command.js';
 import { localizeCommand } from '../src/discord/command-localizations.js';
 import { HISTORY_PAGE_SIZE, renderHistory, type HistoryBody } from '../src/discord/render-history.js';
-import { renderStatus } from '../src/discord/render.js';
+import { ephemeralReplyOptions, renderStatus } from '../src/discord/render.js';
 import { describeCancel } from './result-buttons.js';
 import { generationRulesFor, preflightAndStart } from '../src/discord/start-generation.js';
 import { suggestModelOptions, type SuggestedOption } from '../src/discord/model-suggestions.js';
@@ -116,7 +116,7 @@ async function status(interaction: ChatInputCommandInteraction, context: Command
     throw new UserFacingError('TASK_NOT_FOUND', 'error.taskNotFound', { id: id.slice(0, 40).replace(/`/g, '') });
   }
   await interaction.reply({
-    ...renderStatus(task, context.clock.now(), context.generation.positionOf(task.id), interaction.locale),
+    ...ephemeralReplyOptions(renderStatus(task, context.clock.now(), context.generation.positionOf(task.id), interaction.locale)),
     flags: MessageFlags.Ephemeral,
   });
 }
@@ -150,7 +150,7 @@ async function historyPage(
 async function history(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
   if (!interaction.guildId) throw new UserFacingError('NOT_IN_GUILD', 'error.historyNotInGuild');
   const body = await historyPage(context, interaction.guildId, interaction.user.id, 0, interaction.locale);
-  await interaction.reply({ ...body, flags: MessageFlags.Ephemeral });
+  await interaction.reply({ ...ephemeralReplyOptions(body), flags: MessageFlags.Ephemeral });
 }
 
 /** Previous/Next under a history page (`sora:history:<member id>:<page>`): only that member may page. */
@@ -161,7 +161,7 @@ export async function pageHistory(interaction: ButtonInteraction, context: Comma
   const pageNumber = Number(page);
   if (!Number.isInteger(pageNumber) || pageNumber < 0) throw new UserFacingError('OPTION_INVALID', 'error.optionUnknown');
   await interaction.deferUpdate();
-  await interaction.editReply(await historyPage(context, interaction.guildId, userId, pageNumber, interaction.locale));
+  await interaction.editReply(ephemeralReplyOptions(await historyPage(context, interaction.guildId, userId, pageNumber, interaction.locale)));
 }
 
 /** The generate options that autocomplete: each lists what the server offers and the chosen model takes. */

@@ -22,6 +22,7 @@ import { createShowcase } from './discord/showcase.js';
 import { createHttpServer, type HttpServer } from './http/http-server.js';
 import { callbackUrl, registerCallbackRoute } from './http/callback-route.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
+import { allGuildsUsageReport, guildUsageReport } from './core/usage-report.js';
 import { instrumentDiscordRest } from './metrics/discord-metrics.js';
 import { BotMetrics, instrumentPublisher, instrumentVideoApi } from './metrics/metrics.js';
 import { CallbackReceiver, newCallbackSecret } from './poller/callback-receiver.js';
@@ -304,6 +305,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       modelAvailability,
       discord: createDiscordActions(client.rest),
       showcase,
+      usageReports: { forGuild: (guildId, days) => guildUsageReport(store, clock, guildId, days) },
       limitDefaults: {
         memberDailyQuota: config.limits.perMemberDailyQuota,
         perGuildConcurrency: config.limits.perGuildConcurrency,
@@ -346,6 +348,11 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       },
       renderMetrics: () => metrics.render(),
       onStoreError: (err) => logger.warn({ err }, 'readiness: the store did not answer'),
+      usage: {
+        report: (days) => allGuildsUsageReport(store, clock, days),
+        ...(publicUrl ? { publicUrl } : {}),
+        allowPublic: config.http.usageOnPublicUrl,
+      },
     });
     if (publicUrl) {
       registerCallbackRoute(
@@ -361,7 +368,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
       );
     }
     const address = await httpServer.listen();
-    logger.info({ url: address.url }, 'http server listening (/healthz, /readyz, /metrics)');
+    logger.info({ url: address.url }, 'http server listening (/healthz, /readyz, /metrics, /usage)');
   }
 
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));

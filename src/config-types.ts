@@ -60,6 +60,8 @@ export interface Config {
     host: string;
     /** undefined when `HTTP_PORT` is `off` or `0`: no server is started. */
     port: number | undefined;
+    /** `GET /usage` also answers requests that come through `PUBLIC_URL` (a reverse proxy); off by default. */
+    usageOnPublicUrl: boolean;
   };
   /** Where Ace Data Cloud reaches the HTTP server; when set, submits carry a per-task callback URL. */
   publicUrl: string | undefined;

@@ -86,6 +86,7 @@ export const CONFIG_ENV_NAMES = [
   'HTTP_PORT',
   'HTTP_HOST',
   'PUBLIC_URL',
+  'USAGE_ON_PUBLIC_URL',
   'DISCORD_SHARD_COUNT',
   'DISCORD_SHARDS',
   'GUILD_LEASE_TTL_MS',
@@ -405,6 +406,7 @@ const envSchema = z
     }),
     HTTP_PORT: httpPort,
     HTTP_HOST: httpHost,
+    USAGE_ON_PUBLIC_URL: booleanFlag,
     PUBLIC_URL: httpUrl('the address where Ace Data Cloud reaches this bot\'s HTTP server, e.g. https://bot.example.com').optional(),
     REDIS_KEY_PREFIX: z
       .string()
@@ -540,7 +542,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       submitMinIntervalMs: e.SUBMIT_MIN_INTERVAL_MS,
       circuitBreakerCooldownMs: e.CIRCUIT_BREAKER_COOLDOWN_MS,
     },
-    http: { host: e.HTTP_HOST, port: e.HTTP_PORT ?? undefined },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT ?? undefined, usageOnPublicUrl: e.USAGE_ON_PUBLIC_URL },
     publicUrl: e.PUBLIC_URL,
   };
   return deepFreeze(config);

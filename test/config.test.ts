@@ -54,7 +54,7 @@ describe('loadConfig defaults', () => {
         submitMinIntervalMs: 2_000,
         circuitBreakerCooldownMs: 600_000,
       },
-      http: { host: '127.0.0.1', port: 8080 },
+      http: { host: '127.0.0.1', port: 8080, usageOnPublicUrl: false },
       sharding: { shardCount: 'auto', shardIds: undefined, guildLeaseTtlMs: 15_000 },
     });
   });
@@ -145,6 +145,11 @@ describe('loadConfig with every variable set', () => {
     ['Off', false],
   ])('reads LOG_PRETTY=%s as %s', (value, expected) => {
     expect(loadConfig({ ...REQUIRED, LOG_PRETTY: value }).logPretty).toBe(expected);
+  });
+
+  it('reads USAGE_ON_PUBLIC_URL as a flag (off unless set)', () => {
+    expect(loadConfig({ ...REQUIRED, USAGE_ON_PUBLIC_URL: 'true' }).http.usageOnPublicUrl).toBe(true);
+    expect(loadConfig(REQUIRED).http.usageOnPublicUrl).toBe(false);
   });
 
   it.each([

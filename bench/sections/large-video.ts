@@ -6,11 +6,12 @@ import type { BenchMode } from './mode.js';
 
 const SECTION = 'large video';
 const MIB = 1024 * 1024;
-// Three warm-up runs, the 64 KiB control, then the 10 MiB video.
-const SIZES = [64 * 1024, 64 * 1024, 64 * 1024, 64 * 1024, 10 * MIB];
+// Three warm-up runs, the 64 KiB control, then a 20 MiB video: the most an unboosted guild takes
+// (Discord's default per-file limit since September 2026).
+const SIZES = [64 * 1024, 64 * 1024, 64 * 1024, 64 * 1024, 20 * MIB];
 const WARM_UPS = 3;
 
-/** A 10 MiB video: time and the bot's peak RSS to download and upload it (boost tier 2: 50 MiB cap). */
+/** A 20 MiB video: time and the bot's peak RSS to download and upload it (unboosted guild: 20 MiB cap). */
 export async function largeVideo(_mode: BenchMode): Promise<SectionResult> {
   const world = await createBenchWorld({
     guildCount: 1,
@@ -19,7 +20,6 @@ export async function largeVideo(_mode: BenchMode): Promise<SectionResult> {
   });
   try {
     const [target] = targetsOf(world);
-    world.discord.setPremiumTier(target!.guildId, 2);
     await startBotPatiently(world);
     const pid = botPid(world);
     await sleep(3000);
@@ -63,7 +63,7 @@ export async function largeVideo(_mode: BenchMode): Promise<SectionResult> {
     return {
       rows,
       notes: [
-        `large video: boost tier 2 guild (50 MiB upload cap); peak is ${hwmWorks ? 'VmHWM after resetting it (/proc/<pid>/clear_refs) just before the command' : 'the highest VmRSS sampled every 5 ms (VmHWM could not be reset)'}; the baseline is VmRSS just before; three 64 KiB runs warm the process up first, then a 64 KiB control run and the 10 MiB run follow.`,
+        `large video: unboosted guild (Discord's default 20 MiB upload cap, sent as attachment_size_limit); peak is ${hwmWorks ? 'VmHWM after resetting it (/proc/<pid>/clear_refs) just before the command' : 'the highest VmRSS sampled every 5 ms (VmHWM could not be reset)'}; the baseline is VmRSS just before; three 64 KiB runs warm the process up first, then a 64 KiB control run and the 20 MiB run follow.`,
       ],
     };
   } finally {

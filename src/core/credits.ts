@@ -1,5 +1,15 @@
 import { findModel } from './models/catalogue.js';
-import type { GenerationRequest } from './task.js';
+import type { GenerationRequest, Task } from './task.js';
+
+/**
+ * Whether a started task counts against the member's quota and the guild's budget: a failure at the
+ * provider does not (nothing was billed); a cancel after the submit does (the provider still makes
+ * and bills it).
+ */
+export function countsAgainstBudget(task: Pick<Task, 'state' | 'providerTaskId' | 'outcome'>): boolean {
+  if (task.state === 'cancelled') return task.providerTaskId !== undefined;
+  return task.outcome?.kind !== 'failed';
+}
 
 /**
  * What one generation weighs against a guild's daily budget, from its model's price in the

@@ -1,5 +1,5 @@
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { formatCredits, generationCredits, utcDay } from './credits.js';
+import { countsAgainstBudget, formatCredits, generationCredits, utcDay } from './credits.js';
 import type { DeliveryService } from './delivery.js';
 import { newTaskId } from './ids.js';
 import { memberCooldownEnd } from './member-cooldown.js';
@@ -89,13 +89,6 @@ export function positionWorthAnEdit(shown: number, next: number): boolean {
   if (next === shown) return false;
   if (next === -1 || shown === -1 || next <= EXACT_POSITIONS || next > shown) return true;
   return shown - next >= shown * POSITION_STEP;
-}
-
-/** States that count against the daily quota: everything but provider failures and cancels before a submit. */
-function countsAgainstQuota(task: Task): boolean {
-  // A cancel after the submit only stops following it: the provider still makes (and bills) it.
-  if (task.state === 'cancelled') return task.providerTaskId !== undefined;
-  return task.outcome?.kind !== 'failed';
 }
 
 /** The use cases behind the commands: start a generation, look one up, and resume after a restart. */
@@ -374,7 +367,7 @@ export class GenerationService {
     const ids = await usage.startedOn(input.guildId, day);
     const tasks = await Promise.all(ids.map((id) => this.deps.store.get(id)));
     const spent = tasks.reduce(
-      (sum, task) => (task && countsAgainstQuota(task) ? sum + generationCredits(task.request) : sum),
+      (sum, task) => (task && countsAgainstBudget(task) ? sum + generationCredits(task.request) : sum),
       0,
     );
     const cost = generationCredits(input.request);
@@ -413,7 +406,7 @@ export class GenerationService {
     for (let limit = RECENT_PAGE; ; limit *= 2) {
       const recent = limit === RECENT_PAGE && firstPage ? firstPage : await this.deps.store.listByUser(guildId, userId, limit);
       const today = recent.filter((t) => Date.parse(t.createdAt) >= startOfUtcDay);
-      if (recent.length < limit || today.length < recent.length) return today.filter(countsAgainstQuota).length;
+      if (recent.length < limit || today.length < recent.length) return today.filter(countsAgainstBudget).length;
     }
   }
 }

@@ -58,6 +58,8 @@ export interface TaskStore {
   listUnfinished(): Promise<Task[]>;
   /** The member's most recent tasks in a guild, newest first. */
   listByUser(guildId: string, userId: string, limit: number): Promise<Task[]>;
+  /** The tasks created on these UTC days (`YYYY-MM-DD`), in one guild or in every guild; oldest first. */
+  listCreatedOn(utcDays: readonly string[], guildId?: string): Promise<Task[]>;
   close(): Promise<void>;
 }
 

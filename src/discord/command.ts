@@ -13,6 +13,7 @@ import type { ModelAvailability } from '../core/model-availability.js';
 import type { PreflightRules } from '../core/preflight.js';
 import type { Clock, Logger } from '../core/ports.js';
 import type { Task } from '../core/task.js';
+import type { UsageReport } from '../core/usage-report.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 
 /** What a command's `execute` may use; built once in main.ts. */
@@ -32,6 +33,8 @@ export interface CommandContext {
   discord?: DiscordActions;
   /** Posts results to the guild's showcase channel. */
   showcase?: Showcase;
+  /** A guild's spend over its last UTC days, from the ledger (`/sora-admin usage`). */
+  usageReports?: { forGuild(guildId: string, days: number): Promise<UsageReport> };
 }
 
 /** What the buttons and the context menu do on Discord besides answering the interaction. */

@@ -41,7 +41,25 @@ export function suggestModelOptions(
   return spec.sizes
     .filter((size) => needle === '' || size.toLowerCase().includes(needle))
     .slice(0, MAX_CHOICES)
-    .map((size) => ({ name: size, value: size }));
+    .map((size) => ({ name: fit(sizeChoiceName(size, locale)), value: size }));
+}
+
+// Sizes that are words (Sora v1, Kling's mode) get a localized hint; pixel sizes their orientation.
+const SIZE_HINT_KEYS = {
+  small: 'choice.size.small',
+  large: 'choice.size.large',
+  std: 'choice.size.std',
+  pro: 'choice.size.pro',
+} as const;
+
+function sizeChoiceName(size: string, locale?: string | null): string {
+  const key = SIZE_HINT_KEYS[size as keyof typeof SIZE_HINT_KEYS];
+  if (key) return `${size} · ${t(locale, key)}`;
+  const pixels = /^(\d+)x(\d+)$/.exec(size);
+  if (!pixels) return size;
+  const [width, height] = [Number(pixels[1]), Number(pixels[2])];
+  const orientation = width > height ? 'landscape' : width < height ? 'portrait' : 'square';
+  return `${size} · ${t(locale, `choice.orientation.${orientation}`)}`;
 }
 
 function modelChoiceName(spec: ModelSpec, rules: Pick<PreflightRules, 'defaults' | 'unavailableModelIds'>, locale?: string | null): string {

@@ -303,6 +303,20 @@ export function relativeTimestamp(atMs: number, now: Date): string {
   return `<t:${Math.ceil(Math.max(atMs, now.getTime()) / 1000)}:R>`;
 }
 
+/**
+ * discord.js options for an ephemeral body (`reply`, `editReply`): discord.js reads `allowedMentions`
+ * and silently drops the API's `allowed_mentions`, which would leave the reply's pings unrestricted.
+ */
+export function ephemeralReplyOptions(body: Pick<EphemeralMessageBody, 'content' | 'embeds' | 'components'>): {
+  content: string;
+  embeds: APIEmbed[];
+  components?: APIActionRowComponent<APIButtonComponent>[];
+  allowedMentions: { parse: [] };
+} {
+  const { content, embeds, components } = body;
+  return { content, embeds, ...(components ? { components } : {}), allowedMentions: { parse: [] } };
+}
+
 const STATE_WORDS: Record<TaskState, MessageKey> = {
   queued: 'status.queued',
   submitting: 'status.submitting',
@@ -439,10 +453,18 @@ export function safeText(text: string): string {
     .replaceAll('@', '@\u200b');
 }
 
-/** Cuts `text` to `max` characters with an ellipsis, never splitting a surrogate pair. */
+/** Cuts `text` to `max` characters with an ellipsis, never inside a character or an emoji sequence. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
   return `${cutAt(text, max - 1)}…`;
+}
+
+/**
+ * The longest start of `text` within `max` characters (UTF-16 units, as Discord's limits are checked
+ * strictest), ending between two graphemes; no ellipsis (a prefilled modal value, say).
+ */
+export function cutToFit(text: string, max: number): string {
+  return cutAt(text, max);
 }
 
 /** The escaped prompt within `max` characters (escaping grows the text, so the raw prompt is cut first). */
@@ -462,9 +484,17 @@ function fitPrompt(prompt: string, max: number): string {
   return shownAt(low);
 }
 
-/** The first `length` characters of `text`, one fewer if that would split a surrogate pair. */
+// Built into Node (full ICU): a cut lands between graphemes, so a ZWJ family, a flag or a letter
+// with its accents is kept or dropped whole, never shown broken.
+const GRAPHEMES = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/** At most the first `length` UTF-16 units of `text`, ending on a grapheme boundary. */
 function cutAt(text: string, length: number): string {
   if (length <= 0) return '';
+  if (length >= text.length) return text;
+  const straddling = GRAPHEMES.segment(text).containing(length);
+  if (straddling && straddling.index > 0) return text.slice(0, straddling.index);
+  // One grapheme longer than the room (a pile of combining marks): cut it, but not inside a surrogate pair.
   const last = text.charCodeAt(length - 1);
   return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
 }

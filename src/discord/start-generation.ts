@@ -9,12 +9,11 @@ import { usableImageUrl } from './attachment-urls.js';
 import type { CommandContext } from './command.js';
 import { fitReferenceImage, fitTarget } from './fit-reference-image.js';
 import { memberRoleIds, toBotPermissions } from './permissions.js';
-import { renderProgress } from './render.js';
+import { ephemeralReplyOptions, renderProgress } from './render.js';
+import { uploadLimitOf } from './upload-limit.js';
 
 // An interaction token lives 15 minutes; stop editing the reply a little before that.
 const INTERACTION_TOKEN_TTL_MS = 14 * 60_000;
-// Bots may upload 10 MiB in an unboosted guild; interactions normally tell the real limit.
-const DEFAULT_UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
 
 /** Interactions a generation can start from: the slash command, Regenerate, and the prompt modals. */
 export type GenerationInteraction = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction;
@@ -92,7 +91,7 @@ export async function preflightAndStart(
     channelId: interaction.channelId!,
     userId: interaction.user.id,
     request,
-    uploadLimitBytes: interaction.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT_BYTES,
+    uploadLimitBytes: uploadLimitOf(interaction),
     locale: interaction.guildLocale ?? interaction.locale,
     memberLocale: interaction.locale,
     interaction: {
@@ -104,12 +103,11 @@ export async function preflightAndStart(
   const view = enqueued.accountProblem
     ? ({ kind: 'account_problem' } as const)
     : ({ kind: 'queued', position: enqueued.position, providerBusy: false, ...(enqueued.eta ? { eta: enqueued.eta } : {}) } as const);
-  await interaction.editReply(
-    renderProgress(view, enqueued.task, now, {
-      ...(enqueued.quotaLeft ? { quotaLeft: enqueued.quotaLeft } : {}),
-      ...(options.notice ? { notice: options.notice } : {}),
-    }),
-  );
+  const progress = renderProgress(view, enqueued.task, now, {
+    ...(enqueued.quotaLeft ? { quotaLeft: enqueued.quotaLeft } : {}),
+    ...(options.notice ? { notice: options.notice } : {}),
+  });
+  await interaction.editReply(ephemeralReplyOptions(progress));
 }
 
 /**

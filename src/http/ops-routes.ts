@@ -1,3 +1,6 @@
+import type { IncomingMessage } from 'node:http';
+import type { UsageReport } from '../core/usage-report.js';
+import { USAGE_DAYS_DEFAULT, USAGE_DAYS_MAX } from '../core/usage-report.js';
 import type { HttpServer } from './http-server.js';
 import { jsonReply } from './http-server.js';
 
@@ -20,7 +23,22 @@ export interface OpsRoutesOptions {
   storeTimeoutMs?: number;
   /** Told why the store check failed (the reply only names the check). */
   onStoreError?(err: unknown): void;
+  /** `GET /usage`: every guild's spend; absent, the route is not registered. */
+  usage?: UsageRouteOptions;
 }
+
+/** What `GET /usage` needs. */
+export interface UsageRouteOptions {
+  /** Every guild's report over the last `days` UTC days. */
+  report(days: number): Promise<UsageReport>;
+  /** `PUBLIC_URL`, when set: requests addressed to it came through the public path. */
+  publicUrl?: string;
+  /** The operator lets requests through `PUBLIC_URL` (or any proxy) read the report. */
+  allowPublic: boolean;
+}
+
+// Headers a reverse proxy or tunnel adds to what it relays; a direct request to the ops port has none.
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip'] as const;
 
 /** Why `/readyz` answers 503. */
 export type NotReadyReason = 'shutting_down' | 'discord_gateway_not_ready' | 'store_unavailable';
@@ -53,6 +71,32 @@ export function registerOpsRoutes(server: HttpServer, options: OpsRoutesOptions)
     const { contentType, body } = await options.renderMetrics();
     return { status: 200, headers: { 'content-type': contentType, 'cache-control': 'no-store' }, body };
   });
+
+  const usage = options.usage;
+  if (usage) {
+    const publicHost = usage.publicUrl ? new URL(usage.publicUrl).host.toLowerCase() : undefined;
+    server.route('GET', '/usage', async (request) => {
+      // Member ids and spend are the operator's: through the public callback path it is as if absent.
+      if (!usage.allowPublic && cameThroughPublicPath(request, publicHost)) return jsonReply(404, { error: 'not_found' });
+      const days = parseDays(new URL(request.url ?? '/', 'http://localhost').searchParams.get('days'));
+      if (days === undefined) {
+        return jsonReply(400, { error: 'bad_request', message: `days must be a whole number from 1 to ${USAGE_DAYS_MAX}` });
+      }
+      return jsonReply(200, await usage.report(days));
+    });
+  }
+}
+
+function cameThroughPublicPath(request: IncomingMessage, publicHost: string | undefined): boolean {
+  if (PROXY_HEADERS.some((name) => request.headers[name] !== undefined)) return true;
+  return publicHost !== undefined && request.headers.host?.toLowerCase() === publicHost;
+}
+
+function parseDays(value: string | null): number | undefined {
+  if (value === null || value === '') return USAGE_DAYS_DEFAULT;
+  if (!/^\d{1,3}$/.test(value)) return undefined;
+  const days = Number(value);
+  return days >= 1 && days <= USAGE_DAYS_MAX ? days : undefined;
 }
 
 function withTimeout(work: Promise<void>, timeoutMs: number): Promise<void> {

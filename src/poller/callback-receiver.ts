@@ -43,7 +43,7 @@ export class CallbackReceiver {
   async receive(
     taskId: string,
     secret: string,
-    report: { providerTaskId: string; status: RemoteStatus } | undefined,
+    report: { providerTaskId?: string; status: RemoteStatus } | undefined,
   ): Promise<CallbackVerdict> {
     const task = await this.deps.store.get(taskId);
     if (!task?.callbackSecret || !secretsMatch(secret, task.callbackSecret)) {
@@ -51,7 +51,7 @@ export class CallbackReceiver {
     }
     const log = this.deps.logger.child({ taskId, guildId: task.guildId });
     if (!report) return { status: 400, reason: 'not a callback body' };
-    if (task.providerTaskId !== undefined && report.providerTaskId !== task.providerTaskId) {
+    if (task.providerTaskId !== undefined && report.providerTaskId !== undefined && report.providerTaskId !== task.providerTaskId) {
       log.warn({ providerTaskId: report.providerTaskId }, 'callback for another provider task; ignored');
       return { status: 404, reason: 'task id mismatch' };
     }

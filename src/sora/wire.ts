@@ -195,15 +195,19 @@ export function classifyTaskRecord(record: TaskRecord): RemoteStatus {
 /**
  * Reads a provider callback body (the shape of a synchronous `/<service>/videos` answer: flat for
  * Kling, Wan and Luma, `data`-shaped for the others; sora-api.md §4, video-apis.md §8.5): its
- * `task_id` and what it says about the task; undefined when it is not such a body.
+ * `task_id` and what it says about the task; undefined when it is not such a body. A failure may come
+ * without `task_id` (the non-Sora services' only documented failure body is `{success: false, error,
+ * trace_id}`): the per-task secret in the callback URL already says which task it is.
  */
-export function classifyCallbackBody(body: unknown): { providerTaskId: string; status: RemoteStatus } | undefined {
+export function classifyCallbackBody(body: unknown): { providerTaskId?: string; status: RemoteStatus } | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const taskId = (body as { task_id?: unknown }).task_id;
-  if (typeof taskId !== 'string' || taskId.length === 0) return undefined;
-  const parsed = taskRecordSchema.safeParse({ id: taskId, response: body });
+  const hasTaskId = typeof taskId === 'string' && taskId.length > 0;
+  if (!hasTaskId && (body as { success?: unknown }).success !== false) return undefined;
+  const parsed = taskRecordSchema.safeParse({ id: hasTaskId ? taskId : 'unknown', response: body });
   if (!parsed.success) return undefined;
-  return { providerTaskId: taskId, status: classifyRecord(parsed.data) };
+  const status = classifyRecord(parsed.data);
+  return hasTaskId ? { providerTaskId: taskId, status } : { status };
 }
 
 function classifyRecord(record: TaskRecord): RemoteStatus {

@@ -1,5 +1,6 @@
 import { systemClock } from '../core/ports.js';
 import type { Clock, TaskStore } from '../core/ports.js';
+import { utcDay } from '../core/credits.js';
 import { isUnfinished } from '../core/task.js';
 import type { Task } from '../core/task.js';
 import { createKeyMutex } from './key-mutex.js';
@@ -42,10 +43,12 @@ const ID_SEPARATOR = ' ';
 // stored as one space-separated string and edited as such: keyv's serializer walks arrays element
 // by element in JS, and with arrays 10 000 creates in one guild took about a minute.
 //   task:<id>                  the Task
-//   guilds                     ids of every guild that has had an unfinished index (append-only)
+//   guilds                     ids of every guild that has had a task (append-only)
 //   unfinished:<guildId>       ids of the guild's unfinished tasks
 //   provider:<providerTaskId>  our task id
 //   user:<guildId>:<userId>    the member's recent task ids, newest first
+//   created:<guildId>:<day>    ids of the guild's tasks created on that UTC day (for usage reports;
+//                              tasks created before this index existed are not in it)
 // An id is added to an index before the task record is written and removed after it, so a crash
 // in between leaves an extra index entry (readers skip it, listUnfinished prunes it), never a task
 // that no index finds.
@@ -58,6 +61,7 @@ const GUILDS_KEY = 'guilds';
 const unfinishedKey = (guildId: string) => `unfinished:${guildId}`;
 const providerKey = (providerTaskId: string) => `provider:${providerTaskId}`;
 const userKey = (guildId: string, userId: string) => `user:${guildId}:${userId}`;
+const createdKey = (guildId: string, day: string) => `created:${guildId}:${day}`;
 
 /** The task ledger over one keyv namespace of `backend`; `close()` drains pending writes but leaves the backend open. */
 export function createKeyvTaskStore(backend: StoreBackend, options: KeyvTaskStoreOptions = {}): TaskStore {
@@ -106,11 +110,14 @@ export function createKeyvTaskStore(backend: StoreBackend, options: KeyvTaskStor
     });
   }
 
+  async function addToGuilds(guildId: string): Promise<void> {
+    if (indexedGuilds.has(guildId)) return;
+    await editIdList(GUILDS_KEY, (guilds) => withId(guilds, guildId));
+    indexedGuilds.add(guildId);
+  }
+
   async function addToUnfinished(task: Task): Promise<void> {
-    if (!indexedGuilds.has(task.guildId)) {
-      await editIdList(GUILDS_KEY, (guilds) => withId(guilds, task.guildId));
-      indexedGuilds.add(task.guildId);
-    }
+    await addToGuilds(task.guildId);
     await editIdList(unfinishedKey(task.guildId), (ids) => withId(ids, task.id));
   }
 
@@ -150,6 +157,9 @@ export function createKeyvTaskStore(backend: StoreBackend, options: KeyvTaskStor
       await setProviderIndex(next.providerTaskId, next.id);
     }
     if (previous === undefined) {
+      // Every guild with a task is listed, so every guild's usage finds it (a task may be created finished).
+      await addToGuilds(next.guildId);
+      await editIdList(createdKey(next.guildId, utcDay(new Date(next.createdAt))), (ids) => withId(ids, next.id));
       await editIdList(userKey(next.guildId, next.userId), (ids) =>
         [next.id, ...splitIds(ids).filter((id) => id !== next.id)].slice(0, USER_HISTORY_LENGTH).join(ID_SEPARATOR),
       );
@@ -227,6 +237,20 @@ export function createKeyvTaskStore(backend: StoreBackend, options: KeyvTaskStor
       const tasks = (await readTasks(ids)).filter((task) => task.guildId === guildId && task.userId === userId);
       // The list is newest first; the sort is stable, so equal timestamps keep that order.
       return tasks.sort((a, b) => compareCreatedAt(b, a)).slice(0, limit);
+    },
+
+    async listCreatedOn(utcDays, guildId) {
+      assertOpen();
+      const guilds = guildId !== undefined ? [guildId] : splitIds(await readIdList(GUILDS_KEY));
+      const keys = guilds.flatMap((guild) => utcDays.map((day) => createdKey(guild, day)));
+      const lists = await getMany(keys);
+      const ids = [...new Set(keys.flatMap((key, index) => splitIds(asIdList(key, lists[index]))))];
+      const days = new Set(utcDays);
+      // A crash between index and record leaves an id without a task; readTasks skips it.
+      const tasks = (await readTasks(ids)).filter(
+        (task) => (guildId === undefined || task.guildId === guildId) && days.has(utcDay(new Date(task.createdAt))),
+      );
+      return tasks.sort((a, b) => compareCreatedAt(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
 
     async close() {

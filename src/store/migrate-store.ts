@@ -33,7 +33,7 @@ export interface NamespaceSummary {
   keys: number;
   /** Tasks namespace only: task records by state (`unreadable` for a record this build cannot read). */
   tasksByState?: Record<string, number>;
-  /** Tasks namespace only: index entries (guilds, unfinished, provider and user lists). */
+  /** Tasks namespace only: index entries (guilds, unfinished, provider, user and created-per-day lists). */
   indexKeys?: number;
 }
 
@@ -217,7 +217,7 @@ function mergeLedgerValue(key: string, incoming: unknown, existing: unknown): un
       return incoming;
     }
   }
-  const isIdList = key === 'guilds' || key.startsWith('unfinished:') || key.startsWith('user:');
+  const isIdList = key === 'guilds' || key.startsWith('unfinished:') || key.startsWith('user:') || key.startsWith('created:');
   if (!isIdList || typeof incoming !== 'string' || typeof existing !== 'string') return incoming;
   const ids = [...new Set([...splitIds(incoming), ...splitIds(existing)])];
   return (key.startsWith('user:') ? ids.slice(0, USER_HISTORY_LENGTH) : ids).join(ID_SEPARATOR);

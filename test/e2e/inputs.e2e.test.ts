@@ -205,6 +205,8 @@ describe('e2e: what members type (options, refusals, status, history)', { timeou
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`\`${delivered!.taskId}\``);
     expect(lines[0]).toContain('delivered');
+    // Prompts shown in the list can never ping anyone.
+    expect((ack.data as { allowed_mentions?: unknown }).allowed_mentions).toEqual({ parse: [] });
 
     const elsewhere = await ephemeralText(send(neighbour, {}, { subcommand: 'history' }));
     expect(elsewhere).toMatch(/no generations in this server/);

@@ -218,7 +218,7 @@ describe('discord emulator driven by a real discord.js client', () => {
       channel: channelIds.general,
       member: ALICE,
       locale: 'fr',
-      limit: 10 * MIB,
+      limit: 20 * MIB,
       canAttach: true,
     });
     expect(download).toEqual({ status: 200, type: 'image/png', magic: Buffer.from([0x89, 0x50, 0x4e, 0x47]) });
@@ -350,17 +350,32 @@ describe('discord emulator driven by a real discord.js client', () => {
     expect(handle.original?.content).toBe('');
   });
 
-  it('caps uploads by boost tier: 10 MiB answers 40005 (413), a tier-2 guild takes 11 MiB', async () => {
-    const tooBig = new AttachmentBuilder(Buffer.alloc(10 * MIB + 1), { name: 'big.mp4' });
+  it('caps uploads by boost tier: 20 MiB answers 40005 (413), a tier-2 guild takes 21 MiB', async () => {
+    const tooBig = new AttachmentBuilder(Buffer.alloc(20 * MIB + 1), { name: 'big.mp4' });
     await expectDiscordError(textChannel('limits').send({ files: [tooBig] }), 40005, 413);
     expect(emulator.channelMessages(channelIds.limits ?? '')).toHaveLength(0);
 
-    const fits = new AttachmentBuilder(Buffer.alloc(11 * MIB), { name: 'big.mp4' });
+    const fits = new AttachmentBuilder(Buffer.alloc(21 * MIB), { name: 'big.mp4' });
     const sent = await textChannel('big').send({ files: [fits] });
-    expect(sent.attachments.first()?.size).toBe(11 * MIB);
+    expect(sent.attachments.first()?.size).toBe(21 * MIB);
     const handle = emulator.sendCommand({ guildId: boosted.id, userId: ALICE, name: 'sora', subcommand: 'generate' });
     expect(handle.payload.attachment_size_limit).toBe(50 * MIB);
     client.once(Events.InteractionCreate, (i) => void (i.isRepliable() && i.reply('ok')));
+    await handle.waitForAck();
+  });
+
+  it('leaves attachment_size_limit out when asked; uploads are still capped by the guild', async () => {
+    const seen = new Promise<number | undefined>((resolve) => {
+      client.once(Events.InteractionCreate, (i) => {
+        // Typed as a number, but discord.js copies the field as is: undefined when it is left out.
+        resolve(i.attachmentSizeLimit);
+        if (i.isRepliable()) void i.reply('ok');
+      });
+    });
+    const handle = emulator.sendCommand({ guildId: guild.id, userId: ALICE, name: 'sora', subcommand: 'generate', attachmentSizeLimit: null });
+    expect('attachment_size_limit' in handle.payload).toBe(false);
+    expect(await seen).toBeUndefined();
+    expect(handle.attachmentSizeLimit).toBe(20 * MIB);
     await handle.waitForAck();
   });
 

@@ -54,6 +54,14 @@ export class MemoryTaskStore implements TaskStore {
     return next;
   }
 
+  listCreatedOn(utcDays: readonly string[], guildId?: string): Promise<Task[]> {
+    const days = new Set(utcDays);
+    const tasks = [...this.tasks.values()].filter(
+      (t) => (guildId === undefined || t.guildId === guildId) && days.has(t.createdAt.slice(0, 10)),
+    );
+    return Promise.resolve(tasks.sort(byCreatedAt).map(copy));
+  }
+
   listUnfinished(): Promise<Task[]> {
     return Promise.resolve([...this.tasks.values()].filter(isUnfinished).sort(byCreatedAt).map(copy));
   }

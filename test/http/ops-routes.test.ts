@@ -1,4 +1,6 @@
+import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { summarizeUsage, usageDays, type UsageReport } from '../../src/core/usage-report.js';
 import { createHttpServer, type HttpServer } from '../../src/http/http-server.js';
 import { registerOpsRoutes, type ReadinessChecks } from '../../src/http/ops-routes.js';
 import { BotMetrics } from '../../src/metrics/metrics.js';
@@ -108,3 +110,79 @@ describe('operations routes', () => {
     expect(body).toContain('nodejs_eventloop_lag_seconds');
   });
 });
+
+describe('GET /usage', () => {
+  async function startWithUsage(options: { publicUrl?: string; allowPublic?: boolean } = {}) {
+    const asked: number[] = [];
+    const server = createHttpServer({ host: '127.0.0.1', port: 0, logger: new SilentLogger() });
+    servers.push(server);
+    registerOpsRoutes(server, {
+      readiness: { gatewayReady: () => true, shuttingDown: () => false, storeAnswers: () => Promise.resolve() },
+      renderMetrics: () => new BotMetrics().render(),
+      usage: {
+        report: (days) => {
+          asked.push(days);
+          return Promise.resolve(summarizeUsage([], usageDays(new Date('2026-12-02T10:00:00Z'), days), { perGuild: true }));
+        },
+        ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+        allowPublic: options.allowPublic ?? false,
+      },
+    });
+    return { url: (await server.listen()).url, asked };
+  }
+
+  it('answers the report as JSON for the asked days (default 7)', async () => {
+    const { url, asked } = await startWithUsage();
+    const week = await fetch(`${url}/usage`);
+    expect(week.status).toBe(200);
+    expect(week.headers.get('content-type')).toContain('application/json');
+    expect(((await week.json()) as UsageReport).days).toHaveLength(7);
+    const month = await fetch(`${url}/usage?days=30`);
+    expect(((await month.json()) as UsageReport).guilds).toEqual([]);
+    expect(asked).toEqual([7, 30]);
+  });
+
+  it.each(['0', '91', '7.5', 'abc', '-3'])('refuses days=%s with 400 and reads nothing', async (days) => {
+    const { url, asked } = await startWithUsage();
+    const response = await fetch(`${url}/usage?days=${days}`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toContain('1 to 90');
+    expect(asked).toEqual([]);
+  });
+
+  it.each([
+    ['x-forwarded-for', '203.0.113.9'],
+    ['forwarded', 'for=203.0.113.9'],
+    ['x-real-ip', '203.0.113.9'],
+    ['x-forwarded-host', 'bot.example.com'],
+  ])('is not there for a request relayed by a proxy (%s)', async (name, value) => {
+    const { url, asked } = await startWithUsage({ publicUrl: 'https://bot.example.com' });
+    const response = await fetch(`${url}/usage`, { headers: { [name]: value } });
+    expect(response.status).toBe(404);
+    expect(asked).toEqual([]);
+  });
+
+  it('is not there for a request addressed to PUBLIC_URL, unless the operator opts in', async () => {
+    const closed = await startWithUsage({ publicUrl: 'https://Bot.Example.com' });
+    expect((await getWithHost(`${closed.url}/usage`, 'bot.example.com')).status).toBe(404);
+    expect(closed.asked).toEqual([]);
+    // Addressed to the ops port itself: served.
+    expect((await fetch(`${closed.url}/usage`)).status).toBe(200);
+
+    const open = await startWithUsage({ publicUrl: 'https://bot.example.com', allowPublic: true });
+    expect((await getWithHost(`${open.url}/usage`, 'bot.example.com')).status).toBe(200);
+    expect((await fetch(`${open.url}/usage`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status).toBe(200);
+  });
+});
+
+/** A GET with its own Host header (fetch does not let a caller set Host). */
+function getWithHost(url: string, host: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'GET', headers: { host } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve({ status: response.statusCode ?? 0 }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}

@@ -55,6 +55,14 @@ describe('CallbackReceiver', () => {
     expect((await h.store.get(h.task.id))?.outcome).toEqual({ kind: 'failed', code: 'forbidden', message: 'content rejected' });
   });
 
+  it('applies a failure body without task_id (the other services’ documented failure shape), but not a success without one', async () => {
+    const h = await setup();
+    expect(classifyCallbackBody({ success: true, video_url: 'https://cdn.example/v.mp4' })).toBeUndefined();
+    const body = { success: false, error: { code: 'content_policy', message: 'refused' }, trace_id: 'trace-1' };
+    expect(await h.receiver.receive(h.task.id, h.secret, classifyCallbackBody(body))).toEqual({ status: 200, applied: 'failed' });
+    expect((await h.store.get(h.task.id))?.outcome).toEqual({ kind: 'failed', code: 'content_policy', message: 'refused' });
+  });
+
   it('answers 404 and changes nothing for a forged secret, an unknown task or another provider task', async () => {
     const h = await setup();
     const report = classifyCallbackBody(SUCCESS_BODY);

@@ -65,6 +65,7 @@ async function expectSameLedger(storeUrl: string, tasks: Task[], redisKeyPrefix?
     expect((await store.listUnfinished()).map((t) => t.id)).toEqual([tasks[0]!.id, tasks[1]!.id]);
     expect((await store.listByUser(GUILD, USER, 10)).map((t) => t.id)).toEqual([tasks[1]!.id, tasks[0]!.id]);
     expect((await store.listByUser(OTHER_GUILD, USER, 10)).map((t) => t.id)).toEqual([tasks[2]!.id]);
+    expect((await store.listCreatedOn(['2025-03-01'])).map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort());
     expect(await backend.keyv<unknown>('settings').get(`guild:${GUILD}`)).toEqual(SETTINGS_VALUE);
   } finally {
     await store.close();
@@ -84,10 +85,10 @@ describe('migrateStore sqlite → sqlite', () => {
     expect(summary.namespaces.map((ns) => ns.namespace)).toEqual(['settings', 'tasks']);
     const ledger = summary.namespaces.find((ns) => ns.namespace === 'tasks')!;
     expect(ledger.tasksByState).toEqual({ queued: 1, submitted: 1, delivered: 1 });
-    // guilds, unfinished:<guild>, 2 provider ids, 2 user lists
-    expect(ledger.indexKeys).toBe(6);
-    expect(ledger.keys).toBe(9);
-    expect(summary.keysWritten).toBe(10);
+    // guilds, unfinished:<guild>, 2 provider ids, 2 user lists, 2 created-per-day lists
+    expect(ledger.indexKeys).toBe(8);
+    expect(ledger.keys).toBe(11);
+    expect(summary.keysWritten).toBe(12);
     expect(summary.unfinishedTasksInTarget).toBe(2);
     await expectSameLedger(to, tasks);
     // The source is left as it was.
@@ -119,18 +120,20 @@ describe('migrateStore sqlite → sqlite', () => {
     await targetBackend.close();
 
     await expect(migrateStore({ from, to })).rejects.toThrow(MigrationRefusedError);
-    await expect(migrateStore({ from, to })).rejects.toThrow(/already holds 4 keys .* --force/);
+    await expect(migrateStore({ from, to })).rejects.toThrow(/already holds 5 keys .* --force/);
 
     const summary = await migrateStore({ from, to, force: true });
-    expect(summary.targetKeysBefore).toBe(4);
-    // guilds, unfinished:<GUILD> and the member's list existed on both sides
-    expect(summary.keysMerged).toBe(3);
+    expect(summary.targetKeysBefore).toBe(5);
+    // guilds, unfinished:<GUILD>, the member's list and created:<GUILD>:<day> existed on both sides
+    expect(summary.keysMerged).toBe(4);
     expect(summary.unfinishedTasksInTarget).toBe(3);
 
     const backend = openStoreBackend(to);
     const store = createKeyvTaskStore(backend);
     expect((await store.listUnfinished()).map((t) => t.id)).toEqual([targetOnly.id, sourceTasks[0]!.id, sourceTasks[1]!.id]);
     expect((await store.listByUser(GUILD, USER, 10)).map((t) => t.id)).toEqual([sourceTasks[1]!.id, sourceTasks[0]!.id, targetOnly.id]);
+    // The day's list is merged, not overwritten: the usage report still sees the target's own task.
+    expect((await store.listCreatedOn(['2025-03-01'], GUILD)).map((t) => t.id)).toEqual([targetOnly.id, sourceTasks[0]!.id, sourceTasks[1]!.id]);
     await store.close();
     await backend.close();
   });
@@ -179,15 +182,15 @@ describe.skipIf(!runRedis)('migrateStore sqlite → redis', () => {
     expect(await listRedisKeys(prefix)).toEqual([]);
 
     const summary = await migrateStore({ from, to: REDIS_URL, redisKeyPrefix: prefix });
-    expect(summary.keysWritten).toBe(10);
+    expect(summary.keysWritten).toBe(12);
     expect(summary.unfinishedTasksInTarget).toBe(2);
     const keys = await listRedisKeys(prefix);
-    expect(keys).toHaveLength(10);
+    expect(keys).toHaveLength(12);
     expect(keys.every((key) => key.startsWith(`${prefix}tasks::`) || key.startsWith(`${prefix}settings::`))).toBe(true);
     await expectSameLedger(REDIS_URL, tasks, prefix);
 
     // A second run finds the tasks there and refuses.
-    await expect(migrateStore({ from, to: REDIS_URL, redisKeyPrefix: prefix })).rejects.toThrow(/already holds 10 keys/);
+    await expect(migrateStore({ from, to: REDIS_URL, redisKeyPrefix: prefix })).rejects.toThrow(/already holds 12 keys/);
   });
 
   it('copies back from Redis into a new sqlite file (redis → sqlite)', async () => {
@@ -198,7 +201,7 @@ describe.skipIf(!runRedis)('migrateStore sqlite → redis', () => {
 
     const back = sqliteUrl('back');
     const summary = await migrateStore({ from: REDIS_URL, to: back, redisKeyPrefix: prefix });
-    expect(summary.keysWritten).toBe(10);
+    expect(summary.keysWritten).toBe(12);
     await expectSameLedger(back, tasks);
   });
 });
@@ -218,11 +221,11 @@ describe('migrate-store command line', () => {
 
     expect(await runMigrateStoreCli(['--from', from, '--to', to, '--dry-run'], out, err)).toBe(0);
     expect(out.text()).toContain('Dry run (nothing written)');
-    expect(out.text()).toContain('tasks: 9 keys (3 tasks: delivered 1, queued 1, submitted 1; 6 index entries)');
+    expect(out.text()).toContain('tasks: 11 keys (3 tasks: delivered 1, queued 1, submitted 1; 8 index entries)');
 
     const out2 = sink();
     expect(await runMigrateStoreCli(['--from', from, '--to', to], out2, err)).toBe(0);
-    expect(out2.text()).toContain('10 keys written');
+    expect(out2.text()).toContain('12 keys written');
     expect(out2.text()).toContain('the bot will resume 2 unfinished tasks');
     expect(err.text()).toBe('');
   });
@@ -248,7 +251,7 @@ describe('migrate-store command line', () => {
       env: { ...process.env, NO_UPDATE_NOTIFIER: '1' },
     });
     expect(stdout).toContain('Migrated: ');
-    expect(stdout).toContain('10 keys written');
+    expect(stdout).toContain('12 keys written');
     await expectSameLedger(to, await readTasks(to));
   });
 });

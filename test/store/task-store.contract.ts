@@ -251,6 +251,30 @@ export function describeTaskStoreContract(
       expect(await store.listByUser('g1', 'u1', 0)).toEqual([]);
     });
 
+    it('lists the tasks created on given UTC days, in one guild or in every guild, oldest first', async () => {
+      const store = await openStore();
+      const at = (iso: string, overrides: Partial<Task> = {}) => makeTask({ createdAt: iso, updatedAt: iso, ...overrides });
+      const g1Late = at('2025-03-02T23:59:59.999Z');
+      const g1Early = at('2025-03-02T00:00:00.000Z', { userId: 'u2' });
+      const g1NextDay = at('2025-03-03T00:00:00.000Z');
+      const g1DayBefore = at('2025-03-01T23:59:59.999Z');
+      const g2 = at('2025-03-02T12:00:00.000Z', { guildId: 'g2' });
+      // Created already finished (a migration, an import): never in the unfinished index, still listed.
+      const g9Finished = at('2025-03-02T18:00:00.000Z', { guildId: 'g9', state: 'delivered' });
+      for (const task of [g1Late, g1Early, g1NextDay, g1DayBefore, g2, g9Finished]) await store.create(task);
+      // An update (a finish) keeps the task on its creation day.
+      await store.update(g1Late.id, (t) => ({ ...t, state: 'cancelled', updatedAt: '2025-03-05T00:00:00.000Z' }));
+
+      const ids = (tasks: Task[]) => tasks.map((t) => t.id);
+      expect(ids(await store.listCreatedOn(['2025-03-02'], 'g1'))).toEqual([g1Early.id, g1Late.id]);
+      expect(ids(await store.listCreatedOn(['2025-03-02', '2025-03-03'], 'g1'))).toEqual([g1Early.id, g1Late.id, g1NextDay.id]);
+      expect(ids(await store.listCreatedOn(['2025-03-02']))).toEqual([g1Early.id, g2.id, g9Finished.id, g1Late.id]);
+      expect((await store.listCreatedOn(['2025-03-02'], 'g1')).find((t) => t.id === g1Late.id)?.state).toBe('cancelled');
+      expect(await store.listCreatedOn(['2025-03-04'], 'g1')).toEqual([]);
+      expect(await store.listCreatedOn(['2025-03-02'], 'g3')).toEqual([]);
+      expect(await store.listCreatedOn([])).toEqual([]);
+    });
+
     it(`keeps the last ${USER_HISTORY_LENGTH} tasks per member`, async () => {
       const store = await openStore();
       const tasks = Array.from({ length: USER_HISTORY_LENGTH + 5 }, (_, index) =>

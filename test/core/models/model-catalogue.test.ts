@@ -106,6 +106,17 @@ describe('the catalogue is the only list of a model’s options', () => {
     expect(suggestModelOptions('size', '', 'seedance-2-0', rules).map((c) => c.value)).toEqual(findModel('veo31-fast')!.sizes);
   });
 
+  it('size choices name what a word size means and a pixel size its orientation, in the member’s language', () => {
+    const rules = { offeredModelIds: MODEL_IDS, defaults: { model: DEFAULT_MODEL_ID } };
+    const names = (model: string, locale?: string) => suggestModelOptions('size', '', model, rules, locale).map((c) => c.name);
+    expect(names('sora-2')).toEqual(['small · standard definition', 'large · HD']);
+    expect(names('sora-2-v2')).toContain('1280x720 · landscape');
+    expect(names('sora-2-v2')).toContain('720x1280 · portrait');
+    expect(names('sora-2-v2', 'ja')).toContain('720x1280 · 縦向き');
+    expect(names('kling-v2-6', 'zh-CN')).toEqual(expect.arrayContaining(['std · 标准模式', 'pro · 专业模式']));
+    expect(names('veo31-fast').every((name) => !name.includes('·'))).toBe(true);
+  });
+
   it('/sora generate takes model, duration and size by autocomplete and orientation from the catalogue', () => {
     const generate = soraCommand.data.options?.find((o) => o.name === 'generate') as unknown as { options: Array<Record<string, unknown>> };
     const option = (name: string) => generate.options.find((o) => o.name === name)!;

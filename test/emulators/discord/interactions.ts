@@ -84,8 +84,11 @@ export interface InteractionTarget {
   appPermissions?: bigint;
   /** Overrides `member.permissions` (defaults to the member's real permissions in the channel). */
   memberPermissions?: bigint;
-  /** Overrides `attachment_size_limit` (defaults to the guild's upload cap). */
-  attachmentSizeLimit?: number;
+  /**
+   * Overrides `attachment_size_limit` (defaults to the guild's upload cap); `null` leaves the field
+   * out, as older payloads did (uploads are then still capped by the guild's real limit).
+   */
+  attachmentSizeLimit?: number | null;
   /** Overrides the emulator's ack deadline for this interaction. */
   ackDeadlineMs?: number;
   /** Overrides the emulator's token lifetime for this interaction. */
@@ -167,7 +170,8 @@ export function buildBaseInteraction(
   } else {
     channel = target.channelId ? state.requireChannel(target.channelId) : state.dmChannelFor(user.id);
   }
-  const attachmentSizeLimit = target.attachmentSizeLimit ?? state.uploadLimitFor(channel);
+  const sentLimit = target.attachmentSizeLimit === null ? undefined : (target.attachmentSizeLimit ?? state.uploadLimitFor(channel));
+  const attachmentSizeLimit = sentLimit ?? state.uploadLimitFor(channel);
   const appPermissions = target.appPermissions ?? state.channelPermissions(channel, state.bot.id);
   const payload: Record<string, unknown> = {
     id: ctx.nextId(),
@@ -179,9 +183,9 @@ export function buildBaseInteraction(
     locale: target.locale ?? 'en-US',
     // discord.js calls entitlements.reduce and indexes authorizing_integration_owners: both are required.
     entitlements: [],
-    attachment_size_limit: attachmentSizeLimit,
     channel_id: channel.id,
   };
+  if (sentLimit !== undefined) payload.attachment_size_limit = sentLimit;
   if (guild) {
     const memberPermissions = target.memberPermissions ?? state.channelPermissions(channel, user.id);
     const member = guild.members.get(user.id);

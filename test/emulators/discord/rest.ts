@@ -866,7 +866,7 @@ function safeDecode(segment: string): string {
   }
 }
 
-/** Discord caps each uploaded file: 10 MiB, 50 MiB at boost tier 2, 100 MiB at tier 3. */
+/** Discord caps each uploaded file: 20 MiB, 50 MiB at boost tier 2, 100 MiB at tier 3. */
 function assertUploadLimit(files: readonly UploadedFile[], limitBytes: number): void {
   if (files.some((file) => file.size > limitBytes)) throw discordErrors.entityTooLarge();
 }

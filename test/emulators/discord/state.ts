@@ -16,6 +16,8 @@ import {
 import type { PermissionOverwrite } from './permissions.js';
 
 const MIB = 1024 * 1024;
+// discord-api-docs, Uploading Files: "The default limit is `20 MiB` for all users" (10 MiB before).
+const DEFAULT_UPLOAD_LIMIT = 20 * MIB;
 
 /** Channel types the emulator knows (Discord's numbers). */
 export const ChannelKind = {
@@ -118,7 +120,7 @@ export interface MemberSetup {
 export interface GuildSetup {
   id?: string;
   name: string;
-  /** Boost tier: uploads are capped at 10 MiB (0–1), 50 MiB (2) or 100 MiB (3). */
+  /** Boost tier: uploads are capped at 20 MiB (0–1), 50 MiB (2) or 100 MiB (3). */
   premiumTier?: 0 | 1 | 2 | 3;
   /** Overrides the tier's upload cap. */
   uploadLimitBytes?: number;
@@ -445,12 +447,12 @@ export class EmulatorState {
     return channel;
   }
 
-  /** Discord's per-file upload cap for a channel: the guild's boost tier decides. */
+  /** Discord's per-file upload cap for a channel: the guild's boost tier decides (20 MiB unboosted since September 2026). */
   uploadLimitFor(channel: ChannelState): number {
-    if (channel.guildId === null) return 10 * MIB;
+    if (channel.guildId === null) return DEFAULT_UPLOAD_LIMIT;
     const guild = this.requireGuild(channel.guildId);
     if (guild.uploadLimitBytes !== null) return guild.uploadLimitBytes;
-    return guild.premiumTier === 3 ? 100 * MIB : guild.premiumTier === 2 ? 50 * MIB : 10 * MIB;
+    return guild.premiumTier === 3 ? 100 * MIB : guild.premiumTier === 2 ? 50 * MIB : DEFAULT_UPLOAD_LIMIT;
   }
 
   /** The message created earlier with this nonce and `enforce_nonce`, if still remembered. */
