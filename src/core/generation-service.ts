@@ -83,6 +83,9 @@ const POSITION_STEP = 0.1;
 // pass over the whole queue, and in a burst of thousands of commands one per command would cost what
 // walking for positions once did. With a longer queue the next refresh (one pass for all) adds it.
 const ETA_IN_FIRST_REPLY_MAX_QUEUE = 500;
+// Edits for a moved estimate alone, per refresh: when a model's time is first learned every waiting
+// reply gains one at once; spread over refreshes (oldest replies first), thousands never go out together.
+const MAX_ETA_ONLY_EDITS_PER_REFRESH = 100;
 
 /** Whether a waiting member's reply should change from `shown` to `next` (-1: the account problem). */
 export function positionWorthAnEdit(shown: number, next: number): boolean {
@@ -234,6 +237,7 @@ export class GenerationService {
     const estimates = view && !accountProblem ? etas!.estimates(view, nowMs) : undefined;
     if (this.waitingWithLiveReply.size === 0) return;
     const positions = view ? new Map(view.waiting.map(({ taskId }, index) => [taskId, index + 1])) : scheduler.positions();
+    let etaOnlyEdits = 0;
     for (const [id, waiting] of this.waitingWithLiveReply) {
       const position = positions.get(id);
       if (position === undefined || Date.parse(waiting.task.interaction!.expiresAt) <= nowMs) {
@@ -243,7 +247,10 @@ export class GenerationService {
       const shown = accountProblem ? -1 : position;
       const eta = estimates?.get(id);
       const etaMoved = !accountProblem && etaWorthAnEdit(waiting.shownStartAtMs, eta?.startAtMs, nowMs);
-      if (!positionWorthAnEdit(waiting.shownPosition, shown) && !etaMoved) continue;
+      if (!positionWorthAnEdit(waiting.shownPosition, shown)) {
+        if (!etaMoved || etaOnlyEdits >= MAX_ETA_ONLY_EDITS_PER_REFRESH) continue;
+        etaOnlyEdits++;
+      }
       waiting.shownPosition = shown;
       if (eta) waiting.shownStartAtMs = eta.startAtMs;
       else delete waiting.shownStartAtMs;

@@ -164,6 +164,26 @@ describe('GenerationService', () => {
       await h.stop();
     });
 
+    it('spreads the edits of newly known estimates over refreshes, oldest replies first', async () => {
+      let learned: number | undefined;
+      const h = createCoreHarness({ limits: { maxActiveGenerations: 1 }, perMemberDailyQuota: 0, times: { expectedMs: () => learned } });
+      const expiresAt = new Date(START.getTime() + 14 * 60_000).toISOString();
+      const started = [];
+      for (let i = 0; i < 131; i++) {
+        started.push(await h.service.start({ ...newGeneration('g1', `u${i}`), interaction: { applicationId: 'app', token: `t${i}`, expiresAt } }));
+      }
+      const waiting = started.slice(1);
+      const edited = () => waiting.filter((e) => h.progress.viewsFor(e.task.id).some((v) => v.kind === 'queued' && v.eta)).length;
+      learned = 60_000;
+      h.service.refreshWaitingReplies();
+      expect(edited()).toBe(100);
+      expect(h.progress.viewsFor(waiting[0]!.task.id)).toHaveLength(1);
+      expect(h.progress.viewsFor(waiting[129]!.task.id)).toHaveLength(0);
+      h.service.refreshWaitingReplies();
+      expect(edited()).toBe(130);
+      await h.stop();
+    });
+
     it('edits a far-back position only once it moved by a tenth; the last ten, the account problem and a move back at once', () => {
       expect(positionWorthAnEdit(5, 5)).toBe(false);
       expect(positionWorthAnEdit(5, 4)).toBe(true);
