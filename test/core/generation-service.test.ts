@@ -165,8 +165,8 @@ describe('GenerationService', () => {
     });
 
     it('spreads the edits of newly known estimates over refreshes, oldest replies first', async () => {
-      let learned: number | undefined;
-      const h = createCoreHarness({ limits: { maxActiveGenerations: 1 }, perMemberDailyQuota: 0, times: { expectedMs: () => learned } });
+      const learned: { ms?: number } = {};
+      const h = createCoreHarness({ limits: { maxActiveGenerations: 1 }, perMemberDailyQuota: 0, times: { expectedMs: () => learned.ms } });
       const expiresAt = new Date(START.getTime() + 14 * 60_000).toISOString();
       const started = [];
       for (let i = 0; i < 131; i++) {
@@ -174,7 +174,7 @@ describe('GenerationService', () => {
       }
       const waiting = started.slice(1);
       const edited = () => waiting.filter((e) => h.progress.viewsFor(e.task.id).some((v) => v.kind === 'queued' && v.eta)).length;
-      learned = 60_000;
+      learned.ms = 60_000;
       h.service.refreshWaitingReplies();
       expect(edited()).toBe(100);
       expect(h.progress.viewsFor(waiting[0]!.task.id)).toHaveLength(1);
