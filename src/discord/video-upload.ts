@@ -6,16 +6,23 @@ import { fetch } from 'undici';
 import type { Dispatcher } from 'undici';
 import { describeDiscordError } from './discord-errors.js';
 
+/**
+ * Why a video could not be downloaded. `retryable` marks what may pass (a 5xx, 408, 429, a timeout,
+ * a dropped connection); a 404, 403 or 410, or an address that is not http(s), will not. `status` is
+ * the provider's HTTP status when there was one, `retryAfterMs` its Retry-After.
+ */
+export type DownloadFailure =
+  | { ok: false; reason: 'too_large' }
+  | { ok: false; reason: 'download_failed'; retryable: boolean; status?: number; retryAfterMs?: number };
+
 /** A video held in memory for an upload, or why it is not. */
-export type VideoDownload = { ok: true; data: Buffer } | { ok: false; reason: 'too_large' | 'download_failed' };
+export type VideoDownload = { ok: true; data: Buffer } | DownloadFailure;
 
 /**
  * A video downloaded straight into the `multipart/form-data` body of its message (ready for
  * `postMultipartMessage`), or why it is not.
  */
-export type VideoUpload =
-  | { ok: true; upload: MultipartUpload; videoBytes: number }
-  | { ok: false; reason: 'too_large' | 'download_failed' };
+export type VideoUpload = { ok: true; upload: MultipartUpload; videoBytes: number } | DownloadFailure;
 
 /** A complete `multipart/form-data` request body and its content type. */
 export interface MultipartUpload {
@@ -25,7 +32,12 @@ export interface MultipartUpload {
 
 /** How videos are fetched from the provider. */
 export interface VideoDownloadOptions {
+  /** The whole download, headers to last byte. */
   fetchTimeoutMs: number;
+  /** Longest wait for the headers or for the next bytes of the body; default `fetchTimeoutMs`. */
+  stallTimeoutMs?: number;
+  /** Aborts the download (shutdown); the result is then a retryable failure. */
+  signal?: AbortSignal;
   /** undici dispatcher for the download (tests, proxies). */
   dispatcher?: Dispatcher;
   log?: Logger;
@@ -65,7 +77,24 @@ interface Frame {
 
 const EMPTY_FRAME: Frame = Object.freeze({ head: Buffer.alloc(0), tail: Buffer.alloc(0) });
 
-type FramedDownload = { ok: true; body: Buffer; videoBytes: number } | { ok: false; reason: 'too_large' | 'download_failed' };
+type FramedDownload = { ok: true; body: Buffer; videoBytes: number } | DownloadFailure;
+
+/** Statuses worth asking again: the provider or its CDN may answer next time. */
+const RETRYABLE_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/** Retry-After in seconds or as an HTTP date, in ms from now; undefined when absent or malformed. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function isWebUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === 'https:' || protocol === 'http:';
+}
 
 /** A decimal `content-length`, or undefined when it is missing or malformed. */
 function declaredLength(header: string | null): number | undefined {
@@ -76,16 +105,35 @@ function declaredLength(header: string | null): number | undefined {
 
 /** Downloads `url` into `frame.head + video + frame.tail`, never holding more than `limitBytes` of video. */
 async function downloadFramed(url: string, limitBytes: number, frame: Frame, options: VideoDownloadOptions): Promise<FramedDownload> {
-  const { dispatcher, log } = options;
+  const { dispatcher, log, signal } = options;
   if (limitBytes <= 0) return { ok: false, reason: 'too_large' };
+  // fetch would throw on these too, but no retry can help: the link is all there is.
+  if (!isWebUrl(url)) return { ok: false, reason: 'download_failed', retryable: false };
+  if (signal?.aborted) return { ok: false, reason: 'download_failed', retryable: true };
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), options.fetchTimeoutMs);
+  const abort = (): void => controller.abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  const timer = setTimeout(abort, options.fetchTimeoutMs);
+  // A provider that stops sending (headers or body) is given up on well before the whole timeout.
+  const stallMs = Math.min(options.stallTimeoutMs ?? options.fetchTimeoutMs, options.fetchTimeoutMs);
+  const stallTimer = setTimeout(abort, stallMs);
+  const progressed = (): void => {
+    stallTimer.refresh();
+  };
   try {
     const response = await fetch(url, { signal: controller.signal, ...(dispatcher ? { dispatcher } : {}) });
+    progressed();
     if (!response.ok || !response.body) {
       log?.warn({ status: response.status }, 'video download failed');
       controller.abort();
-      return { ok: false, reason: 'download_failed' };
+      const after = retryAfterMs(response.headers.get('retry-after'));
+      return {
+        ok: false,
+        reason: 'download_failed',
+        retryable: RETRYABLE_STATUSES.has(response.status),
+        status: response.status,
+        ...(after !== undefined ? { retryAfterMs: after } : {}),
+      };
     }
     const declared = declaredLength(response.headers.get('content-length'));
     if (declared !== undefined && declared > limitBytes) {
@@ -97,18 +145,21 @@ async function downloadFramed(url: string, limitBytes: number, frame: Frame, opt
     const stream = response.body as AsyncIterable<Uint8Array>;
     const result =
       declared !== undefined && (encoding === 'identity' || encoding === '')
-        ? await readPreallocated(stream, declared, limitBytes, frame)
-        : await readChunked(stream, limitBytes, frame);
+        ? await readPreallocated(stream, declared, limitBytes, frame, progressed)
+        : await readChunked(stream, limitBytes, frame, progressed);
     if (!result) {
       controller.abort();
       return { ok: false, reason: 'too_large' };
     }
     return { ok: true, ...result };
   } catch (error) {
-    log?.warn({ error: describeDiscordError(error) }, 'video download failed');
-    return { ok: false, reason: 'download_failed' };
+    // Timeouts, stalls, resets and a body cut short: all may pass on another try.
+    log?.warn({ error: describeDiscordError(error), timedOut: controller.signal.aborted }, 'video download failed');
+    return { ok: false, reason: 'download_failed', retryable: true };
   } finally {
     clearTimeout(timer);
+    clearTimeout(stallTimer);
+    signal?.removeEventListener('abort', abort);
   }
 }
 
@@ -122,6 +173,7 @@ async function readPreallocated(
   declared: number,
   limitBytes: number,
   frame: Frame,
+  progressed: () => void,
 ): Promise<{ body: Buffer; videoBytes: number } | undefined> {
   const start = frame.head.length;
   const body = Buffer.allocUnsafe(start + declared + frame.tail.length);
@@ -130,6 +182,7 @@ async function readPreallocated(
   let overflow: Uint8Array[] | undefined;
   let total = 0;
   for await (const chunk of stream) {
+    progressed();
     total += chunk.byteLength;
     // `return` cancels the body stream; aborting inside the loop would make that cancel throw.
     if (total > limitBytes) return undefined;
@@ -154,10 +207,12 @@ async function readChunked(
   stream: AsyncIterable<Uint8Array>,
   limitBytes: number,
   frame: Frame,
+  progressed: () => void,
 ): Promise<{ body: Buffer; videoBytes: number } | undefined> {
   const chunks: Uint8Array[] = [frame.head];
   let total = 0;
   for await (const chunk of stream) {
+    progressed();
     total += chunk.byteLength;
     // `return` cancels the body stream; aborting inside the loop would make that cancel throw.
     if (total > limitBytes) return undefined;

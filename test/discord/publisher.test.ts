@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, it, expect } from 'vitest';
 // which discord.js's own FormData uploads break (see multipartBody).
 import { Agent } from 'undici';
 import type { APIMessage, RESTPostAPIChannelMessageJSONBody } from 'discord.js';
-import { createDiscordPublisher, OTHER_ERROR_RETRY_MS } from '../../src/discord/publisher.js';
+import { createDiscordPublisher, OTHER_ERROR_RETRY_MS, type DiscordPublisherOptions } from '../../src/discord/publisher.js';
 import { makeTask, startRestStub } from './rest-stub.js';
 import type { RestStub } from './rest-stub.js';
 import type { Task } from '../../src/core/task.js';
@@ -22,13 +22,27 @@ interface VideoServer {
 
 const CHUNK = 64 * 1024;
 
-/** Serves `size` bytes of a fake video, honouring backpressure so an early abort stops it. */
-async function startVideoServer(options: { size: number; contentLength: boolean; status?: number }): Promise<VideoServer> {
+/**
+ * Serves `size` bytes of a fake video, honouring backpressure so an early abort stops it. `script`
+ * answers the first requests in turn: a status, or `'hang'` (no answer at all).
+ */
+async function startVideoServer(options: {
+  size: number;
+  contentLength: boolean;
+  status?: number;
+  script?: ReadonlyArray<number | 'hang'>;
+}): Promise<VideoServer> {
   let served = 0;
   let done = false;
   let requests = 0;
   const server = createServer((_req, res) => {
     requests++;
+    const scripted = options.script?.[requests - 1];
+    if (scripted === 'hang') return;
+    if (scripted !== undefined && scripted !== 200) {
+      res.writeHead(scripted).end('busy');
+      return;
+    }
     if (options.status && options.status !== 200) {
       res.writeHead(options.status).end('gone');
       return;
@@ -82,14 +96,29 @@ describe('createDiscordPublisher', () => {
   });
 
   afterEach(async () => {
+    sleeps.length = 0;
     await video?.close();
     video = undefined;
     await dispatcher.close();
     await stub.close();
   });
 
-  function publisher(restOptions: Parameters<RestStub['rest']>[0] = {}) {
-    return createDiscordPublisher({ rest: stub.rest(restOptions), botUserId: stub.botUserId, dispatcher, fetchTimeoutMs: 10_000 });
+  const sleeps: number[] = [];
+  function publisher(restOptions: Parameters<RestStub['rest']>[0] = {}, extra: Partial<DiscordPublisherOptions> = {}) {
+    return createDiscordPublisher({
+      rest: stub.rest(restOptions),
+      botUserId: stub.botUserId,
+      dispatcher,
+      fetchTimeoutMs: 10_000,
+      // The waits between download tries are recorded, not slept.
+      retryEnvironment: {
+        sleep: (ms) => {
+          sleeps.push(ms);
+          return Promise.resolve();
+        },
+      },
+      ...extra,
+    });
   }
 
   function succeededTask(overrides: Partial<Task> = {}): Task {
@@ -169,13 +198,81 @@ describe('createDiscordPublisher', () => {
     expect(posts()).toHaveLength(2);
   });
 
-  it('posts the link when the download fails', async () => {
-    video = await startVideoServer({ size: 1, contentLength: true, status: 404 });
+  it('posts the link at once when the download answers 404 or 403', async () => {
+    for (const status of [404, 403]) {
+      await video?.close();
+      video = await startVideoServer({ size: 1, contentLength: true, status });
+      stub.requests.length = 0;
+
+      const result = await publisher().publish(succeededTask(), { lookForExisting: false });
+
+      expect(result).toMatchObject({ kind: 'posted', mode: 'link' });
+      expect(posts()).toHaveLength(1);
+      expect(JSON.stringify(posts()[0]!.json)).toContain('could not fetch the file');
+      expect(video.requests()).toBe(1);
+    }
+    expect(sleeps).toEqual([]);
+  });
+
+  it('retries a download that answers 503 (and 502) and uploads the video once', async () => {
+    video = await startVideoServer({ size: 200 * 1024, contentLength: true, script: [503, 502] });
+
+    const result = await publisher().publish(succeededTask({ uploadLimitBytes: MiB }), { lookForExisting: false });
+
+    expect(result).toMatchObject({ kind: 'posted', mode: 'upload' });
+    expect(video.requests()).toBe(3);
+    expect(posts()).toHaveLength(1);
+    expect(posts()[0]!.files).toEqual([expect.objectContaining({ size: 200 * 1024 })]);
+    // Equal jitter: the first wait is 0.5–1 s, the second 1–2 s.
+    expect(sleeps).toHaveLength(2);
+    expect(sleeps[0]).toBeGreaterThanOrEqual(500);
+    expect(sleeps[0]).toBeLessThanOrEqual(1000);
+    expect(sleeps[1]).toBeGreaterThanOrEqual(1000);
+    expect(sleeps[1]).toBeLessThanOrEqual(2000);
+  });
+
+  it('posts the link once after the tries run out on a download that keeps failing', async () => {
+    video = await startVideoServer({ size: 1024, contentLength: true, script: [500, 500, 500, 500, 500, 500] });
 
     const result = await publisher().publish(succeededTask(), { lookForExisting: false });
 
     expect(result).toMatchObject({ kind: 'posted', mode: 'link' });
-    expect(JSON.stringify(posts()[0]!.json)).toContain('could not fetch the file');
+    expect(video.requests()).toBe(4);
+    expect(posts()).toHaveLength(1);
+    expect(posts()[0]!.files).toEqual([]);
+  });
+
+  it('gives up on a provider that never answers after the stall timeout, tries again, then posts the link', async () => {
+    video = await startVideoServer({ size: 1024, contentLength: true, script: ['hang', 'hang', 'hang', 'hang'] });
+
+    const result = await publisher({}, { stallTimeoutMs: 100 }).publish(succeededTask(), { lookForExisting: false });
+
+    expect(result).toMatchObject({ kind: 'posted', mode: 'link' });
+    expect(video.requests()).toBe(4);
+    expect(posts()).toHaveLength(1);
+  });
+
+  it('stops at once on shutdown between download tries and posts nothing', async () => {
+    video = await startVideoServer({ size: 1024, contentLength: true, script: [503, 503] });
+    const stopping = new AbortController();
+    const p = publisher(
+      {},
+      {
+        signal: stopping.signal,
+        retryEnvironment: {
+          sleep: () => {
+            stopping.abort();
+            return Promise.reject(new Error('aborted'));
+          },
+        },
+      },
+    );
+
+    const result = await p.publish(succeededTask(), { lookForExisting: false });
+
+    expect(result).toMatchObject({ kind: 'retry' });
+    expect(video.requests()).toBe(1);
+    expect(posts()).toHaveLength(0);
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { Agent, Response } from 'undici';
 import { downloadVideo, downloadVideoUpload, multipartBody } from '../../src/discord/video-upload.js';
 
 const KiB = 1024;
+const MiB = 1024 * KiB;
 const PAYLOAD = { content: 'done <@1>', nonce: 'task-1', attachments: [{ id: 0, filename: 'sora-task-1.mp4' }] };
 
 /** Bytes that differ at every offset (a shifted or dropped chunk shows). */
@@ -105,5 +106,50 @@ describe('downloadVideoUpload', () => {
     served = await serve(video, { contentLength: true });
     const result = await downloadVideo(served.url, 1024 * KiB, { fetchTimeoutMs: 10_000, dispatcher });
     expect(result.ok && result.data.equals(video)).toBe(true);
+  });
+
+  describe('failures say whether another try may help', () => {
+    let server: Server | undefined;
+    afterEach(async () => {
+      server?.closeAllConnections();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      server = undefined;
+    });
+
+    /** A server whose every answer is `answer(res)`. */
+    async function answering(answer: (res: ServerResponse) => void): Promise<string> {
+      server = createServer((_req, res) => answer(res));
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/video.mp4`;
+    }
+    const options = { fetchTimeoutMs: 10_000, stallTimeoutMs: 150, dispatcher };
+
+    it.each([
+      [503, true],
+      [502, true],
+      [429, true],
+      [404, false],
+      [403, false],
+      [410, false],
+    ])('HTTP %i: retryable %s', async (status, retryable) => {
+      const url = await answering((res) => res.writeHead(status, { 'retry-after': '7' }).end('no'));
+      const result = await downloadVideoUpload(url, MiB, PAYLOAD, 'a.mp4', options);
+      expect(result).toEqual({ ok: false, reason: 'download_failed', retryable, status, retryAfterMs: 7000 });
+    });
+
+    it('a body that stops mid-way is given up on after the stall timeout, retryably', async () => {
+      const url = await answering((res) => {
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(200 * KiB) });
+        res.write(Buffer.alloc(64 * KiB));
+      });
+      const result = await downloadVideoUpload(url, MiB, PAYLOAD, 'a.mp4', options);
+      expect(result).toEqual({ ok: false, reason: 'download_failed', retryable: true });
+    });
+
+    it('an address that is not http(s) is not retried', async () => {
+      for (const url of ['ftp://example.com/a.mp4', 'not a url']) {
+        expect(await downloadVideoUpload(url, MiB, PAYLOAD, 'a.mp4', options)).toEqual({ ok: false, reason: 'download_failed', retryable: false });
+      }
+    });
   });
 });
