@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, it, expect } from 'vitest';
 import { Agent } from 'undici';
 import type { APIMessage, RESTPostAPIChannelMessageJSONBody } from 'discord.js';
 import { createDiscordPublisher, OTHER_ERROR_RETRY_MS, type DiscordPublisherOptions } from '../../src/discord/publisher.js';
+import { uploadAwareMakeRequest } from '../../src/discord/video-upload.js';
 import { makeTask, startRestStub } from './rest-stub.js';
 import type { RestStub } from './rest-stub.js';
 import type { Task } from '../../src/core/task.js';
@@ -106,7 +107,8 @@ describe('createDiscordPublisher', () => {
   const sleeps: number[] = [];
   function publisher(restOptions: Parameters<RestStub['rest']>[0] = {}, extra: Partial<DiscordPublisherOptions> = {}) {
     return createDiscordPublisher({
-      rest: stub.rest(restOptions),
+      // As the bot's client sends: uploads streamed from their parts.
+      rest: stub.rest({ makeRequest: uploadAwareMakeRequest, ...restOptions }),
       botUserId: stub.botUserId,
       dispatcher,
       fetchTimeoutMs: 10_000,
@@ -145,6 +147,48 @@ describe('createDiscordPublisher', () => {
     expect(request!.headers.authorization).toBe('Bot x');
     expect(result.kind === 'posted' && result.messageId).toBe(stub.messages.get(task.channelId)![0]!.id);
     expect(stub.requests.some((r) => r.method === 'GET')).toBe(false);
+  });
+
+  it('streams the upload: the bytes Discord receives are the exact multipart body, the video intact', async () => {
+    video = await startVideoServer({ size: 700 * 1024 + 3, contentLength: false });
+    const task = succeededTask({ uploadLimitBytes: MiB });
+
+    await publisher().publish(task, { lookForExisting: false });
+
+    const [request] = posts();
+    expect(request!.headers['content-length']).toBe(String(request!.raw.length));
+    const boundary = /boundary=(.+)$/.exec(String(request!.headers['content-type']))![1]!;
+    const raw = request!.raw;
+    const head =
+      `--${boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\nContent-Type: application/json\r\n\r\n` +
+      `${JSON.stringify(request!.json)}\r\n--${boundary}\r\nContent-Disposition: form-data; name="files[0]"; filename="sora-${task.id}.mp4"\r\n` +
+      'Content-Type: video/mp4\r\n\r\n';
+    const headBytes = Buffer.from(head, 'utf8');
+    const tailBytes = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
+    expect(raw.subarray(0, headBytes.length).toString('utf8')).toBe(head);
+    expect(raw.subarray(raw.length - tailBytes.length).equals(tailBytes)).toBe(true);
+    const file = raw.subarray(headBytes.length, raw.length - tailBytes.length);
+    // The server's bytes: 64 KiB chunks, each filled with (bytes served so far) % 251.
+    const expected = Buffer.concat(
+      Array.from({ length: Math.ceil((700 * 1024 + 3) / CHUNK) }, (_, i) => {
+        const length = Math.min(CHUNK, 700 * 1024 + 3 - i * CHUNK);
+        return Buffer.alloc(length, (i * CHUNK + length) % 251);
+      }),
+    );
+    expect(file.equals(expected)).toBe(true);
+  });
+
+  it('sends the whole body again when Discord answers a 500 and discord.js retries the upload', async () => {
+    video = await startVideoServer({ size: 300 * 1024, contentLength: true });
+    stub.once('POST', /\/messages$/, { status: 500, body: { message: 'oops' } });
+
+    const result = await publisher().publish(succeededTask({ uploadLimitBytes: MiB }), { lookForExisting: false });
+
+    expect(result).toMatchObject({ kind: 'posted', mode: 'upload' });
+    expect(posts()).toHaveLength(2);
+    expect(posts()[1]!.raw.equals(posts()[0]!.raw)).toBe(true);
+    expect(posts()[1]!.files).toEqual([expect.objectContaining({ size: 300 * 1024 })]);
+    expect(video.requests()).toBe(1);
   });
 
   it('posts the link without downloading everything when content-length is over the limit', async () => {
