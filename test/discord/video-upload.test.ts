@@ -147,6 +147,16 @@ describe('downloadVideoUpload', () => {
       expect(result).toEqual({ ok: false, reason: 'download_failed', retryable: true });
     });
 
+    it('follows the CDN\'s redirects to the video, as fetch did', async () => {
+      const video = videoBytes(50 * KiB);
+      const url = await answering((res) => {
+        if (res.req.url === '/video.mp4') res.writeHead(302, { location: '/signed/video.mp4?sig=1' }).end();
+        else res.writeHead(200, { 'content-length': String(video.length) }).end(video);
+      });
+      const result = await downloadVideo(url, MiB, options);
+      expect(result.ok && result.data.equals(video)).toBe(true);
+    });
+
     it('an address that is not http(s) is not retried', async () => {
       for (const url of ['ftp://example.com/a.mp4', 'not a url']) {
         expect(await downloadVideoUpload(url, MiB, PAYLOAD, 'a.mp4', options)).toEqual({ ok: false, reason: 'download_failed', retryable: false });

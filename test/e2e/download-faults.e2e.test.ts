@@ -95,6 +95,26 @@ describe('e2e: video download faults', { timeout: 90_000 }, () => {
     world.ace.clearFaults();
   });
 
+  it('sends the streamed upload again, whole, when Discord answers 429 and then 502 to it', async () => {
+    const prompt = 'a kite over the dunes (discord busy)';
+    const route = `/channels/${channelId}/messages`;
+    world.discord.rateLimitNext(route, { retryAfterS: 0.2, method: 'POST' });
+    world.discord.failNext(route, { status: 502, method: 'POST' });
+    generate(prompt);
+    const message = await resultOf(prompt);
+    await settle(SETTLE_MS);
+
+    expect(messagesFor(prompt)).toHaveLength(1);
+    expect(world.discord.fileBytes(message.attachments[0]!.id)?.equals(emulatedVideoBytes(VIDEO_BYTES))).toBe(true);
+    const task = taskOf(prompt)!;
+    // Downloaded once; the post went out three times (429, 502, created).
+    expect(downloadsOf(task)).toHaveLength(1);
+    const posts = world.discord
+      .requestsTo('POST /channels/:channelId/messages')
+      .filter((r) => r.path === route && JSON.stringify(r.body ?? {}).includes(prompt));
+    expect(posts.map((r) => r.status)).toEqual([429, 502, 200]);
+  });
+
   it('still ends in exactly one message when the bot is killed between download retries', async () => {
     const prompt = 'a fox in the snow (crash mid-retry)';
     world.ace.failNext(VIDEO_DOWNLOAD_PATH, { kind: 'respond', status: 503, body: { error: 'busy' } }, 2);
