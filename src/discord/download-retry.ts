@@ -74,7 +74,8 @@ export async function withDownloadRetries<T extends { ok: true }>(
     const left = policy.budgetMs - (now() - startedAt);
     const result = await attempt(Math.max(1, left));
     if (result.ok || result.reason !== 'download_failed' || !result.retryable || aborted()) {
-      return { ...result, attempts: tries, aborted: aborted() };
+      // A video that arrived is posted even when shutdown began meanwhile (the core waits for posts).
+      return { ...result, attempts: tries, aborted: !result.ok && aborted() };
     }
     const delayMs = downloadRetryDelayMs(tries, policy, random, result.retryAfterMs);
     const leftAfterWait = policy.budgetMs - (now() - startedAt) - delayMs;

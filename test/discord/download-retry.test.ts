@@ -100,6 +100,15 @@ describe('withDownloadRetries', () => {
     expect(calls).toBe(1);
   });
 
+  it('hands back a video that arrived even when the signal aborted meanwhile', async () => {
+    const stopping = new AbortController();
+    const result = await withDownloadRetries(() => {
+      stopping.abort();
+      return Promise.resolve(done);
+    }, POLICY, { signal: stopping.signal });
+    expect(result).toMatchObject({ ok: true, aborted: false });
+  });
+
   it('uses real timers by default and an abort cuts the wait short', async () => {
     const stopping = new AbortController();
     const started = Date.now();
