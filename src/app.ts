@@ -371,12 +371,17 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger.info({ url: address.url }, 'http server listening (/healthz, /readyz, /metrics, /usage)');
   }
 
+  const downloadsStopping = new AbortController();
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   await client.login(config.discord.token);
   await ready;
   late.publisher = createDiscordPublisher({
     rest: client.rest,
     botUserId: client.user!.id,
+    fetchTimeoutMs: config.videoDownload.timeoutMs,
+    stallTimeoutMs: config.videoDownload.stallTimeoutMs,
+    // Ends video downloads and the waits between their retries on shutdown (the task stays `posting`).
+    signal: downloadsStopping.signal,
     logger: logger.child({ component: 'publisher' }),
   });
   logger.info({ user: client.user!.tag, guilds: client.guilds.cache.size }, 'logged in');
@@ -397,6 +402,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     stop() {
       stopping ??= (async () => {
         shuttingDown = true;
+        downloadsStopping.abort();
         router.beginShutdown();
         clearInterval(replyRefresher);
         pollers.stop();

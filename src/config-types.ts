@@ -65,4 +65,11 @@ export interface Config {
   };
   /** Where Ace Data Cloud reaches the HTTP server; when set, submits carry a per-task callback URL. */
   publicUrl: string | undefined;
+  /** Fetching a finished video from the provider for its upload. */
+  videoDownload: {
+    /** One try, headers to last byte. */
+    timeoutMs: number;
+    /** Longest silence (no headers yet, or no new bytes) before a try is given up. */
+    stallTimeoutMs: number;
+  };
 }

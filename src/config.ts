@@ -55,6 +55,8 @@ export const CONFIG_DEFAULTS = Object.freeze({
   REDIS_KEY_PREFIX: 'sora-bot:',
   // Loopback: on a bare host /metrics stays private; the Docker image sets 0.0.0.0 so ports can be published.
   HTTP_HOST: '127.0.0.1',
+  VIDEO_DOWNLOAD_TIMEOUT_MS: 120_000,
+  VIDEO_DOWNLOAD_STALL_TIMEOUT_MS: 30_000,
 });
 
 /** Every variable `loadConfig` reads. */
@@ -91,6 +93,8 @@ export const CONFIG_ENV_NAMES = [
   'DISCORD_SHARDS',
   'GUILD_LEASE_TTL_MS',
   'REDIS_KEY_PREFIX',
+  'VIDEO_DOWNLOAD_TIMEOUT_MS',
+  'VIDEO_DOWNLOAD_STALL_TIMEOUT_MS',
 ] as const;
 
 function secretToken(prefix: string, what: string) {
@@ -407,6 +411,18 @@ const envSchema = z
     HTTP_PORT: httpPort,
     HTTP_HOST: httpHost,
     USAGE_ON_PUBLIC_URL: booleanFlag,
+    VIDEO_DOWNLOAD_TIMEOUT_MS: integer({
+      min: 1_000,
+      max: 30 * MINUTE_MS,
+      fallback: CONFIG_DEFAULTS.VIDEO_DOWNLOAD_TIMEOUT_MS,
+      unit: 'milliseconds',
+    }),
+    VIDEO_DOWNLOAD_STALL_TIMEOUT_MS: integer({
+      min: 100,
+      max: 30 * MINUTE_MS,
+      fallback: CONFIG_DEFAULTS.VIDEO_DOWNLOAD_STALL_TIMEOUT_MS,
+      unit: 'milliseconds',
+    }),
     PUBLIC_URL: httpUrl('the address where Ace Data Cloud reaches this bot\'s HTTP server, e.g. https://bot.example.com').optional(),
     REDIS_KEY_PREFIX: z
       .string()
@@ -544,6 +560,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT ?? undefined, usageOnPublicUrl: e.USAGE_ON_PUBLIC_URL },
     publicUrl: e.PUBLIC_URL,
+    videoDownload: { timeoutMs: e.VIDEO_DOWNLOAD_TIMEOUT_MS, stallTimeoutMs: e.VIDEO_DOWNLOAD_STALL_TIMEOUT_MS },
   };
   return deepFreeze(config);
 }

@@ -56,6 +56,7 @@ describe('loadConfig defaults', () => {
       },
       http: { host: '127.0.0.1', port: 8080, usageOnPublicUrl: false },
       sharding: { shardCount: 'auto', shardIds: undefined, guildLeaseTtlMs: 15_000 },
+      videoDownload: { timeoutMs: 120_000, stallTimeoutMs: 30_000 },
     });
   });
 

@@ -1,4 +1,5 @@
 import { Client, GatewayIntentBits, Partials, REST, ShardClientUtil, Status } from 'discord.js';
+import { uploadAwareMakeRequest } from './video-upload.js';
 
 /** Options for the bot's discord.js client. */
 export interface DiscordClientOptions {
@@ -28,7 +29,8 @@ export function createDiscordClient(options: DiscordClientOptions): Client {
     ...(shardCount === 'auto'
       ? { shards: 'auto' as const }
       : { shardCount, shards: shardIds ? [...shardIds] : [...Array(shardCount).keys()] }),
-    rest: { timeout: REST_TIMEOUT_MS, ...(options.apiUrl ? { api: options.apiUrl } : {}) },
+    // Video uploads are streamed from their download chunks (see uploadAwareMakeRequest).
+    rest: { timeout: REST_TIMEOUT_MS, makeRequest: uploadAwareMakeRequest, ...(options.apiUrl ? { api: options.apiUrl } : {}) },
   });
 }
 

@@ -6,11 +6,13 @@ import type { PublishOutcome, Publisher } from '../core/ports.js';
 import type { Task, TaskOutcome } from '../core/task.js';
 import { classifyDiscordError, describeDiscordError } from './discord-errors.js';
 import { parseResultFooter, renderResultMessage, resultMarker, videoFileName } from './render.js';
+import { DEFAULT_DOWNLOAD_RETRY, withDownloadRetries, type DownloadRetryPolicy, type RetryEnvironment } from './download-retry.js';
 import { downloadVideoUpload, postMultipartMessage } from './video-upload.js';
 
 /** How long an unclassified Discord error waits before the core tries again. */
 export const OTHER_ERROR_RETRY_MS = 60_000;
 const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
+const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 // Discord returns at most 100; 50 covers "a few minutes" of a busy channel.
 const HISTORY_LIMIT = 50;
 
@@ -20,8 +22,19 @@ export interface DiscordPublisherOptions {
   rest: REST;
   /** The bot's own user id: only its messages count when looking for an earlier post. */
   botUserId: string;
-  /** Time allowed for downloading the video from the provider. */
+  /** Time allowed for one try at downloading the video from the provider (default 120 s). */
   fetchTimeoutMs?: number;
+  /** Longest silence from the provider (headers, then between body bytes) before a try is given up (default 30 s). */
+  stallTimeoutMs?: number;
+  /** How a failing download is retried before the link is posted (DEFAULT_DOWNLOAD_RETRY). */
+  downloadRetry?: DownloadRetryPolicy;
+  /** Clock, randomness and sleep of the download retries (tests). */
+  retryEnvironment?: Omit<RetryEnvironment, 'signal' | 'log'>;
+  /**
+   * Aborted on shutdown: a download under way or a wait between tries ends at once and the post
+   * is left for the next start (the task stays `posting`; the restart looks for an earlier message).
+   */
+  signal?: AbortSignal;
   /** undici dispatcher for the video download (tests, proxies). */
   dispatcher?: Dispatcher;
   logger?: Logger;
@@ -29,8 +42,10 @@ export interface DiscordPublisherOptions {
 
 /** A `Publisher` that posts results as channel messages with the bot token. */
 export function createDiscordPublisher(options: DiscordPublisherOptions): Publisher {
-  const { rest, botUserId, dispatcher, logger } = options;
+  const { rest, botUserId, dispatcher, logger, signal } = options;
   const fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+  const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  const downloadRetry = options.downloadRetry ?? DEFAULT_DOWNLOAD_RETRY;
 
   async function publish(task: Task, { lookForExisting }: { lookForExisting: boolean }): Promise<PublishOutcome> {
     const log = logger?.child({ taskId: task.id, guildId: task.guildId, channelId: task.channelId });
@@ -47,17 +62,23 @@ export function createDiscordPublisher(options: DiscordPublisherOptions): Publis
     }
 
     // Rendered before the download: the video is written straight into the multipart body.
-    const download = await downloadVideoUpload(
-      outcome.videoUrl,
-      task.uploadLimitBytes,
-      renderResultMessage(task, { mode: 'upload' }),
-      videoFileName(task),
-      {
-        fetchTimeoutMs,
-        ...(dispatcher ? { dispatcher } : {}),
-        ...(log ? { log } : {}),
-      },
+    const payload = renderResultMessage(task, { mode: 'upload' });
+    const download = await withDownloadRetries(
+      (budgetLeftMs) =>
+        downloadVideoUpload(outcome.videoUrl, task.uploadLimitBytes, payload, videoFileName(task), {
+          fetchTimeoutMs: Math.min(fetchTimeoutMs, budgetLeftMs),
+          stallTimeoutMs,
+          ...(dispatcher ? { dispatcher } : {}),
+          ...(signal ? { signal } : {}),
+          ...(log ? { log } : {}),
+        }),
+      downloadRetry,
+      { ...options.retryEnvironment, ...(signal ? { signal } : {}), ...(log ? { log } : {}) },
     );
+    if (download.aborted) {
+      // Shutting down: nothing was posted; the next start posts (the core schedules no retry once stopped).
+      return { kind: 'retry', retryAfterMs: 0, reason: 'shutting down during the video download' };
+    }
     if (download.ok) {
       try {
         const message = await postMultipartMessage(rest, task.channelId, download.upload);
@@ -70,7 +91,10 @@ export function createDiscordPublisher(options: DiscordPublisherOptions): Publis
         return post(task, renderResultMessage(task, { mode: 'link', reason: 'too_large' }), 'link', log);
       }
     }
-    log?.info({ reason: download.reason }, 'posting the video link instead of uploading');
+    log?.info(
+      { reason: download.reason, attempts: download.attempts, ...(download.reason === 'download_failed' ? { status: download.status } : {}) },
+      'posting the video link instead of uploading',
+    );
     return post(task, renderResultMessage(task, { mode: 'link', reason: download.reason }), 'link', log);
   }
 

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, it, expect } from 'vitest';
 // which discord.js's own FormData uploads break (see multipartBody).
 import { Agent } from 'undici';
 import type { APIMessage, RESTPostAPIChannelMessageJSONBody } from 'discord.js';
-import { createDiscordPublisher, OTHER_ERROR_RETRY_MS } from '../../src/discord/publisher.js';
+import { createDiscordPublisher, OTHER_ERROR_RETRY_MS, type DiscordPublisherOptions } from '../../src/discord/publisher.js';
+import { uploadAwareMakeRequest } from '../../src/discord/video-upload.js';
 import { makeTask, startRestStub } from './rest-stub.js';
 import type { RestStub } from './rest-stub.js';
 import type { Task } from '../../src/core/task.js';
@@ -22,13 +23,27 @@ interface VideoServer {
 
 const CHUNK = 64 * 1024;
 
-/** Serves `size` bytes of a fake video, honouring backpressure so an early abort stops it. */
-async function startVideoServer(options: { size: number; contentLength: boolean; status?: number }): Promise<VideoServer> {
+/**
+ * Serves `size` bytes of a fake video, honouring backpressure so an early abort stops it. `script`
+ * answers the first requests in turn: a status, or `'hang'` (no answer at all).
+ */
+async function startVideoServer(options: {
+  size: number;
+  contentLength: boolean;
+  status?: number;
+  script?: ReadonlyArray<number | 'hang'>;
+}): Promise<VideoServer> {
   let served = 0;
   let done = false;
   let requests = 0;
   const server = createServer((_req, res) => {
     requests++;
+    const scripted = options.script?.[requests - 1];
+    if (scripted === 'hang') return;
+    if (scripted !== undefined && scripted !== 200) {
+      res.writeHead(scripted).end('busy');
+      return;
+    }
     if (options.status && options.status !== 200) {
       res.writeHead(options.status).end('gone');
       return;
@@ -82,14 +97,30 @@ describe('createDiscordPublisher', () => {
   });
 
   afterEach(async () => {
+    sleeps.length = 0;
     await video?.close();
     video = undefined;
     await dispatcher.close();
     await stub.close();
   });
 
-  function publisher(restOptions: Parameters<RestStub['rest']>[0] = {}) {
-    return createDiscordPublisher({ rest: stub.rest(restOptions), botUserId: stub.botUserId, dispatcher, fetchTimeoutMs: 10_000 });
+  const sleeps: number[] = [];
+  function publisher(restOptions: Parameters<RestStub['rest']>[0] = {}, extra: Partial<DiscordPublisherOptions> = {}) {
+    return createDiscordPublisher({
+      // As the bot's client sends: uploads streamed from their parts.
+      rest: stub.rest({ makeRequest: uploadAwareMakeRequest, ...restOptions }),
+      botUserId: stub.botUserId,
+      dispatcher,
+      fetchTimeoutMs: 10_000,
+      // The waits between download tries are recorded, not slept.
+      retryEnvironment: {
+        sleep: (ms) => {
+          sleeps.push(ms);
+          return Promise.resolve();
+        },
+      },
+      ...extra,
+    });
   }
 
   function succeededTask(overrides: Partial<Task> = {}): Task {
@@ -116,6 +147,48 @@ describe('createDiscordPublisher', () => {
     expect(request!.headers.authorization).toBe('Bot x');
     expect(result.kind === 'posted' && result.messageId).toBe(stub.messages.get(task.channelId)![0]!.id);
     expect(stub.requests.some((r) => r.method === 'GET')).toBe(false);
+  });
+
+  it('streams the upload: the bytes Discord receives are the exact multipart body, the video intact', async () => {
+    video = await startVideoServer({ size: 700 * 1024 + 3, contentLength: false });
+    const task = succeededTask({ uploadLimitBytes: MiB });
+
+    await publisher().publish(task, { lookForExisting: false });
+
+    const [request] = posts();
+    expect(request!.headers['content-length']).toBe(String(request!.raw.length));
+    const boundary = /boundary=(.+)$/.exec(String(request!.headers['content-type']))![1]!;
+    const raw = request!.raw;
+    const head =
+      `--${boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\nContent-Type: application/json\r\n\r\n` +
+      `${JSON.stringify(request!.json)}\r\n--${boundary}\r\nContent-Disposition: form-data; name="files[0]"; filename="sora-${task.id}.mp4"\r\n` +
+      'Content-Type: video/mp4\r\n\r\n';
+    const headBytes = Buffer.from(head, 'utf8');
+    const tailBytes = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
+    expect(raw.subarray(0, headBytes.length).toString('utf8')).toBe(head);
+    expect(raw.subarray(raw.length - tailBytes.length).equals(tailBytes)).toBe(true);
+    const file = raw.subarray(headBytes.length, raw.length - tailBytes.length);
+    // The server's bytes: 64 KiB chunks, each filled with (bytes served so far) % 251.
+    const expected = Buffer.concat(
+      Array.from({ length: Math.ceil((700 * 1024 + 3) / CHUNK) }, (_, i) => {
+        const length = Math.min(CHUNK, 700 * 1024 + 3 - i * CHUNK);
+        return Buffer.alloc(length, (i * CHUNK + length) % 251);
+      }),
+    );
+    expect(file.equals(expected)).toBe(true);
+  });
+
+  it('sends the whole body again when Discord answers a 500 and discord.js retries the upload', async () => {
+    video = await startVideoServer({ size: 300 * 1024, contentLength: true });
+    stub.once('POST', /\/messages$/, { status: 500, body: { message: 'oops' } });
+
+    const result = await publisher().publish(succeededTask({ uploadLimitBytes: MiB }), { lookForExisting: false });
+
+    expect(result).toMatchObject({ kind: 'posted', mode: 'upload' });
+    expect(posts()).toHaveLength(2);
+    expect(posts()[1]!.raw.equals(posts()[0]!.raw)).toBe(true);
+    expect(posts()[1]!.files).toEqual([expect.objectContaining({ size: 300 * 1024 })]);
+    expect(video.requests()).toBe(1);
   });
 
   it('posts the link without downloading everything when content-length is over the limit', async () => {
@@ -169,13 +242,81 @@ describe('createDiscordPublisher', () => {
     expect(posts()).toHaveLength(2);
   });
 
-  it('posts the link when the download fails', async () => {
-    video = await startVideoServer({ size: 1, contentLength: true, status: 404 });
+  it('posts the link at once when the download answers 404 or 403', async () => {
+    for (const status of [404, 403]) {
+      await video?.close();
+      video = await startVideoServer({ size: 1, contentLength: true, status });
+      stub.requests.length = 0;
+
+      const result = await publisher().publish(succeededTask(), { lookForExisting: false });
+
+      expect(result).toMatchObject({ kind: 'posted', mode: 'link' });
+      expect(posts()).toHaveLength(1);
+      expect(JSON.stringify(posts()[0]!.json)).toContain('could not fetch the file');
+      expect(video.requests()).toBe(1);
+    }
+    expect(sleeps).toEqual([]);
+  });
+
+  it('retries a download that answers 503 (and 502) and uploads the video once', async () => {
+    video = await startVideoServer({ size: 200 * 1024, contentLength: true, script: [503, 502] });
+
+    const result = await publisher().publish(succeededTask({ uploadLimitBytes: MiB }), { lookForExisting: false });
+
+    expect(result).toMatchObject({ kind: 'posted', mode: 'upload' });
+    expect(video.requests()).toBe(3);
+    expect(posts()).toHaveLength(1);
+    expect(posts()[0]!.files).toEqual([expect.objectContaining({ size: 200 * 1024 })]);
+    // Equal jitter: the first wait is 0.5–1 s, the second 1–2 s.
+    expect(sleeps).toHaveLength(2);
+    expect(sleeps[0]).toBeGreaterThanOrEqual(500);
+    expect(sleeps[0]).toBeLessThanOrEqual(1000);
+    expect(sleeps[1]).toBeGreaterThanOrEqual(1000);
+    expect(sleeps[1]).toBeLessThanOrEqual(2000);
+  });
+
+  it('posts the link once after the tries run out on a download that keeps failing', async () => {
+    video = await startVideoServer({ size: 1024, contentLength: true, script: [500, 500, 500, 500, 500, 500] });
 
     const result = await publisher().publish(succeededTask(), { lookForExisting: false });
 
     expect(result).toMatchObject({ kind: 'posted', mode: 'link' });
-    expect(JSON.stringify(posts()[0]!.json)).toContain('could not fetch the file');
+    expect(video.requests()).toBe(4);
+    expect(posts()).toHaveLength(1);
+    expect(posts()[0]!.files).toEqual([]);
+  });
+
+  it('gives up on a provider that never answers after the stall timeout, tries again, then posts the link', async () => {
+    video = await startVideoServer({ size: 1024, contentLength: true, script: ['hang', 'hang', 'hang', 'hang'] });
+
+    const result = await publisher({}, { stallTimeoutMs: 100 }).publish(succeededTask(), { lookForExisting: false });
+
+    expect(result).toMatchObject({ kind: 'posted', mode: 'link' });
+    expect(video.requests()).toBe(4);
+    expect(posts()).toHaveLength(1);
+  });
+
+  it('stops at once on shutdown between download tries and posts nothing', async () => {
+    video = await startVideoServer({ size: 1024, contentLength: true, script: [503, 503] });
+    const stopping = new AbortController();
+    const p = publisher(
+      {},
+      {
+        signal: stopping.signal,
+        retryEnvironment: {
+          sleep: () => {
+            stopping.abort();
+            return Promise.reject(new Error('aborted'));
+          },
+        },
+      },
+    );
+
+    const result = await p.publish(succeededTask(), { lookForExisting: false });
+
+    expect(result).toMatchObject({ kind: 'retry' });
+    expect(video.requests()).toBe(1);
+    expect(posts()).toHaveLength(0);
   });
 
   it.each([

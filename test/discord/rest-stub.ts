@@ -15,6 +15,8 @@ export interface StubRequest {
   /** The JSON body, or `payload_json` of a multipart body. */
   json: unknown;
   files: { field: string; name: string; size: number; contentType: string }[];
+  /** The body's bytes as received. */
+  raw: Buffer;
 }
 
 /** A scripted answer. */
@@ -67,6 +69,7 @@ export async function startRestStub(botUserId = '100000000000000001'): Promise<R
       path,
       query: url.searchParams,
       headers: req.headers,
+      raw,
       ...(await parseBody(raw, req.headers['content-type'])),
     };
     requests.push(recorded);

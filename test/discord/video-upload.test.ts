@@ -1,12 +1,13 @@
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Agent, Response } from 'undici';
-import { downloadVideo, downloadVideoUpload, multipartBody } from '../../src/discord/video-upload.js';
+import { downloadVideo, downloadVideoUpload, multipartBody, MultipartBody } from '../../src/discord/video-upload.js';
 
 const KiB = 1024;
+const MiB = 1024 * KiB;
 const PAYLOAD = { content: 'done <@1>', nonce: 'task-1', attachments: [{ id: 0, filename: 'sora-task-1.mp4' }] };
 
 /** Bytes that differ at every offset (a shifted or dropped chunk shows). */
@@ -45,7 +46,8 @@ async function serve(body: Buffer, options: { contentLength: boolean; gzip?: boo
 }
 
 /** Parses a multipart body the way a server would. */
-async function parse(body: Buffer, contentType: string): Promise<{ payload: unknown; file: File }> {
+async function parse(multipart: MultipartBody | Buffer, contentType: string): Promise<{ payload: unknown; file: File }> {
+  const body = multipart instanceof MultipartBody ? multipart.toBuffer() : multipart;
   const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
   const file = form.get('files[0]');
   const json = form.get('payload_json');
@@ -80,7 +82,7 @@ describe('downloadVideoUpload', () => {
       if (!result.ok) return;
       expect(result.videoBytes).toBe(video.length);
       // Exactly the body the copying path builds (same parts, same sizes).
-      expect(result.upload.body.length).toBe(multipartBody(PAYLOAD, 'sora-task-1.mp4', video).body.length);
+      expect(result.upload.body.byteLength).toBe(multipartBody(PAYLOAD, 'sora-task-1.mp4', video).body.byteLength);
       expect(result.upload.contentType).toMatch(/^multipart\/form-data; boundary=sora-bot-/);
       const { payload, file } = await parse(result.upload.body, result.upload.contentType);
       expect(payload).toEqual(PAYLOAD);
@@ -105,5 +107,96 @@ describe('downloadVideoUpload', () => {
     served = await serve(video, { contentLength: true });
     const result = await downloadVideo(served.url, 1024 * KiB, { fetchTimeoutMs: 10_000, dispatcher });
     expect(result.ok && result.data.equals(video)).toBe(true);
+  });
+
+  describe('failures say whether another try may help', () => {
+    let server: Server | undefined;
+    afterEach(async () => {
+      server?.closeAllConnections();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      server = undefined;
+    });
+
+    /** A server whose every answer is `answer(res)`. */
+    async function answering(answer: (res: ServerResponse) => void): Promise<string> {
+      server = createServer((_req, res) => answer(res));
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/video.mp4`;
+    }
+    const options = { fetchTimeoutMs: 10_000, stallTimeoutMs: 150, dispatcher };
+
+    it.each([
+      [503, true],
+      [502, true],
+      [429, true],
+      [404, false],
+      [403, false],
+      [410, false],
+    ])('HTTP %i: retryable %s', async (status, retryable) => {
+      const url = await answering((res) => res.writeHead(status, { 'retry-after': '7' }).end('no'));
+      const result = await downloadVideoUpload(url, MiB, PAYLOAD, 'a.mp4', options);
+      expect(result).toEqual({ ok: false, reason: 'download_failed', retryable, status, retryAfterMs: 7000 });
+    });
+
+    it('a body that stops mid-way is given up on after the stall timeout, retryably', async () => {
+      const url = await answering((res) => {
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(200 * KiB) });
+        res.write(Buffer.alloc(64 * KiB));
+      });
+      const result = await downloadVideoUpload(url, MiB, PAYLOAD, 'a.mp4', options);
+      expect(result).toEqual({ ok: false, reason: 'download_failed', retryable: true });
+    });
+
+    it('follows the CDN\'s redirects to the video, as fetch did', async () => {
+      const video = videoBytes(50 * KiB);
+      const url = await answering((res) => {
+        if (res.req.url === '/video.mp4') res.writeHead(302, { location: '/signed/video.mp4?sig=1' }).end();
+        else res.writeHead(200, { 'content-length': String(video.length) }).end(video);
+      });
+      const result = await downloadVideo(url, MiB, options);
+      expect(result.ok && result.data.equals(video)).toBe(true);
+    });
+
+    it('an address that is not http(s) is not retried', async () => {
+      for (const url of ['ftp://example.com/a.mp4', 'not a url']) {
+        expect(await downloadVideoUpload(url, MiB, PAYLOAD, 'a.mp4', options)).toEqual({ ok: false, reason: 'download_failed', retryable: false });
+      }
+    });
+  });
+});
+
+describe('multipartBody', () => {
+  it('is exactly the boundary, the payload_json part, the file part and the closing boundary, without copying the file', () => {
+    const data = Buffer.from([0, 1, 2, 0xff, 0x0d, 0x0a]);
+    const payload = { content: 'ready <@1> · 見て', nonce: 'n' };
+    const upload = multipartBody(payload, 'we"ird\r\nname.mp4', data);
+
+    const boundary = /^multipart\/form-data; boundary=(sora-bot-[0-9a-f-]{36})$/.exec(upload.contentType)![1]!;
+    const expected = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\nContent-Type: application/json\r\n\r\n` +
+          `{"content":"ready <@1> · 見て","nonce":"n"}\r\n` +
+          `--${boundary}\r\nContent-Disposition: form-data; name="files[0]"; filename="we_ird__name.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
+        'utf8',
+      ),
+      data,
+      Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8'),
+    ]);
+    expect(upload.body.toBuffer().equals(expected)).toBe(true);
+    expect(upload.body.byteLength).toBe(expected.length);
+    // The file is one of the parts as given, not a copy.
+    expect(upload.body.parts[1]).toBe(data);
+  });
+
+  it('can be sent twice: each iteration yields every part again', async () => {
+    const upload = multipartBody({}, 'a.mp4', Buffer.alloc(10, 7));
+    const read = async () => {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of upload.body) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    };
+    const first = await read();
+    expect((await read()).equals(first)).toBe(true);
+    expect(first.equals(upload.body.toBuffer())).toBe(true);
   });
 });

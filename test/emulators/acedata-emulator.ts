@@ -110,7 +110,13 @@ export type EmulatorFault =
   /** Wait, then answer normally (the request is processed even when the client gave up). */
   | { kind: 'delay'; delayMs: number }
   /** Close the connection without an answer; with `afterProcessing` the request takes effect first. */
-  | { kind: 'drop'; afterProcessing?: boolean };
+  | { kind: 'drop'; afterProcessing?: boolean }
+  /**
+   * Videos only (`GET /videos/<id>.mp4`, see VIDEO_DOWNLOAD_PATH): answer the headers and the first
+   * `afterBytes` (default 0) bytes, then send nothing more until the client gives up (a CDN that
+   * hangs mid-body). Elsewhere it answers normally.
+   */
+  | { kind: 'stall'; afterBytes?: number };
 
 /** Account modes that change every answer, like the real gateway would. */
 export type AccountState = 'ok' | 'used_up' | 'invalid_token' | 'disabled';
@@ -273,7 +279,7 @@ const VIDEO_HEAD = Buffer.concat([
 type Reply =
   | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: 'raw'; status: number; text: string | Buffer; headers?: Record<string, string> }
-  | { kind: 'video'; bytes: number; head: boolean }
+  | { kind: 'video'; bytes: number; head: boolean; stallAfterBytes?: number }
   | { kind: 'drop' };
 
 interface TaskInternals {
@@ -441,6 +447,7 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
     const reply = await route(req, method, path, isJson ? json : undefined);
     if (closed) return;
     if (fault?.kind === 'drop') return send(res, entry, { kind: 'drop' });
+    if (fault?.kind === 'stall' && reply.kind === 'video') return send(res, entry, { ...reply, stallAfterBytes: fault.afterBytes ?? 0 });
     return send(res, entry, reply);
   }
 
@@ -470,12 +477,20 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
     }
     let remaining = reply.bytes;
     let first = true;
-    while (remaining > 0 && !res.destroyed) {
+    // A stalled answer sends its first bytes, then holds the connection until the client (or close()) ends it.
+    let sendable = Math.min(reply.bytes, reply.stallAfterBytes ?? reply.bytes);
+    while (sendable > 0 && !res.destroyed) {
       const source = first ? VIDEO_HEAD : VIDEO_CHUNK;
       first = false;
-      const piece = source.subarray(0, Math.min(remaining, VIDEO_CHUNK_BYTES));
+      const piece = source.subarray(0, Math.min(sendable, VIDEO_CHUNK_BYTES));
       remaining -= piece.length;
+      sendable -= piece.length;
       if (!res.write(piece)) await drainOrClose(res);
+    }
+    if (remaining > 0 && !res.destroyed) {
+      res.flushHeaders();
+      await once(res, 'close');
+      return;
     }
     res.end();
   }
@@ -762,4 +777,20 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
       await callbackAgent.close();
     },
   };
+}
+
+// ---- video downloads (additions: fault helpers for the delivery tests) ----
+
+/** Matches the path of every served video, for `failNext(VIDEO_DOWNLOAD_PATH, fault, times)`. */
+export const VIDEO_DOWNLOAD_PATH = /^\/videos\/[^/]+\.mp4$/;
+
+/** The exact bytes the emulator serves for a video of `bytes` bytes (to compare an upload with). */
+export function emulatedVideoBytes(bytes: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  let offset = 0;
+  for (let first = true; offset < bytes; first = false) {
+    const source = first ? VIDEO_HEAD : VIDEO_CHUNK;
+    offset += source.copy(out, offset, 0, Math.min(bytes - offset, VIDEO_CHUNK_BYTES));
+  }
+  return out;
 }
