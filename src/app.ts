@@ -34,8 +34,9 @@ import { createUsageLog } from './settings/usage-log.js';
 import { createAceDataClient } from './sora/sora-client.js';
 import { MAX_BATCH_SIZE, createAceDataVideoApi } from './sora/video-api.js';
 import { createKeyvTaskStore } from './store/keyv-task-store.js';
-import { openStoreBackend } from './store/open-store.js';
+import { openStoreBackend, parseStoreUrl } from './store/open-store.js';
 import { createRedisCoordination } from './store/redis-coordination.js';
+import { lockStore } from './store/store-lock.js';
 
 /** A running bot; `stop()` shuts it down gracefully. */
 export interface RunningBot {
@@ -64,6 +65,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger.warn({}, 'ALLOWED_GUILD_IDS is not set: any server that adds the bot can spend your Ace Data Cloud credits');
   }
 
+  // One process per sqlite file: refuses to start (StoreLockedError) while another one runs on it.
+  const storeLock = await lockStore(parseStoreUrl(config.storeUrl));
   const backend = openStoreBackend(config.storeUrl, { logger, redis: { keyPrefix: config.redisKeyPrefix } });
   const { shardCount, shardIds, guildLeaseTtlMs } = config.sharding;
   const holdsShardOf = (guildId: string) => holdsGuildShard(guildId, shardCount, shardIds);
@@ -413,6 +416,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
         });
         await step('store backend', () => backend.close());
         await step('coordination', async () => coordination?.close());
+        await step('store lock', () => storeLock.release());
         if (failures.length > 0) throw new AggregateError(failures, 'shutdown finished with errors');
       })();
       return stopping;
