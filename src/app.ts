@@ -37,6 +37,8 @@ import { createKeyvTaskStore } from './store/keyv-task-store.js';
 import { openStoreBackend, parseStoreUrl } from './store/open-store.js';
 import { createRedisCoordination } from './store/redis-coordination.js';
 import { lockStore } from './store/store-lock.js';
+import { commandDefinitions, registerCommandsIfChanged, registersCommands } from './discord/command-registration.js';
+import { createKeyvRegisteredCommands } from './store/keyv-registered-commands.js';
 
 /** A running bot; `stop()` shuts it down gracefully. */
 export interface RunningBot {
@@ -381,6 +383,19 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     await generation.recover();
   }
   logger.info({ shards: shardIds ?? 'all', ...ownership?.counts() }, 'ready to serve commands');
+  // Commands appear by themselves: registered in the background when they differ from the last
+  // registration. With several processes only the one running shard 0 registers.
+  const commandRegistration =
+    registersCommands(shardIds)
+      ? registerCommandsIfChanged({
+          rest: client.rest,
+          record: createKeyvRegisteredCommands(backend),
+          guildId: config.discord.guildId,
+          definitions: commandDefinitions(commands, messageCommands),
+          logger: logger.child({ component: 'commands' }),
+          ...(client.application ? { applicationId: client.application.id } : {}),
+        })
+      : undefined;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -408,6 +423,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
         await step('http', async () => httpServer?.close());
         await step('discord', () => client.destroy());
         await step('acedata', () => aceClient.close());
+        await step('command registration', async () => commandRegistration);
         await step('store', () => store.close());
         await step('settings', async () => {
           await adminLog.idle();
