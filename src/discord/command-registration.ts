@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Routes, type APIApplication, type REST } from 'discord.js';
 import type { Logger } from 'pino';
+import type { RegisteredCommandsRecord } from '../core/ports.js';
 import type { MessageCommand, SlashCommand } from './command.js';
 
 /**
@@ -55,12 +56,6 @@ export function definitionsHash(definitions: unknown[]): string {
  */
 export function registersCommands(shardIds: readonly number[] | undefined): boolean {
   return shardIds === undefined || shardIds.includes(0);
-}
-
-/** Port: the hash this bot registered last, per `registrationKey`. */
-export interface RegisteredCommandsRecord {
-  get(key: string): Promise<string | undefined>;
-  set(key: string, hash: string): Promise<void>;
 }
 
 export type AutoRegistration =

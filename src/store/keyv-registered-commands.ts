@@ -1,4 +1,4 @@
-import type { RegisteredCommandsRecord } from '../discord/command-registration.js';
+import type { RegisteredCommandsRecord } from '../core/ports.js';
 import type { StoreBackend } from './open-store.js';
 
 /** The keyv namespace holding the hash of the last command registration. */

@@ -8,8 +8,8 @@ import {
   registerCommandsIfChanged,
   registersCommands,
   registrationKey,
-  type RegisteredCommandsRecord,
 } from '../../src/discord/command-registration.js';
+import type { RegisteredCommandsRecord } from '../../src/core/ports.js';
 
 const APP_ID = '111111111111111111';
 const GUILD_ID = '222222222222222222';
