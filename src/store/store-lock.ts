@@ -39,6 +39,8 @@ export class StoreLockedError extends Error {
   }
 }
 
+const LOCK_WAIT_MS = 1_000;
+
 /** The lock file that guards a sqlite store file. */
 export function storeLockPath(storePath: string): string {
   return `${storePath}.lock`;
@@ -54,7 +56,8 @@ export async function lockStore(location: StoreLocation): Promise<StoreLock> {
   mkdirSync(dirname(resolve(lockPath)), { recursive: true });
   const db = await openDatabase(lockPath);
   try {
-    // No busy timeout (the default): a held lock is answered with SQLITE_BUSY at once.
+    // A holder that is closing right now (a restart) gets this long to let go; then SQLITE_BUSY.
+    db.configure('busyTimeout', LOCK_WAIT_MS);
     await run(db, 'PRAGMA locking_mode = EXCLUSIVE');
     await run(db, 'BEGIN EXCLUSIVE');
     // A write in exclusive locking mode keeps the write lock after COMMIT, until the connection closes.
