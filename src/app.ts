@@ -36,8 +36,11 @@ import { createUsageLog } from './settings/usage-log.js';
 import { createAceDataClient } from './sora/sora-client.js';
 import { MAX_BATCH_SIZE, createAceDataVideoApi } from './sora/video-api.js';
 import { createKeyvTaskStore } from './store/keyv-task-store.js';
-import { openStoreBackend } from './store/open-store.js';
+import { openStoreBackend, parseStoreUrl } from './store/open-store.js';
 import { createRedisCoordination } from './store/redis-coordination.js';
+import { lockStore } from './store/store-lock.js';
+import { commandDefinitions, registerCommandsIfChanged, registersCommands } from './discord/command-registration.js';
+import { createKeyvRegisteredCommands } from './store/keyv-registered-commands.js';
 
 /** A running bot; `stop()` shuts it down gracefully. */
 export interface RunningBot {
@@ -66,6 +69,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger.warn({}, 'ALLOWED_GUILD_IDS is not set: any server that adds the bot can spend your Ace Data Cloud credits');
   }
 
+  // One process per sqlite file: refuses to start (StoreLockedError) while another one runs on it.
+  const storeLock = await lockStore(parseStoreUrl(config.storeUrl));
   const backend = openStoreBackend(config.storeUrl, { logger, redis: { keyPrefix: config.redisKeyPrefix } });
   const { shardCount, shardIds, guildLeaseTtlMs } = config.sharding;
   const holdsShardOf = (guildId: string) => holdsGuildShard(guildId, shardCount, shardIds);
@@ -396,6 +401,19 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     await generation.recover();
   }
   logger.info({ shards: shardIds ?? 'all', ...ownership?.counts() }, 'ready to serve commands');
+  // Commands appear by themselves: registered in the background when they differ from the last
+  // registration. With several processes only the one running shard 0 registers.
+  const commandRegistration =
+    registersCommands(shardIds)
+      ? registerCommandsIfChanged({
+          rest: client.rest,
+          record: createKeyvRegisteredCommands(backend),
+          guildId: config.discord.guildId,
+          definitions: commandDefinitions(commands, messageCommands),
+          logger: logger.child({ component: 'commands' }),
+          ...(client.application ? { applicationId: client.application.id } : {}),
+        })
+      : undefined;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -424,6 +442,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
         await step('http', async () => httpServer?.close());
         await step('discord', () => client.destroy());
         await step('acedata', () => aceClient.close());
+        await step('command registration', async () => commandRegistration);
         await step('store', () => store.close());
         await step('settings', async () => {
           await adminLog.idle();
@@ -432,6 +451,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
         });
         await step('store backend', () => backend.close());
         await step('coordination', async () => coordination?.close());
+        await step('store lock', () => storeLock.release());
         if (failures.length > 0) throw new AggregateError(failures, 'shutdown finished with errors');
       })();
       return stopping;

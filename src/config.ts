@@ -298,14 +298,32 @@ const shardIdList = z
   })
   .optional();
 
-const envSchema = z
-  .object({
+/** The variables `npm run deploy-commands` reads: the Discord token and where to register, no more. */
+const deployFields = {
     DISCORD_TOKEN: secretToken('Bot', "the bot's token from the Discord developer portal"),
     DISCORD_API_URL: httpUrl("Discord's REST base, e.g. http://127.0.0.1:3001/api").optional(),
     DISCORD_GUILD_ID: z
       .string()
       .regex(SNOWFLAKE, { error: 'must be a guild id (17–20 digits)' })
       .optional(),
+    LOG_LEVEL: z
+      .string()
+      .transform((value) => value.toLowerCase())
+      .pipe(
+        z.enum(LOG_LEVELS, {
+          error: `must be one of ${LOG_LEVELS.join(', ')} (default ${CONFIG_DEFAULTS.LOG_LEVEL})`,
+        }),
+      )
+      .optional()
+      .default(CONFIG_DEFAULTS.LOG_LEVEL),
+    LOG_PRETTY: booleanFlag,
+};
+
+const envSchema = z
+  .object({
+    DISCORD_TOKEN: deployFields.DISCORD_TOKEN,
+    DISCORD_API_URL: deployFields.DISCORD_API_URL,
+    DISCORD_GUILD_ID: deployFields.DISCORD_GUILD_ID,
     ACEDATA_API_TOKEN: secretToken('Bearer', 'your Ace Data Cloud API token'),
     ACEDATA_BASE_URL: httpUrl(`default ${CONFIG_DEFAULTS.ACEDATA_BASE_URL}`)
       .optional()
@@ -323,17 +341,8 @@ const envSchema = z
       fallback: CONFIG_DEFAULTS.POLL_INTERVAL_MS,
       unit: 'milliseconds',
     }),
-    LOG_LEVEL: z
-      .string()
-      .transform((value) => value.toLowerCase())
-      .pipe(
-        z.enum(LOG_LEVELS, {
-          error: `must be one of ${LOG_LEVELS.join(', ')} (default ${CONFIG_DEFAULTS.LOG_LEVEL})`,
-        }),
-      )
-      .optional()
-      .default(CONFIG_DEFAULTS.LOG_LEVEL),
-    LOG_PRETTY: booleanFlag,
+    LOG_LEVEL: deployFields.LOG_LEVEL,
+    LOG_PRETTY: deployFields.LOG_PRETTY,
     ALLOWED_GUILD_IDS: guildIdList,
     VIDEO_MODELS: videoModelList,
     DEFAULT_VIDEO_MODEL: z.string().optional(),
@@ -496,6 +505,14 @@ const envSchema = z
     { when: () => true },
   );
 
+/** Our own messages only: zod's defaults could quote the input, and inputs may be secrets. */
+function problemsOf(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const name = typeof issue.path[0] === 'string' ? issue.path[0] : 'environment';
+    return `${name}: ${issue.message}`;
+  });
+}
+
 function isNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
@@ -514,12 +531,7 @@ function pickEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const result = envSchema.safeParse(pickEnv(env));
   if (!result.success) {
-    // Our own messages only: zod's defaults could quote the input, and inputs may be secrets.
-    const problems = result.error.issues.map((issue) => {
-      const name = typeof issue.path[0] === 'string' ? issue.path[0] : 'environment';
-      return `${name}: ${issue.message}`;
-    });
-    throw new ConfigError(problems);
+    throw new ConfigError(problemsOf(result.error));
   }
   const e = result.data;
   const config: Config = {
@@ -565,6 +577,21 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return deepFreeze(config);
 }
 
+/** What `npm run deploy-commands` needs: `DISCORD_TOKEN`, and `DISCORD_GUILD_ID` to register in one guild. */
+export type DeployConfig = Pick<Config, 'logLevel' | 'logPretty'> & { discord: Config['discord'] };
+
+/** Parses only the variables of `npm run deploy-commands`; throws one ConfigError. */
+export function loadDeployConfig(env: NodeJS.ProcessEnv): DeployConfig {
+  const result = z.object(deployFields).safeParse(pickEnv(env));
+  if (!result.success) throw new ConfigError(problemsOf(result.error));
+  const e = result.data;
+  return deepFreeze({
+    discord: { token: e.DISCORD_TOKEN, apiUrl: e.DISCORD_API_URL, guildId: e.DISCORD_GUILD_ID },
+    logLevel: e.LOG_LEVEL,
+    logPretty: e.LOG_PRETTY,
+  });
+}
+
 /** Where `readConfigOrExit` writes; `process.stderr` in main. */
 export interface TextSink {
   write(text: string): unknown;
@@ -575,8 +602,17 @@ export interface TextSink {
  * returns the exit code 1, leaving the exit to the caller. Any other error is a bug and is rethrown.
  */
 export function readConfigOrExit(env: NodeJS.ProcessEnv, stderr: TextSink): Config | 1 {
+  return readOrExit(() => loadConfig(env), stderr);
+}
+
+/** `readConfigOrExit` for `npm run deploy-commands`: only its own variables are read. */
+export function readDeployConfigOrExit(env: NodeJS.ProcessEnv, stderr: TextSink): DeployConfig | 1 {
+  return readOrExit(() => loadDeployConfig(env), stderr);
+}
+
+function readOrExit<T>(load: () => T, stderr: TextSink): T | 1 {
   try {
-    return loadConfig(env);
+    return load();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     stderr.write(`${error.message}\nSee .env.example for every variable and its default.\n`);

@@ -1,30 +1,21 @@
-import { REST, Routes, type APIApplication } from 'discord.js';
+import { REST } from 'discord.js';
 import { commands, messageCommands } from '../commands/index.js';
-import { readConfigOrExit } from './config.js';
+import { readDeployConfigOrExit } from './config.js';
+import { commandDefinitions, currentApplicationId, describeTarget, putCommands } from './discord/command-registration.js';
 import { createLogger } from './logger.js';
 
-// Registers the slash commands: instantly in DISCORD_GUILD_ID when set, else globally.
-const config = readConfigOrExit(process.env, process.stderr);
+// Registers the slash commands by hand: instantly in DISCORD_GUILD_ID when set, else globally.
+// `npm start` does this by itself when the commands changed; this needs only DISCORD_TOKEN.
+const config = readDeployConfigOrExit(process.env, process.stderr);
 if (typeof config === 'number') process.exit(config);
-const logger = createLogger({
-  level: config.logLevel,
-  pretty: config.logPretty,
-  secrets: [config.discord.token, config.acedata.apiToken],
-});
+const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, secrets: [config.discord.token] });
 
 const rest = new REST(config.discord.apiUrl ? { api: config.discord.apiUrl } : {}).setToken(config.discord.token);
 try {
   // The application id comes from the token itself.
-  const application = (await rest.get(Routes.currentApplication())) as APIApplication;
-  const body = [...commands.map((c) => c.data), ...messageCommands.map((c) => c.data)];
-  const route = config.discord.guildId
-    ? Routes.applicationGuildCommands(application.id, config.discord.guildId)
-    : Routes.applicationCommands(application.id);
-  const registered = (await rest.put(route, { body })) as unknown[];
-  logger.info(
-    { applicationId: application.id, scope: config.discord.guildId ? `guild ${config.discord.guildId}` : 'global', count: registered.length },
-    'commands registered',
-  );
+  const target = { applicationId: await currentApplicationId(rest), guildId: config.discord.guildId };
+  const count = await putCommands(rest, target, commandDefinitions(commands, messageCommands));
+  logger.info({ applicationId: target.applicationId, scope: describeTarget(target), count }, 'commands registered');
 } catch (err) {
   logger.fatal({ err }, 'could not register commands');
   process.exitCode = 1;

@@ -2,6 +2,7 @@ import { DEFAULT_ENABLED_MODEL_IDS } from '../src/core/models/catalogue.js';
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import {
+  loadDeployConfig,
   CONFIG_DEFAULTS,
   CONFIG_ENV_NAMES,
   ConfigError,
@@ -497,5 +498,31 @@ describe('DISCORD_SHARD_COUNT, DISCORD_SHARDS and GUILD_LEASE_TTL_MS (several pr
       /DISCORD_SHARDS: runs only some shards, so other processes run the rest: they must share STORE_URL=redis/,
     );
     expect(loadConfig({ ...redis, DISCORD_SHARD_COUNT: '2', DISCORD_SHARDS: '1' }).sharding.shardIds).toEqual([1]);
+  });
+});
+
+describe('loadDeployConfig (npm run deploy-commands)', () => {
+  it('needs only DISCORD_TOKEN and ignores the bot-only variables, even invalid ones', () => {
+    const config = loadDeployConfig({ DISCORD_TOKEN, STORE_URL: 'postgres://nope', POLL_INTERVAL_MS: 'soon' });
+    expect(config).toEqual({
+      discord: { token: DISCORD_TOKEN, apiUrl: undefined, guildId: undefined },
+      logLevel: 'info',
+      logPretty: false,
+    });
+    expect(loadDeployConfig({ DISCORD_TOKEN, DISCORD_GUILD_ID: GUILD_A }).discord.guildId).toBe(GUILD_A);
+  });
+
+  it('names what is missing or wrong among its own variables, never ACEDATA_API_TOKEN', () => {
+    let error: unknown;
+    try {
+      loadDeployConfig({ DISCORD_GUILD_ID: 'general' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('DISCORD_TOKEN');
+    expect(message).toContain('DISCORD_GUILD_ID');
+    expect(message).not.toContain('ACEDATA_API_TOKEN');
   });
 });

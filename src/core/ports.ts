@@ -190,3 +190,9 @@ export interface SlotPool {
   /** Calls `listener` when another process frees a slot. */
   onFreed(listener: () => void): void;
 }
+
+/** The hash of the slash commands this bot registered last, per application and target (guild or global). */
+export interface RegisteredCommandsRecord {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, hash: string): Promise<void>;
+}

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { MigrationRefusedError, migrateStore, type MigrationSummary } from './migrate-store.js';
-import { StoreUrlError } from './open-store.js';
+import { parseStoreUrl, StoreUrlError } from './open-store.js';
+import { lockStore, StoreLockedError, type StoreLock } from './store-lock.js';
 
 const USAGE = `Copies the bot's store (task ledger, indexes, guild settings) into another one.
 Stop the bot first; then point STORE_URL at the target.
@@ -51,7 +52,10 @@ export async function runMigrateStoreCli(
     return 2;
   }
 
+  const locks: StoreLock[] = [];
   try {
+    // The bot's own lock: a sqlite store a running bot writes to is neither read nor written here.
+    for (const url of new Set([values.from, values.to])) locks.push(await lockStore(parseStoreUrl(url)));
     const summary = await migrateStore({
       from: values.from,
       to: values.to,
@@ -62,12 +66,16 @@ export async function runMigrateStoreCli(
     out.write(formatSummary(summary));
     return 0;
   } catch (error) {
-    if (error instanceof MigrationRefusedError || error instanceof StoreUrlError) {
+    if (error instanceof StoreLockedError) {
+      err.write(`migrate-store: a bot is running on the sqlite store ${error.storePath}; stop it first\n`);
+    } else if (error instanceof MigrationRefusedError || error instanceof StoreUrlError) {
       err.write(`migrate-store: ${error.message}\n`);
     } else {
       err.write(`migrate-store: failed: ${error instanceof Error ? error.message : String(error)}\n`);
     }
     return 1;
+  } finally {
+    await Promise.allSettled(locks.map((lock) => lock.release()));
   }
 }
 

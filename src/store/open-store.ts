@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
@@ -54,6 +55,8 @@ export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
 /** The Redis key prefix of every namespace unless `RedisStoreOptions.keyPrefix` says otherwise. */
 export const DEFAULT_REDIS_KEY_PREFIX = 'sora-bot:';
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/** How long a namespace keeps retrying the switch to WAL while other connections hold the file. */
+const SQLITE_WAL_SWITCH_BUDGET_MS = 10_000;
 const REDIS_DEFAULTS = {
   connectTimeoutMs: 5_000,
   commandTimeoutMs: 5_000,
@@ -156,10 +159,7 @@ function createKeyv<Value>(
       // about 50 creates a second. Querying at once also observes the adapter's connection promise,
       // which would otherwise be an unhandled rejection when the file cannot be opened; that
       // failure still reaches every later operation and the 'error' event.
-      adapter
-        .query('PRAGMA journal_mode = WAL')
-        .then(() => adapter.query('PRAGMA synchronous = NORMAL'))
-        .catch((err: unknown) => log?.warn({ err }, 'could not switch sqlite to WAL'));
+      switchToWal(adapter).catch((err: unknown) => log?.warn({ err }, 'could not switch sqlite to WAL'));
       return new Keyv<Value>({ store: adapter, namespace, throwOnErrors: true });
     }
 
@@ -189,4 +189,32 @@ function createKeyv<Value>(
       return new Keyv<Value>({ store: adapter, namespace: prefixedNamespace, useKeyPrefix: false, throwOnErrors: true });
     }
   }
+}
+
+/**
+ * Switches the file to WAL (it stays so: the mode is kept in the file) and this connection to
+ * synchronous=NORMAL. On a fresh file, while another connection (another namespace creating its
+ * table) holds the write lock, SQLite answers the journal-mode switch with SQLITE_BUSY at once:
+ * the busy timeout is skipped because waiting could deadlock. So the switch is retried with a
+ * backoff until it holds or the budget runs out.
+ */
+async function switchToWal(adapter: KeyvSqlite): Promise<void> {
+  await adapter.query('PRAGMA synchronous = NORMAL');
+  const deadline = Date.now() + SQLITE_WAL_SWITCH_BUDGET_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const rows = (await adapter.query('PRAGMA journal_mode = WAL')) as { journal_mode?: string }[];
+      const mode = rows[0]?.journal_mode?.toLowerCase();
+      // An in-memory database answers "memory": it has no WAL and needs none.
+      if (mode === 'wal' || mode === 'memory') return;
+      throw new Error(`sqlite kept journal_mode "${String(mode)}"`);
+    } catch (err) {
+      if (!isSqliteBusy(err) || Date.now() >= deadline) throw err;
+      await delay(Math.min(10 * 2 ** attempt, 250));
+    }
+  }
+}
+
+function isSqliteBusy(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'SQLITE_BUSY';
 }

@@ -43,4 +43,25 @@ describe('e2e: npm run deploy-commands', () => {
     expect(result.status).toBe(0);
     expect(world.discord.registeredCommands().map((c) => c.name)).toEqual(expect.arrayContaining(['sora', 'sora-admin']));
   });
+
+  it('needs only the Discord token: no Ace Data Cloud token, no store', async () => {
+    const guild = world.guilds[0]!;
+    const child = spawn(process.execPath, ['dist/src/deploy-commands.js'], {
+      env: { PATH: process.env.PATH ?? '', DISCORD_TOKEN: world.env.DISCORD_TOKEN!, DISCORD_API_URL: world.env.DISCORD_API_URL!, DISCORD_GUILD_ID: guild.id },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(output).not.toContain('ACEDATA_API_TOKEN');
+    expect(status).toBe(0);
+    expect(output).toContain('commands registered');
+    expect(world.discord.registeredCommands(guild.id).map((c) => c.name)).toEqual(expect.arrayContaining(['sora', 'sora-admin']));
+  });
+
+  it('without DISCORD_TOKEN names it and exits 1', async () => {
+    const result = await deploy(world, { DISCORD_TOKEN: '' });
+    expect(result.status).toBe(1);
+    expect(result.output).toContain('DISCORD_TOKEN');
+  });
 });

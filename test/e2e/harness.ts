@@ -129,6 +129,11 @@ export async function startExtraBot(world: World, extraEnv: Record<string, strin
   return bot;
 }
 
+/** Starts one more bot process in the world without waiting for it: for a start that should fail. */
+export function spawnExtraBot(world: World, extraEnv: Record<string, string> = {}): BotProcess {
+  return spawnBot({ ...world.env, ...extraEnv });
+}
+
 /** Waits for the bot's "ready" line (logged in, its tasks recovered or taken over). */
 async function untilReady(bot: BotProcess): Promise<void> {
   await Promise.race([

@@ -8,7 +8,8 @@ import type { Task } from '../../src/core/task.js';
 import { createKeyvTaskStore } from '../../src/store/keyv-task-store.js';
 import { runMigrateStoreCli } from '../../src/store/migrate-store-cli.js';
 import { describeStore, MigrationRefusedError, migrateStore } from '../../src/store/migrate-store.js';
-import { openStoreBackend } from '../../src/store/open-store.js';
+import { openStoreBackend, parseStoreUrl } from '../../src/store/open-store.js';
+import { lockStore } from '../../src/store/store-lock.js';
 import { makeTask } from '../fakes/task-factory.js';
 import { deleteRedisKeys, isRedisAvailable, listRedisKeys, REDIS_URL, uniqueRedisPrefix } from './redis-helpers.js';
 
@@ -228,6 +229,21 @@ describe('migrate-store command line', () => {
     expect(out2.text()).toContain('12 keys written');
     expect(out2.text()).toContain('the bot will resume 2 unfinished tasks');
     expect(err.text()).toBe('');
+  });
+
+  it('refuses a sqlite store a running bot holds, and works once the bot is gone', async () => {
+    const from = sqliteUrl('source');
+    const to = sqliteUrl('target');
+    await seedSource(from);
+    const bot = await lockStore(parseStoreUrl(from));
+    const err = sink();
+    try {
+      expect(await runMigrateStoreCli(['--from', from, '--to', to], sink(), err)).toBe(1);
+    } finally {
+      await bot.release();
+    }
+    expect(err.text()).toBe(`migrate-store: a bot is running on the sqlite store ${from.replace('sqlite://', '')}; stop it first\n`);
+    expect(await runMigrateStoreCli(['--from', from, '--to', to], sink(), sink())).toBe(0);
   });
 
   it('exits 1 with the reason when it refuses, and 2 on a usage error', async () => {

@@ -1,7 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
+import sqlite3 from 'sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openKeyv, openStoreBackend, parseStoreUrl, StoreUrlError } from '../../src/store/open-store.js';
 import type { StoreBackend } from '../../src/store/open-store.js';
@@ -179,5 +181,39 @@ describe.skipIf(!runRedis)('openStoreBackend on Redis', () => {
     const reopened = openStoreBackend(REDIS_URL, { redis: { keyPrefix: `${prefix}one:` } });
     expect(await reopened.keyv('tasks').get('k')).toBe('one');
     await reopened.close();
+  });
+});
+
+describe('openStoreBackend on a fresh sqlite file', () => {
+  type Adapter = { query(sql: string): Promise<Record<string, unknown>[]> };
+  const run = (db: sqlite3.Database, sql: string) =>
+    new Promise<void>((resolve, reject) => db.run(sql, (err) => (err ? reject(err) : resolve())));
+
+  it('switches to WAL with a busy timeout even while another connection holds the write lock', async () => {
+    const { logger, lines } = capturingLogger();
+    const path = join(tempDir, 'fresh-locked.sqlite');
+    // Another connection (as another namespace creating its table) holds the write lock: SQLite
+    // answers the journal-mode switch with SQLITE_BUSY at once, without waiting for the busy timeout.
+    const other = new sqlite3.Database(path);
+    await run(other, 'CREATE TABLE tasks(key VARCHAR(255) PRIMARY KEY, value TEXT)');
+    await run(other, 'BEGIN IMMEDIATE');
+    await run(other, 'CREATE TABLE other_namespace(a)');
+    const backend = openStoreBackend(`sqlite://${path}`, { logger });
+    const keyv = backend.keyv<number>('tasks');
+    await keyv.get('k');
+    await delay(200);
+    await run(other, 'COMMIT');
+    await new Promise<void>((resolve, reject) => other.close((err) => (err ? reject(err) : resolve())));
+
+    await keyv.set('k', 1);
+    const adapter = keyv.store as Adapter;
+    await expect.poll(async () => (await adapter.query('PRAGMA journal_mode'))[0]?.journal_mode, { timeout: 5_000 }).toBe('wal');
+    const [busy] = await adapter.query('PRAGMA busy_timeout');
+    const [sync] = await adapter.query('PRAGMA synchronous');
+    await backend.close();
+
+    expect(Number(Object.values(busy ?? {})[0])).toBeGreaterThanOrEqual(1_000);
+    expect(Number(Object.values(sync ?? {})[0])).toBe(1); // NORMAL
+    expect(lines.filter((line) => Number(line.level) >= 40)).toEqual([]);
   });
 });
