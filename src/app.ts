@@ -36,6 +36,8 @@ import { MAX_BATCH_SIZE, createAceDataVideoApi } from './sora/video-api.js';
 import { createKeyvTaskStore } from './store/keyv-task-store.js';
 import { openStoreBackend } from './store/open-store.js';
 import { createRedisCoordination } from './store/redis-coordination.js';
+import { createDeliveryCheck } from './discord/delivery-check.js';
+import { registerGatewayEvents } from './discord/gateway-events.js';
 
 /** A running bot; `stop()` shuts it down gracefully. */
 export interface RunningBot {
@@ -184,6 +186,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     },
     perGuildConcurrencyOf: (guildId) => settings.peek(guildId).maxActiveGenerations ?? undefined,
     availability: modelAvailability,
+    deliveryCheck: createDeliveryCheck(client),
     ...(coordination ? { slots: coordination.slots } : {}),
     ...(publicUrl
       ? { callbacks: { newSecret: newCallbackSecret, urlFor: (id: string, secret: string) => callbackUrl(publicUrl, id, secret) } }
@@ -317,6 +320,11 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
   );
   client.on(Events.InteractionCreate, (interaction) => void router.handle(interaction));
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
+  const gatewayEvents = registerGatewayEvents(client, {
+    recheckGuild: (guildId) => scheduler.recheckGuild(guildId),
+    allowedGuildIds: config.allowedGuildIds,
+    logger: logger.child({ component: 'gateway-events' }),
+  });
 
   let shuttingDown = false;
   metrics.watch({
@@ -367,6 +375,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger: logger.child({ component: 'publisher' }),
   });
   logger.info({ user: client.user!.tag, guilds: client.guilds.cache.size }, 'logged in');
+  await gatewayEvents.leaveOutsiders();
   if (ownership) {
     // Guilds of our shards with unfinished work, or whose only trace is a slot a crash left behind.
     const candidates = new Set([
