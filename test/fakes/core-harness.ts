@@ -1,7 +1,7 @@
 import { CircuitBreaker } from '../../src/core/circuit-breaker.js';
 import { DeliveryService } from '../../src/core/delivery.js';
 import { GenerationService, type BudgetReached, type GuildStartLimits } from '../../src/core/generation-service.js';
-import { systemClock, systemTimers, type GuildUsageLog } from '../../src/core/ports.js';
+import { systemClock, systemTimers, type DeliveryCheck, type GuildUsageLog } from '../../src/core/ports.js';
 import { SubmitScheduler, type SubmitLimits } from '../../src/core/submit-scheduler.js';
 import type { Task } from '../../src/core/task.js';
 import { PollerRegistry } from '../../src/poller/poller-registry.js';
@@ -28,6 +28,8 @@ export interface CoreHarnessOptions {
   guildLimits?: (guildId: string) => Promise<GuildStartLimits>;
   usage?: GuildUsageLog;
   perGuildConcurrencyOf?: (guildId: string) => number | undefined;
+  /** The last look before each submit (the bot's view of Discord). */
+  deliveryCheck?: DeliveryCheck;
 }
 
 /** The poll schedule the core tests use unless they say otherwise. */
@@ -91,6 +93,7 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
     logger,
     limits: { maxActiveGenerations: 5, perGuildConcurrency: 3, submitMinIntervalMs: 2_000, ...options.limits },
     ...(options.perGuildConcurrencyOf ? { perGuildConcurrencyOf: options.perGuildConcurrencyOf } : {}),
+    ...(options.deliveryCheck ? { deliveryCheck: options.deliveryCheck } : {}),
     events: {
       onSubmitted: (task) => registry.follow(task),
       onFinishedWithoutGeneration: (task) => delivery.deliver(task.id),
