@@ -145,8 +145,11 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     return config.models.enabled.includes(modelId) && (allowed.length === 0 || allowed.includes(modelId));
   };
   const late: { publisher?: Publisher } = {};
+  // The bot's live view of Discord: nothing is submitted, or posted, where a result cannot arrive.
+  const deliveryCheck = createDeliveryCheck(client);
   const delivery = new DeliveryService({
     store,
+    deliveryCheck,
     // The publisher needs the bot's user id, known only after login; no task is published before.
     publisher: instrumentPublisher({ publish: (task, options) => late.publisher!.publish(task, options) }, metrics),
     onPublished: (task) => {
@@ -186,7 +189,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     },
     perGuildConcurrencyOf: (guildId) => settings.peek(guildId).maxActiveGenerations ?? undefined,
     availability: modelAvailability,
-    deliveryCheck: createDeliveryCheck(client),
+    deliveryCheck,
     ...(coordination ? { slots: coordination.slots } : {}),
     ...(publicUrl
       ? { callbacks: { newSecret: newCallbackSecret, urlFor: (id: string, secret: string) => callbackUrl(publicUrl, id, secret) } }

@@ -133,4 +133,39 @@ describe('delivery guards: a waiting task whose result could not be posted is ne
     await h.stop();
     await backend.close();
   });
+
+  it('a running task whose server removed the bot is not posted there: undeliverable at once, kept in the ledger', async () => {
+    const guard = tableCheck();
+    const h = createCoreHarness({ deliveryCheck: guard.check });
+    const { task } = await h.service.start(newGeneration('g1', 'u1', 'running when kicked'));
+    await vi.advanceTimersByTimeAsync(100);
+    const providerTaskId = (await h.store.get(task.id))!.providerTaskId!;
+    guard.verdicts.set('g1-channel', { ok: false, reason: 'guild_gone' });
+    h.api.setStatus(providerTaskId, { kind: 'succeeded', videoUrl: 'https://videos.example/kicked.mp4' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    await h.delivery.idle();
+
+    const stored = (await h.store.get(task.id))!;
+    expect(stored.state).toBe('undeliverable');
+    expect(stored.undeliverableReason).toMatch(/^guild_gone/);
+    // The generation was made: it stays in the member's history.
+    expect(stored.outcome).toMatchObject({ kind: 'succeeded' });
+    expect((await h.service.history('g1', 'u1', 10)).map((t) => t.id)).toContain(task.id);
+    expect(h.publisher.calls).toHaveLength(0);
+    await h.stop();
+  });
+
+  it('a channel or permission problem of a finished task is left to Discord: the post is tried', async () => {
+    const guard = tableCheck();
+    const h = createCoreHarness({ deliveryCheck: guard.check });
+    const { task } = await h.service.start(newGeneration('g1', 'u1', 'paid for'));
+    await vi.advanceTimersByTimeAsync(100);
+    const providerTaskId = (await h.store.get(task.id))!.providerTaskId!;
+    guard.verdicts.set('g1-channel', { ok: false, reason: 'missing_permissions', permissions: ['AttachFiles'] });
+    h.api.setStatus(providerTaskId, { kind: 'succeeded', videoUrl: 'https://videos.example/paid.mp4' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    await h.delivery.idle();
+    expect(h.publisher.calls.map((c) => c.task.id)).toEqual([task.id]);
+    await h.stop();
+  });
 });

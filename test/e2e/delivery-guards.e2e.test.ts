@@ -68,22 +68,22 @@ describe('e2e: delivery guards', { timeout: 90_000 }, () => {
     expect(world.discord.leftGuildIds).toEqual([outsider.id, late.id]);
   });
 
-  it('the server sets a daily budget of 3 credits (three sora-2 10 s videos)', async () => {
+  it('the server sets a daily budget of 2 credits (two sora-2 10 s videos)', async () => {
     const set = world.discord.sendCommand({
       guildId: main.id,
       channelId: general,
       userId: main.ownerId,
       name: 'sora-admin',
       subcommand: 'limits',
-      options: { 'daily-budget': 3 },
+      options: { 'daily-budget': 2 },
     });
-    expect(await ephemeralText(set)).toMatch(/3/);
+    expect(await ephemeralText(set)).toMatch(/2/);
   });
 
   let blockerTaskId: string;
-  it('a long generation takes the only slot', async () => {
+  it('a long generation in the server that will remove the bot takes the only slot', async () => {
     world.ace.setGenerationTimeMs(10 * 60_000);
-    const handle = generate('the blocker');
+    const handle = generate('the blocker', kicked, world.channelOf(kicked));
     await world.discord.waitFor(() => submitsOf('the blocker').length === 1, WAIT_MS, 'the blocker submit');
     await handle.waitForAck(WAIT_MS);
     blockerTaskId = [...world.ace.tasks.values()].find((t) => t.request.prompt === 'the blocker')!.id;
@@ -118,15 +118,22 @@ describe('e2e: delivery guards', { timeout: 90_000 }, () => {
     expect(world.discord.leftGuildIds).not.toContain(kicked.id);
   });
 
-  it('none of them used quota or budget, and none is ever submitted, even once the slot frees', async () => {
-    // Quota 5: the blocker and this one count (3 left); the two blocked jobs of this server do not.
-    // Budget 3: were they counted, the blocker and they would have spent it and this would be refused.
-    const after = generate('after the guards');
-    const text = await after.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
-    expect(text.content).toContain('3 of 5 videos left today (UTC).');
-
+  it('the generation already running there is followed to its end but not posted into the server that removed the bot', async () => {
     world.ace.setGenerationTimeMs(200);
     world.ace.finishTask(blockerTaskId);
+    const line = await world.bot!.waitForLog((l) => l.msg === 'result undeliverable' && l.code === 'guild_gone', WAIT_MS);
+    expect(line.guildId).toBe(kicked.id);
+    const posts = world.discord.requests.filter((r) => r.method === 'POST' && r.path.includes(`/channels/${world.channelOf(kicked)}/`));
+    expect(posts).toHaveLength(0);
+  });
+
+  it('none of them used quota or budget, and none is ever submitted, even once the slot frees', async () => {
+    // Quota 5: only this one counts (4 left); the two blocked jobs of this server do not.
+    // Budget 2: were they counted, they would have spent it and this would be refused.
+    const after = generate('after the guards');
+    const text = await after.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
+    expect(text.content).toContain('4 of 5 videos left today (UTC).');
+
     await world.discord.waitFor(() => submitsOf('after the guards').length === 1, WAIT_MS, 'the next submit');
     await world.discord.waitForMessage(general, (m) => m.embeds[0]?.description === 'after the guards', WAIT_MS);
     await settle(500);

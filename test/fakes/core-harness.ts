@@ -59,7 +59,15 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
   const budgetsReached: BudgetReached[] = [];
   const outcomes: Task[] = [];
 
-  const delivery = new DeliveryService({ store, publisher, progress, clock, timers, logger });
+  const delivery = new DeliveryService({
+    store,
+    publisher,
+    progress,
+    clock,
+    timers,
+    logger,
+    ...(options.deliveryCheck ? { deliveryCheck: options.deliveryCheck } : {}),
+  });
   const batcher = new StatusBatcher({
     api,
     timers,
