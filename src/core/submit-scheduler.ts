@@ -4,6 +4,7 @@ import type {
   Clock,
   DeliveryBlockedReason,
   DeliveryCheck,
+  DeliveryCheckResult,
   Logger,
   ProgressReporter,
   SlotCandidate,
@@ -379,7 +380,7 @@ export class SubmitScheduler {
     const { store, api, clock, progress } = this.deps;
     const log = this.deps.logger.child({ taskId, guildId });
     let task: Task;
-    let blocked: Extract<ReturnType<DeliveryCheck['check']>, { ok: false }> | undefined;
+    let blocked: BlockedVerdict | undefined;
     try {
       // Written before the POST: after a crash a `submitting` task is never sent again (design.md §2a).
       task = await store.update(taskId, (t) => {
@@ -541,10 +542,11 @@ export class SubmitScheduler {
   async recheckGuild(guildId: string): Promise<number> {
     const check = this.deps.deliveryCheck;
     if (!check) return 0;
-    const doomed: [string, Extract<ReturnType<DeliveryCheck['check']>, { ok: false }>][] = [];
-    for (const [taskId, entry] of this.waiting) {
-      if (entry.guildId !== guildId) continue;
-      const verdict = check.check(entry);
+    const doomed: [string, BlockedVerdict][] = [];
+    // Only this guild's queue is walked: a busy server's channel edits must not scan every queue.
+    for (const taskId of this.queues.get(guildId) ?? []) {
+      const entry = this.waiting.get(taskId);
+      const verdict = entry ? check.check(entry) : { ok: true as const };
       if (!verdict.ok) doomed.push([taskId, verdict]);
     }
     let ended = 0;
@@ -656,6 +658,9 @@ function endedUnavailable(task: Task, now: Date): Task {
   });
 }
 
+/** A delivery check's "no": why the result could not be posted. */
+type BlockedVerdict = Extract<DeliveryCheckResult, { ok: false }>;
+
 /** What the scheduler keeps of a waiting task: its guild, member, age, model and channel. */
 interface WaitingEntry {
   guildId: string;
@@ -687,7 +692,7 @@ function endedBlocked(task: Task, reason: DeliveryBlockedReason, now: Date): Tas
   });
 }
 
-function blockedView(verdict: { reason: DeliveryBlockedReason; permissions?: string[] }) {
+function blockedView(verdict: BlockedVerdict) {
   return {
     kind: 'delivery_blocked' as const,
     reason: verdict.reason,
