@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PermissionBits, type GuildState, type InteractionHandle } from '../emulators/discord/index.js';
+import { DEFAULT_BOT_PERMISSIONS, PermissionBits, type GuildState, type InteractionHandle } from '../emulators/discord/index.js';
 import { createWorld, ephemeralText, MEMBER_ID, settle, type World } from './harness.js';
 
 const WAIT_MS = 15_000;
@@ -108,6 +108,16 @@ describe('e2e: delivery guards', { timeout: 90_000 }, () => {
     expect(told.content).toContain('missing: AttachFiles, EmbedLinks');
   });
 
+  it("(b') the bot's role loses a permission server-wide (GUILD_ROLE_UPDATE): the same", async () => {
+    const handle = generate('role job');
+    await queued(handle);
+    world.discord.setGuildBotPermissions(main.id, DEFAULT_BOT_PERMISSIONS & ~PermissionBits.EmbedLinks);
+    const told = await handle.waitForOriginal((m) => /can no longer post/.test(m.content), WAIT_MS);
+    expect(told.content).toContain('missing: EmbedLinks');
+    // Given back, so the server's next command is accepted again.
+    world.discord.setGuildBotPermissions(main.id, DEFAULT_BOT_PERMISSIONS);
+  });
+
   it('(c) the bot is removed from the server while the job waits: not submitted, the member is told', async () => {
     const handle = generate('kicked job', kicked, world.channelOf(kicked));
     await queued(handle);
@@ -128,7 +138,7 @@ describe('e2e: delivery guards', { timeout: 90_000 }, () => {
   });
 
   it('none of them used quota or budget, and none is ever submitted, even once the slot frees', async () => {
-    // Quota 5: only this one counts (4 left); the two blocked jobs of this server do not.
+    // Quota 5: only this one counts (4 left); the three blocked jobs of this server do not.
     // Budget 2: were they counted, they would have spent it and this would be refused.
     const after = generate('after the guards');
     const text = await after.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
@@ -137,7 +147,7 @@ describe('e2e: delivery guards', { timeout: 90_000 }, () => {
     await world.discord.waitFor(() => submitsOf('after the guards').length === 1, WAIT_MS, 'the next submit');
     await world.discord.waitForMessage(general, (m) => m.embeds[0]?.description === 'after the guards', WAIT_MS);
     await settle(500);
-    for (const prompt of ['doomed job', 'locked job', 'kicked job']) expect(submitsOf(prompt)).toHaveLength(0);
+    for (const prompt of ['doomed job', 'locked job', 'role job', 'kicked job']) expect(submitsOf(prompt)).toHaveLength(0);
     expect(world.ace.requestsTo('/sora/videos')).toHaveLength(2);
     expect(world.bot!.child.exitCode).toBeNull();
   });
