@@ -390,6 +390,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     await generation.recover();
   }
   logger.info({ shards: shardIds ?? 'all', ...ownership?.counts() }, 'ready to serve commands');
+  // Channels deleted, permissions changed or servers left while the bot was down.
+  void scheduler.recheckAll().catch((err: unknown) => logger.warn({ err }, 'could not re-check waiting tasks'));
 
   let stopping: Promise<void> | undefined;
   return {

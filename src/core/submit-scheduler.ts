@@ -566,6 +566,16 @@ export class SubmitScheduler {
     return ended;
   }
 
+  /**
+   * `recheckGuild` for every guild with waiting tasks: after a restart, a server that removed the bot
+   * (or a channel deleted) while it was down ends its waiting tasks now, not when their turn comes.
+   */
+  async recheckAll(): Promise<number> {
+    let ended = 0;
+    for (const guildId of [...this.queues.keys()]) ended += await this.recheckGuild(guildId);
+    return ended;
+  }
+
   /** A submit the provider surely did not accept goes back to the head of its guild's queue. */
   private async requeue(task: Task): Promise<void> {
     await this.deps.store.update(task.id, (t) => transition(t, 'queued', this.deps.clock.now()));

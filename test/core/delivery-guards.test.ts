@@ -168,4 +168,22 @@ describe('delivery guards: a waiting task whose result could not be posted is ne
     expect(h.publisher.calls.map((c) => c.task.id)).toEqual([task.id]);
     await h.stop();
   });
+
+  it('recheckAll, after a restart, ends the blocked waiting tasks of every guild', async () => {
+    const guard = tableCheck();
+    const h = createCoreHarness({ deliveryCheck: guard.check, limits: { maxActiveGenerations: 1 } });
+    await h.service.start(newGeneration('g0', 'u0', 'running'));
+    await vi.advanceTimersByTimeAsync(100);
+    const a = await h.service.start({ ...newGeneration('g1', 'u1', 'a'), channelId: 'c-a' });
+    const b = await h.service.start({ ...newGeneration('g2', 'u2', 'b'), channelId: 'c-b' });
+    const c = await h.service.start({ ...newGeneration('g2', 'u3', 'c'), channelId: 'c-c' });
+    guard.verdicts.set('c-a', { ok: false, reason: 'guild_gone' });
+    guard.verdicts.set('c-b', { ok: false, reason: 'channel_gone' });
+
+    expect(await h.scheduler.recheckAll()).toBe(2);
+    expect((await h.store.get(a.task.id))!.state).toBe('cancelled');
+    expect((await h.store.get(b.task.id))!.state).toBe('cancelled');
+    expect((await h.store.get(c.task.id))!.state).toBe('queued');
+    await h.stop();
+  });
 });

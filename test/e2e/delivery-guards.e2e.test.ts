@@ -152,3 +152,37 @@ describe('e2e: delivery guards', { timeout: 90_000 }, () => {
     expect(world.bot!.child.exitCode).toBeNull();
   });
 });
+
+describe('e2e: delivery guards across a restart', { timeout: 90_000 }, () => {
+  let world: World;
+
+  beforeAll(async () => {
+    world = await createWorld({ env: { MAX_ACTIVE_GENERATIONS: '1' } });
+    await world.startBot();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('a channel deleted while the bot was down ends its waiting job at start, unsubmitted, the member told', async () => {
+    const guild = world.guilds[0]!;
+    const side = world.discord.addChannel(guild.id, { name: 'side' }).id;
+    const generate = (prompt: string, channelId: string) =>
+      world.discord.sendCommand({ guildId: guild.id, channelId, userId: MEMBER_ID, name: 'sora', subcommand: 'generate', options: { prompt } });
+    world.ace.setGenerationTimeMs(10 * 60_000);
+    generate('holds the slot', world.channelOf(guild));
+    await world.discord.waitFor(() => world.ace.requestsTo('/sora/videos').length === 1, WAIT_MS, 'the first submit');
+    const waiting = generate('waits across the restart', side);
+    await waiting.waitForOriginal((m) => /^⏳ Queued/.test(m.content), WAIT_MS);
+
+    expect(await world.bot!.kill('SIGTERM')).toBe(0);
+    // No session is connected: the bot never sees a CHANNEL_DELETE for it.
+    world.discord.deleteChannel(side);
+    await world.startBot();
+
+    const told = await waiting.waitForOriginal((m) => /no longer exists/.test(m.content), WAIT_MS);
+    expect(told.content).toMatch(/^✖️/);
+    await settle(300);
+    expect(world.ace.requestsTo('/sora/videos')).toHaveLength(1);
+  });
+});
