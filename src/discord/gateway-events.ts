@@ -44,7 +44,9 @@ export function registerGatewayEvents(client: Client, options: GatewayEventsOpti
   client.on(Events.GuildRoleUpdate, (_old, role) => recheck(role.guild.id, 'role_update'));
   client.on(Events.GuildRoleDelete, (role) => recheck(role.guild.id, 'role_delete'));
   client.on(Events.GuildMemberUpdate, (_old, member) => {
-    // Discord sends the bot's own member update without the privileged GuildMembers intent.
+    // Only the bot's own roles matter here. Without the privileged GuildMembers intent this arrives
+    // only when Discord sends the bot its own member update; when it does not, the post's 50013 stays
+    // the last word (undeliverable), as before.
     if (member.id === client.user?.id) recheck(member.guild.id, 'member_update');
   });
 
