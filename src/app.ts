@@ -41,6 +41,8 @@ import { createRedisCoordination } from './store/redis-coordination.js';
 import { lockStore } from './store/store-lock.js';
 import { commandDefinitions, registerCommandsIfChanged, registersCommands } from './discord/command-registration.js';
 import { createKeyvRegisteredCommands } from './store/keyv-registered-commands.js';
+import { createDeliveryCheck } from './discord/delivery-check.js';
+import { registerGatewayEvents } from './discord/gateway-events.js';
 
 /** A running bot; `stop()` shuts it down gracefully. */
 export interface RunningBot {
@@ -150,8 +152,11 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     return config.models.enabled.includes(modelId) && (allowed.length === 0 || allowed.includes(modelId));
   };
   const late: { publisher?: Publisher } = {};
+  // The bot's live view of Discord: nothing is submitted, or posted, where a result cannot arrive.
+  const deliveryCheck = createDeliveryCheck(client);
   const delivery = new DeliveryService({
     store,
+    deliveryCheck,
     // The publisher needs the bot's user id, known only after login; no task is published before.
     publisher: instrumentPublisher({ publish: (task, options) => late.publisher!.publish(task, options) }, metrics),
     onPublished: (task) => {
@@ -191,6 +196,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     },
     perGuildConcurrencyOf: (guildId) => settings.peek(guildId).maxActiveGenerations ?? undefined,
     availability: modelAvailability,
+    deliveryCheck,
     ...(coordination ? { slots: coordination.slots } : {}),
     ...(publicUrl
       ? { callbacks: { newSecret: newCallbackSecret, urlFor: (id: string, secret: string) => callbackUrl(publicUrl, id, secret) } }
@@ -330,6 +336,11 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
   );
   client.on(Events.InteractionCreate, (interaction) => void router.handle(interaction));
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
+  const gatewayEvents = registerGatewayEvents(client, {
+    recheckGuild: (guildId) => scheduler.recheckGuild(guildId),
+    allowedGuildIds: config.allowedGuildIds,
+    logger: logger.child({ component: 'gateway-events' }),
+  });
 
   let shuttingDown = false;
   metrics.watch({
@@ -390,6 +401,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger: logger.child({ component: 'publisher' }),
   });
   logger.info({ user: client.user!.tag, guilds: client.guilds.cache.size }, 'logged in');
+  await gatewayEvents.leaveOutsiders();
   if (ownership) {
     // Guilds of our shards with unfinished work, or whose only trace is a slot a crash left behind.
     const candidates = new Set([
@@ -414,6 +426,8 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
           ...(client.application ? { applicationId: client.application.id } : {}),
         })
       : undefined;
+  // Channels deleted, permissions changed or servers left while the bot was down.
+  void scheduler.recheckAll().catch((err: unknown) => logger.warn({ err }, 'could not re-check waiting tasks'));
 
   let stopping: Promise<void> | undefined;
   return {

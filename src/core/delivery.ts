@@ -1,4 +1,4 @@
-import type { Clock, Logger, ProgressReporter, Publisher, PublishOutcome, TaskStore, Timers } from './ports.js';
+import type { Clock, DeliveryCheck, Logger, ProgressReporter, Publisher, PublishOutcome, TaskStore, Timers } from './ports.js';
 import { transition, type Task } from './task.js';
 
 /** States whose outcome is ready to publish. */
@@ -27,6 +27,8 @@ export class DeliveryService {
       logger: Logger;
       /** Called once when a task reaches `delivered`, `undeliverable` or a posted timeout notice. */
       onPublished?: (task: Task) => void;
+      /** The bot's view of Discord: no post (and no retries) into a server the bot is no longer in. */
+      deliveryCheck?: DeliveryCheck;
     },
   ) {}
 
@@ -73,7 +75,11 @@ export class DeliveryService {
 
     let result: PublishOutcome;
     try {
-      result = await publisher.publish(task, { lookForExisting });
+      // Only a server the bot left is judged from the cache: a channel or permission problem is left
+      // to Discord's answer, so a paid-for video is never dropped on a stale cache alone.
+      result = this.botLeft(task)
+        ? { kind: 'undeliverable', code: 'guild_gone', reason: 'the bot is no longer in this server' }
+        : await publisher.publish(task, { lookForExisting });
     } catch (err) {
       // The Publisher returns values; a throw is a bug, but a paid-for result must not stay stuck in `posting`.
       log.error({ err }, 'publish threw');
@@ -132,6 +138,11 @@ export class DeliveryService {
         return;
       }
     }
+  }
+
+  private botLeft(task: Task): boolean {
+    const verdict = this.deps.deliveryCheck?.check(task);
+    return verdict?.ok === false && verdict.reason === 'guild_gone';
   }
 
   private scheduleRetry(taskId: string, delayMs: number): void {

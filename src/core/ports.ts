@@ -96,6 +96,20 @@ export interface Publisher {
   publish(task: Task, options: { lookForExisting: boolean }): Promise<PublishOutcome>;
 }
 
+/** Why a task's result could not be delivered where it was asked (the bot's live view of Discord). */
+export type DeliveryBlockedReason = 'guild_gone' | 'channel_gone' | 'missing_permissions';
+
+/** Answer of a {@link DeliveryCheck}; `permissions` names what the bot lacks (Discord's flag names). */
+export type DeliveryCheckResult = { ok: true } | { ok: false; reason: DeliveryBlockedReason; permissions?: string[] };
+
+/**
+ * Whether a result could still be posted in a task's channel, from the bot's gateway cache (no REST
+ * call): asked right before a submit, so nothing is spent on a video that cannot be delivered.
+ */
+export interface DeliveryCheck {
+  check(target: { guildId: string; channelId: string }): DeliveryCheckResult;
+}
+
 /** Best-effort updates of the member's ephemeral reply while the interaction token lives. */
 export interface ProgressReporter {
   report(task: Task, view: ProgressView): Promise<void>;
@@ -107,6 +121,8 @@ export type ProgressView =
   | { kind: 'generating'; elapsedMs: number; readyAtMs?: number }
   | { kind: 'account_problem' }
   | { kind: 'failed'; message: string }
+  /** Ended unsubmitted: the result could not have been posted (nothing was spent). */
+  | { kind: 'delivery_blocked'; reason: DeliveryBlockedReason; permissions?: string[] }
   | { kind: 'finished' };
 
 /** When a waiting generation is expected to start and be ready (epoch ms; ready unknown: undefined). */

@@ -2,6 +2,9 @@ import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ModelAvailability } from './model-availability.js';
 import type {
   Clock,
+  DeliveryBlockedReason,
+  DeliveryCheck,
+  DeliveryCheckResult,
   Logger,
   ProgressReporter,
   SlotCandidate,
@@ -45,6 +48,12 @@ export interface SubmitSchedulerEvents {
   onModelUnavailable?(task: Task, code: string, firstTime: boolean): void;
 }
 
+/**
+ * The outcome code of a waiting task ended unsubmitted because its result could not have been posted
+ * (server left, channel deleted, permission removed); the task is `cancelled`, so it costs no quota.
+ */
+export const DELIVERY_BLOCKED_CODE = 'delivery_blocked';
+
 /** The outcome code of a task ended because its model is not served (rendered with a switch button). */
 export const MODEL_UNAVAILABLE_CODE = 'model_unavailable';
 
@@ -64,7 +73,7 @@ export class SubmitScheduler {
   private ringCursor = 0;
   private readonly running = new Map<string, string>();
   /** Each queued task's guild, member (for round-robin inside a guild) and createdAt (to requeue in order). */
-  private readonly waiting = new Map<string, { guildId: string; createdAt: string; userId: string; model: string }>();
+  private readonly waiting = new Map<string, WaitingEntry>();
   /** When each member of a guild was last served (a counter, not a clock). */
   private readonly servedAt = new Map<string, Map<string, number>>();
   private serveCount = 0;
@@ -99,6 +108,8 @@ export class SubmitScheduler {
       events: SubmitSchedulerEvents;
       /** When the bot is reachable from the provider: per-task callback URLs (design: polling stays on too). */
       callbacks?: { newSecret(): string; urlFor(taskId: string, secret: string): string };
+      /** The last look before a submit: a task whose result could not be posted ends unsubmitted. */
+      deliveryCheck?: DeliveryCheck;
       /** Models Ace Data Cloud said it does not serve: their tasks end unsubmitted. */
       availability?: ModelAvailability;
       /** A guild's own cap on running generations (its settings); synchronous, asked on every pick. */
@@ -389,17 +400,24 @@ export class SubmitScheduler {
     const { store, api, clock, progress } = this.deps;
     const log = this.deps.logger.child({ taskId, guildId });
     let task: Task;
+    let blocked: BlockedVerdict | undefined;
     try {
       // Written before the POST: after a crash a `submitting` task is never sent again (design.md §2a).
-      task = await store.update(taskId, (t) =>
-        this.deps.availability?.isUnavailable(t.request.model)
-          ? endedUnavailable(t, clock.now())
-          : transition(t, 'submitting', clock.now(), {
+      task = await store.update(taskId, (t) => {
+        blocked = undefined;
+        if (this.deps.availability?.isUnavailable(t.request.model)) return endedUnavailable(t, clock.now());
+        // Asked at the last moment (cache only, no I/O): the channel may have gone while it waited.
+        const verdict = t.state === 'queued' ? this.deps.deliveryCheck?.check(t) : undefined;
+        if (verdict && !verdict.ok) {
+          blocked = verdict;
+          return endedBlocked(t, verdict.reason, clock.now());
+        }
+        return transition(t, 'submitting', clock.now(), {
           submitAttempts: t.submitAttempts + 1,
           // The secret is stored before the POST, so a callback after a restart can still be verified.
           ...(this.deps.callbacks && !t.callbackSecret ? { callbackSecret: this.deps.callbacks.newSecret() } : {}),
-            }),
-      );
+        });
+      });
     } catch (err) {
       this.freeSlot(taskId);
       if (err instanceof InvalidTransitionError) log.info({ state: err.from }, 'task left the queue before submit');
@@ -408,6 +426,13 @@ export class SubmitScheduler {
       return;
     }
 
+    if (task.state === 'cancelled' && blocked) {
+      this.freeSlot(taskId);
+      log.info({ reason: blocked.reason, permissions: blocked.permissions }, 'result could not be posted; task ended without submit');
+      void progress.report(task, blockedView(blocked));
+      this.pump();
+      return;
+    }
     if (task.state === 'failed') {
       // Its model stopped being served while it waited: nothing was sent, nothing is billed.
       this.freeSlot(taskId);
@@ -529,6 +554,48 @@ export class SubmitScheduler {
     }
   }
 
+  /**
+   * Runs the delivery check again for every task of `guildId` waiting in the queue (the bot left the
+   * server, a channel went, a permission changed): those whose result could not be posted end now,
+   * unsubmitted, and their members are told. Returns how many ended.
+   */
+  async recheckGuild(guildId: string): Promise<number> {
+    const check = this.deps.deliveryCheck;
+    if (!check) return 0;
+    const doomed: [string, BlockedVerdict][] = [];
+    // Only this guild's queue is walked: a busy server's channel edits must not scan every queue.
+    for (const taskId of this.queues.get(guildId) ?? []) {
+      const entry = this.waiting.get(taskId);
+      const verdict = entry ? check.check(entry) : { ok: true as const };
+      if (!verdict.ok) doomed.push([taskId, verdict]);
+    }
+    let ended = 0;
+    for (const [taskId, verdict] of doomed) {
+      if (!this.dequeue(taskId, guildId)) continue;
+      try {
+        const task = await this.deps.store.update(taskId, (t) => endedBlocked(t, verdict.reason, this.deps.clock.now()));
+        ended++;
+        this.deps.logger.info({ taskId, guildId, reason: verdict.reason, permissions: verdict.permissions }, 'result could not be posted; waiting task ended');
+        void this.deps.progress.report(task, blockedView(verdict));
+      } catch (err) {
+        // Cancelled meanwhile (no longer queued) or a store error: the next boot sees it as it is.
+        this.deps.logger.warn({ err, taskId }, 'could not end a waiting task whose result could not be posted');
+      }
+    }
+    if (ended > 0) this.pump();
+    return ended;
+  }
+
+  /**
+   * `recheckGuild` for every guild with waiting tasks: after a restart, a server that removed the bot
+   * (or a channel deleted) while it was down ends its waiting tasks now, not when their turn comes.
+   */
+  async recheckAll(): Promise<number> {
+    let ended = 0;
+    for (const guildId of [...this.queues.keys()]) ended += await this.recheckGuild(guildId);
+    return ended;
+  }
+
   /** A submit the provider surely did not accept goes back to the head of its guild's queue. */
   private async requeue(task: Task): Promise<void> {
     await this.deps.store.update(task.id, (t) => transition(t, 'queued', this.deps.clock.now()));
@@ -540,7 +607,7 @@ export class SubmitScheduler {
     // Back in its original place: several 429s in a row must not reverse the guild's FIFO order.
     const index = queue.findIndex((id) => (this.waiting.get(id)?.createdAt ?? '') >= task.createdAt);
     queue.splice(index < 0 ? queue.length : index, 0, task.id);
-    this.waiting.set(task.id, { guildId: task.guildId, createdAt: task.createdAt, userId: task.userId, model: task.request.model });
+    this.waiting.set(task.id, waitingEntry(task));
   }
 
   /**
@@ -568,10 +635,10 @@ export class SubmitScheduler {
     return order;
   }
 
-  private pushBack(task: Pick<Task, 'id' | 'guildId' | 'userId' | 'createdAt' | 'request'>): void {
+  private pushBack(task: Task): void {
     const { guildId, id: taskId } = task;
     if (this.waiting.has(taskId) || this.running.has(taskId)) return;
-    this.waiting.set(taskId, { guildId, createdAt: task.createdAt, userId: task.userId, model: task.request.model });
+    this.waiting.set(taskId, waitingEntry(task));
     let queue = this.queues.get(guildId);
     if (!queue) {
       queue = [];
@@ -619,4 +686,46 @@ function endedUnavailable(task: Task, now: Date): Task {
     outcome: { kind: 'failed', code: MODEL_UNAVAILABLE_CODE, message: 'The model is not served by Ace Data Cloud right now.' },
     finishedAt: now.toISOString(),
   });
+}
+
+/** A delivery check's "no": why the result could not be posted. */
+type BlockedVerdict = Extract<DeliveryCheckResult, { ok: false }>;
+
+/** What the scheduler keeps of a waiting task: its guild, member, age, model and channel. */
+interface WaitingEntry {
+  guildId: string;
+  channelId: string;
+  createdAt: string;
+  userId: string;
+  model: string;
+}
+
+function waitingEntry(task: Task): WaitingEntry {
+  return { guildId: task.guildId, channelId: task.channelId, createdAt: task.createdAt, userId: task.userId, model: task.request.model };
+}
+
+const BLOCKED_MESSAGES: Record<DeliveryBlockedReason, string> = {
+  guild_gone: 'The bot is no longer in this server.',
+  channel_gone: 'The channel it was asked in no longer exists.',
+  missing_permissions: 'The bot may no longer post its result in that channel.',
+};
+
+/**
+ * A waiting task whose result could not be posted, ended without a submit: `cancelled` (it costs no
+ * quota or budget, nothing publishes it) with the reason kept for `/sora status` and history.
+ */
+function endedBlocked(task: Task, reason: DeliveryBlockedReason, now: Date): Task {
+  return transition(task, 'cancelled', now, {
+    outcome: { kind: 'failed', code: DELIVERY_BLOCKED_CODE, message: BLOCKED_MESSAGES[reason] },
+    undeliverableReason: reason,
+    finishedAt: now.toISOString(),
+  });
+}
+
+function blockedView(verdict: BlockedVerdict) {
+  return {
+    kind: 'delivery_blocked' as const,
+    reason: verdict.reason,
+    ...(verdict.permissions ? { permissions: verdict.permissions } : {}),
+  };
 }

@@ -133,6 +133,6 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
 
 /** After these the reply shows the end state; the interim timeout notice is not one of them. */
 function isFinalView(task: Task, view: ProgressView): boolean {
-  if (view.kind === 'failed') return true;
+  if (view.kind === 'failed' || view.kind === 'delivery_blocked') return true;
   return view.kind === 'finished' && task.outcome?.kind !== 'timed_out';
 }

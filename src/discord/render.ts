@@ -6,9 +6,9 @@ import type {
   RESTPostAPIChannelMessageJSONBody,
 } from 'discord.js';
 import type { QuotaLeft } from '../core/generation-service.js';
-import type { ProgressView, QueuedEta } from '../core/ports.js';
+import type { DeliveryBlockedReason, ProgressView, QueuedEta } from '../core/ports.js';
 import { findModel } from '../core/models/catalogue.js';
-import { MODEL_UNAVAILABLE_CODE } from '../core/submit-scheduler.js';
+import { DELIVERY_BLOCKED_CODE, MODEL_UNAVAILABLE_CODE } from '../core/submit-scheduler.js';
 import type { Task, TaskOutcome, TaskState } from '../core/task.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { cancelButton, resultButtons } from './custom-ids.js';
@@ -268,6 +268,17 @@ export function renderProgress(
       content = truncate(t(locale, 'progress.failed', { reason: safeText(view.message) || t(locale, 'result.noReason') }), CONTENT_MAX);
       color = COLOR_FAILURE;
       break;
+    case 'delivery_blocked':
+      content = truncate(
+        t(locale, BLOCKED_TEXT[view.reason], {
+          id: task.id,
+          channel: `<#${task.channelId}>`,
+          permissions: (view.permissions ?? []).join(', ') || '?',
+        }),
+        CONTENT_MAX,
+      );
+      color = COLOR_NEUTRAL;
+      break;
     case 'finished':
       ({ content, color } = finishedProgress(task, locale));
       break;
@@ -316,6 +327,17 @@ export function ephemeralReplyOptions(body: Pick<EphemeralMessageBody, 'content'
   const { content, embeds, components } = body;
   return { content, embeds, ...(components ? { components } : {}), allowedMentions: { parse: [] } };
 }
+const BLOCKED_TEXT: Record<DeliveryBlockedReason, MessageKey> = {
+  guild_gone: 'deliveryBlocked.guildGone',
+  channel_gone: 'deliveryBlocked.channelGone',
+  missing_permissions: 'deliveryBlocked.missingPermissions',
+};
+
+const BLOCKED_REASON: Record<DeliveryBlockedReason, MessageKey> = {
+  guild_gone: 'deliveryBlocked.reasonGuildGone',
+  channel_gone: 'deliveryBlocked.reasonChannelGone',
+  missing_permissions: 'deliveryBlocked.reasonMissingPermissions',
+};
 
 const STATE_WORDS: Record<TaskState, MessageKey> = {
   queued: 'status.queued',
@@ -546,6 +568,10 @@ export function isModelUnavailable(outcome: TaskOutcome | undefined): boolean {
 // A model that is not served is explained in the reader's language; other reasons are the provider's words.
 function failureReason(outcome: Extract<TaskOutcome, { kind: 'failed' }>, task: Task, locale: string | null | undefined): string {
   if (isModelUnavailable(outcome)) return t(locale, 'result.modelUnavailable', { model: modelName(task.request.model) });
+  if (outcome.code === DELIVERY_BLOCKED_CODE) {
+    const key = BLOCKED_REASON[task.undeliverableReason as DeliveryBlockedReason] as MessageKey | undefined;
+    if (key) return t(locale, key);
+  }
   return outcome.message.trim() || outcome.code || t(locale, 'result.noReason');
 }
 

@@ -266,6 +266,16 @@ export const en = {
   'cancel.stopped':
     '✖️ Stopped following `{id}`. Ace Data Cloud has no cancel, so the generation still runs and counts against your daily quota and the server’s budget; it will not be posted.',
   'cancel.cancelled': '✖️ Cancelled `{id}` before it was sent to Ace Data Cloud — nothing was spent.',
+  // A waiting task ended unsubmitted because its result could not have been posted.
+  'deliveryBlocked.guildGone':
+    '✖️ `{id}` was not sent to Ace Data Cloud: the bot is no longer in this server, so the video could not be posted. Nothing was spent and it does not count against your daily quota.',
+  'deliveryBlocked.channelGone':
+    '✖️ `{id}` was not sent to Ace Data Cloud: the channel it was asked in no longer exists. Nothing was spent and it does not count against your daily quota; ask again in another channel.',
+  'deliveryBlocked.missingPermissions':
+    "✖️ `{id}` was not sent to Ace Data Cloud: the bot can no longer post in {channel} (missing: {permissions}). Nothing was spent and it does not count against your daily quota; an admin can check the bot's permissions there with `/sora-admin check`.",
+  'deliveryBlocked.reasonGuildGone': 'not sent: the bot is no longer in this server',
+  'deliveryBlocked.reasonChannelGone': 'not sent: the channel no longer exists',
+  'deliveryBlocked.reasonMissingPermissions': 'not sent: the bot can no longer post in the channel',
   'cancel.notFound': '⚠️ No task {id} in this server.',
   'cancel.notYours': '⚠️ Only the member who asked for this video can cancel it.',
   'cancel.tooLate': '⚠️ `{id}` can no longer be cancelled (it is {state}).',

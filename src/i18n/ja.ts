@@ -248,6 +248,16 @@ export const ja: Catalogue = {
   'progress.done': '✅ 完了 — {channel} に投稿しました。{jump}',
   'cancel.stopped': '✖️ `{id}` の追跡を停止しました。Ace Data Cloud には取消機能がないため生成は続き、1日の枠とサーバーの予算に計上されます。投稿はされません。',
   'cancel.cancelled': '✖️ Ace Data Cloud に送信する前に `{id}` を取り消しました — 費用はかかっていません。',
+  // 結果を投稿できないため、送信せずに終えた待機中のタスク。
+  'deliveryBlocked.guildGone':
+    '✖️ `{id}` は Ace Data Cloud に送信されませんでした：ボットがこのサーバーにいないため、動画を投稿できません。費用はかかっておらず、1 日の上限にも数えられません。',
+  'deliveryBlocked.channelGone':
+    '✖️ `{id}` は Ace Data Cloud に送信されませんでした：依頼されたチャンネルがもう存在しません。費用はかかっておらず、1 日の上限にも数えられません。別のチャンネルでもう一度お試しください。',
+  'deliveryBlocked.missingPermissions':
+    '✖️ `{id}` は Ace Data Cloud に送信されませんでした：ボットは {channel} に投稿できなくなりました（不足：{permissions}）。費用はかかっておらず、1 日の上限にも数えられません。管理者は `/sora-admin check` でそこでのボットの権限を確認できます。',
+  'deliveryBlocked.reasonGuildGone': '未送信：ボットがこのサーバーにいません',
+  'deliveryBlocked.reasonChannelGone': '未送信：チャンネルがもう存在しません',
+  'deliveryBlocked.reasonMissingPermissions': '未送信：ボットがそのチャンネルに投稿できなくなりました',
   'cancel.notFound': '⚠️ このサーバーにタスク {id} はありません。',
   'cancel.notYours': '⚠️ この動画を取り消せるのは、依頼したメンバーだけです。',
   'cancel.tooLate': '⚠️ `{id}` はもう取り消せません（状態：{state}）。',

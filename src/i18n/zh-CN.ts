@@ -247,6 +247,16 @@ export const zhCN: Catalogue = {
   'progress.done': '✅ 完成——已发布在 {channel}。{jump}',
   'cancel.stopped': '✖️ 已停止跟踪 `{id}`。Ace Data Cloud 无法取消，因此生成仍会进行，并计入你的每日额度和服务器预算；它不会被发布。',
   'cancel.cancelled': '✖️ 已在发送给 Ace Data Cloud 之前取消 `{id}`——没有产生任何花费。',
+  // 等待中的任务因结果无法发布而未提交即结束。
+  'deliveryBlocked.guildGone':
+    '✖️ `{id}` 未发送给 Ace Data Cloud：机器人已不在此服务器，视频无法发布。没有产生任何花费，也不计入你的每日配额。',
+  'deliveryBlocked.channelGone':
+    '✖️ `{id}` 未发送给 Ace Data Cloud：发起请求的频道已不存在。没有产生任何花费，也不计入你的每日配额；请在其他频道重新请求。',
+  'deliveryBlocked.missingPermissions':
+    '✖️ `{id}` 未发送给 Ace Data Cloud：机器人已无法在 {channel} 发布（缺少：{permissions}）。没有产生任何花费，也不计入你的每日配额；管理员可用 `/sora-admin check` 检查机器人在那里的权限。',
+  'deliveryBlocked.reasonGuildGone': '未发送：机器人已不在此服务器',
+  'deliveryBlocked.reasonChannelGone': '未发送：频道已不存在',
+  'deliveryBlocked.reasonMissingPermissions': '未发送：机器人已无法在该频道发布',
   'cancel.notFound': '⚠️ 本服务器中没有任务 {id}。',
   'cancel.notYours': '⚠️ 只有请求此视频的成员才能取消它。',
   'cancel.tooLate': '⚠️ `{id}` 已无法取消（当前状态：{state}）。',

@@ -303,3 +303,36 @@ describe('helpers', () => {
     expect(shown).not.toMatch(/(?<!\\)\[x\]\(/);
   });
 });
+
+describe('a waiting task ended because its result could not be posted', () => {
+  const now = new Date('2025-01-01T12:01:00.000Z');
+  const blocked = (reason: 'guild_gone' | 'channel_gone' | 'missing_permissions', memberLocale?: string) =>
+    makeTask({
+      state: 'cancelled',
+      outcome: { kind: 'failed', code: 'delivery_blocked', message: 'not sent' },
+      undeliverableReason: reason,
+      ...(memberLocale ? { memberLocale } : {}),
+    });
+
+  it('the reply says why, names the missing permissions and offers no button', () => {
+    const task = blocked('missing_permissions');
+    const body = renderProgress({ kind: 'delivery_blocked', reason: 'missing_permissions', permissions: ['AttachFiles', 'EmbedLinks'] }, task, now);
+    expect(body.content).toContain(`\`${task.id}\` was not sent to Ace Data Cloud`);
+    expect(body.content).toContain(`<#${task.channelId}>`);
+    expect(body.content).toContain('missing: AttachFiles, EmbedLinks');
+    expect(body.components).toEqual([]);
+    expect(renderProgress({ kind: 'delivery_blocked', reason: 'channel_gone' }, blocked('channel_gone'), now).content).toMatch(/no longer exists/);
+    expect(renderProgress({ kind: 'delivery_blocked', reason: 'guild_gone' }, blocked('guild_gone'), now).content).toMatch(/no longer in this server/);
+  });
+
+  it("in the member's language", () => {
+    const body = renderProgress({ kind: 'delivery_blocked', reason: 'channel_gone' }, blocked('channel_gone', 'ja'), now);
+    expect(body.content).toMatch(/送信されませんでした/);
+  });
+
+  it('/sora status gives the reason in words, not the stored code', () => {
+    const body = renderStatus(blocked('channel_gone'), now);
+    const fields = body.embeds[0]!.fields ?? [];
+    expect(fields.map((f) => f.value)).toContain('not sent: the channel no longer exists');
+  });
+});

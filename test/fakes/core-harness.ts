@@ -1,7 +1,7 @@
 import { CircuitBreaker } from '../../src/core/circuit-breaker.js';
 import { DeliveryService } from '../../src/core/delivery.js';
 import { GenerationService, type BudgetReached, type GuildStartLimits } from '../../src/core/generation-service.js';
-import { systemClock, systemTimers, type GenerationTimes, type GuildUsageLog } from '../../src/core/ports.js';
+import { systemClock, systemTimers, type DeliveryCheck, type GenerationTimes, type GuildUsageLog } from '../../src/core/ports.js';
 import { QueueEtas } from '../../src/core/queue-etas.js';
 import { SubmitScheduler, type SubmitLimits } from '../../src/core/submit-scheduler.js';
 import type { Task } from '../../src/core/task.js';
@@ -31,6 +31,8 @@ export interface CoreHarnessOptions {
   perGuildConcurrencyOf?: (guildId: string) => number | undefined;
   /** Learned generation times: with them, waiting replies carry start and ready estimates. */
   times?: GenerationTimes;
+  /** The last look before each submit (the bot's view of Discord). */
+  deliveryCheck?: DeliveryCheck;
 }
 
 /** The poll schedule the core tests use unless they say otherwise. */
@@ -60,7 +62,15 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
   const budgetsReached: BudgetReached[] = [];
   const outcomes: Task[] = [];
 
-  const delivery = new DeliveryService({ store, publisher, progress, clock, timers, logger });
+  const delivery = new DeliveryService({
+    store,
+    publisher,
+    progress,
+    clock,
+    timers,
+    logger,
+    ...(options.deliveryCheck ? { deliveryCheck: options.deliveryCheck } : {}),
+  });
   const batcher = new StatusBatcher({
     api,
     timers,
@@ -94,6 +104,7 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
     logger,
     limits: { maxActiveGenerations: 5, perGuildConcurrency: 3, submitMinIntervalMs: 2_000, ...options.limits },
     ...(options.perGuildConcurrencyOf ? { perGuildConcurrencyOf: options.perGuildConcurrencyOf } : {}),
+    ...(options.deliveryCheck ? { deliveryCheck: options.deliveryCheck } : {}),
     events: {
       onSubmitted: (task) => registry.follow(task),
       onFinishedWithoutGeneration: (task) => delivery.deliver(task.id),

@@ -98,6 +98,8 @@ export class DiscordEmulator {
   readonly frames: GatewayFrame[] = [];
   /** Every interaction sent, in order. */
   readonly interactions: InteractionHandle[] = [];
+  /** Guilds the bot left itself (`DELETE /users/@me/guilds/:id`), in order. */
+  readonly leftGuildIds: string[] = [];
   /** Resolves when a bot session first becomes ready (READY and GUILD_CREATEs sent). */
   readonly gatewayConnected: Promise<void>;
   readonly state: EmulatorState;
@@ -179,6 +181,11 @@ export class DiscordEmulator {
       },
       commandsChanged: (scope) => {
         this.events.emit('commandsChanged', { scope });
+        this.changed();
+      },
+      guildLeft: (guildId) => {
+        this.leftGuildIds.push(guildId);
+        this.removeGuild(guildId);
         this.changed();
       },
     });

@@ -89,6 +89,8 @@ export interface RestHooks {
   callbackRecorded: (handle: InteractionHandle, callback: RecordedCallback) => void;
   webhookRecorded: (handle: InteractionHandle, call: RecordedWebhookCall) => void;
   commandsChanged: (scope: string) => void;
+  /** The bot left a guild itself (`DELETE /users/@me/guilds/:id`): the emulator sends GUILD_DELETE. */
+  guildLeft: (guildId: string) => void;
 }
 
 interface RestContext {
@@ -344,6 +346,12 @@ export class RestServer {
       const user = state.users.get(params.userId ?? '');
       if (!user) throw discordErrors.unknownUser();
       return { status: 200, body: state.apiUser(user) };
+    });
+    this.add('DELETE', '/users/@me/guilds/:guildId', true, ({ params }) => {
+      const guild = state.guilds.get(params.guildId ?? '');
+      if (!guild || guild.removed) throw discordErrors.unknownGuild();
+      this.hooks.guildLeft(guild.id);
+      return { status: 204 };
     });
     this.add('POST', '/users/@me/channels', true, ({ body }) => {
       const recipientId = body.json?.recipient_id;
