@@ -18,8 +18,11 @@ const HISTORY_LIMIT = 50;
 export interface DiscordPublisherOptions {
   /** discord.js REST with the bot token (the bot passes `client.rest`). */
   rest: REST;
-  /** The bot's own user id: only its messages count when looking for an earlier post. */
-  botUserId: string;
+  /**
+   * The bot's own user id: only its messages count when looking for an earlier post. A function when
+   * the publisher is built before login (the id is known once logged in; nothing is published before).
+   */
+  botUserId: string | (() => string | undefined);
   /** Time allowed for downloading the video from the provider. */
   fetchTimeoutMs?: number;
   /** undici dispatcher for the video download (tests, proxies). */
@@ -29,7 +32,9 @@ export interface DiscordPublisherOptions {
 
 /** A `Publisher` that posts results as channel messages with the bot token. */
 export function createDiscordPublisher(options: DiscordPublisherOptions): Publisher {
-  const { rest, botUserId, dispatcher, logger } = options;
+  const { rest, dispatcher, logger } = options;
+  const givenUserId = options.botUserId;
+  const botUserId = typeof givenUserId === 'string' ? () => givenUserId : givenUserId;
   const fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
 
   async function publish(task: Task, { lookForExisting }: { lookForExisting: boolean }): Promise<PublishOutcome> {
@@ -132,7 +137,7 @@ export function createDiscordPublisher(options: DiscordPublisherOptions): Publis
     const marker = resultMarker(outcome.kind);
     const match = messages.find(
       (message) =>
-        message.author.id === botUserId &&
+        message.author.id === botUserId() &&
         message.embeds.some((embed) => {
           const footer = parseResultFooter(embed.footer?.text);
           return footer?.taskId === task.id && footer.marker === marker;
