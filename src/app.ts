@@ -56,9 +56,9 @@ function engineSettings(config: Config) {
   return {
     limits: {
       maxActiveGenerations: config.limits.maxActiveGenerations,
-      perGuildConcurrency: config.limits.perGuildConcurrency,
+      guildMaxActiveGenerations: config.limits.guildMaxActiveGenerations,
       submitMinIntervalMs: config.limits.submitMinIntervalMs,
-      perMemberDailyQuota: config.limits.perMemberDailyQuota,
+      memberDailyQuota: config.limits.memberDailyQuota,
       memberCooldownSeconds: config.limits.memberCooldownSeconds,
       circuitBreakerCooldownMs: config.limits.circuitBreakerCooldownMs,
       modelRetryCooldownMs: config.models.retryCooldownMs,
@@ -196,8 +196,8 @@ function createRouter(
       discord: createDiscordActions(rest),
       showcase,
       limitDefaults: {
-        memberDailyQuota: config.limits.perMemberDailyQuota,
-        perGuildConcurrency: config.limits.perGuildConcurrency,
+        memberDailyQuota: config.limits.memberDailyQuota,
+        guildMaxActiveGenerations: config.limits.guildMaxActiveGenerations,
         memberCooldownSeconds: config.limits.memberCooldownSeconds,
       },
       preflightRules: {
@@ -307,7 +307,7 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     timers,
     logger,
     guildLimits: async (guildId) => guildLimitsOf(await settings.get(guildId)),
-    perGuildConcurrencyOf: (guildId) => settings.peek(guildId).maxActiveGenerations ?? undefined,
+    guildMaxActiveGenerationsOf: (guildId) => settings.peek(guildId).guildMaxActiveGenerations,
     usage,
     ...(coordination ? { coordination: { ...coordination, renewEveryMs: Math.floor(guildLeaseTtlMs / 3) } } : {}),
     autoShowcase: { showcase, enabledIn: (guildId) => settings.peek(guildId).autoShowcase },

@@ -40,8 +40,8 @@ export interface Config {
   };
   limits: {
     maxActiveGenerations: number;
-    perGuildConcurrency: number;
-    perMemberDailyQuota: number;
+    guildMaxActiveGenerations: number;
+    memberDailyQuota: number;
     /** Seconds a member waits between two generations in a guild (0 = off); a guild setting can change it. */
     memberCooldownSeconds: number;
     promptMaxChars: number;

@@ -530,8 +530,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     limits: {
       maxActiveGenerations: e.MAX_ACTIVE_GENERATIONS,
-      perGuildConcurrency: e.GUILD_MAX_ACTIVE_GENERATIONS,
-      perMemberDailyQuota: e.MEMBER_DAILY_QUOTA,
+      guildMaxActiveGenerations: e.GUILD_MAX_ACTIVE_GENERATIONS,
+      memberDailyQuota: e.MEMBER_DAILY_QUOTA,
       memberCooldownSeconds: e.MEMBER_COOLDOWN_SECONDS,
       promptMaxChars: e.PROMPT_MAX_CHARS,
       imageMaxBytes: e.IMAGE_MAX_BYTES,

@@ -1,6 +1,6 @@
 import { CircuitBreaker } from './core/circuit-breaker.js';
 import { DeliveryService } from './core/delivery.js';
-import { GenerationService, type BudgetReached, type GuildStartLimits } from './core/generation-service.js';
+import { GenerationService, type BudgetReached } from './core/generation-service.js';
 import { GuildOwnership } from './core/guild-ownership.js';
 import { ModelAvailability } from './core/model-availability.js';
 import type { Clock, GuildLeases, GuildUsageLog, Logger, ProgressReporter, Publisher, SlotPool, TaskStore, Timers, VideoApi } from './core/ports.js';
@@ -13,6 +13,7 @@ import type { PollSchedule, PollerEvents } from './poller/guild-poller.js';
 import type { GenerationTimeEstimator } from './poller/poll-cadence.js';
 import { PollerRegistry } from './poller/poller-registry.js';
 import { StatusBatchers, type StatusBatcherSettings } from './poller/status-batcher.js';
+import { effectiveLimits, type LimitDefaults, type OwnLimits } from './settings/effective-limits.js';
 
 /**
  * Listeners connected after construction. The services report to each other in a cycle (submits go
@@ -44,7 +45,7 @@ export interface EngineOptions {
   timers: Timers;
   logger: Logger;
   limits: SubmitLimits & {
-    perMemberDailyQuota: number;
+    memberDailyQuota: number;
     memberCooldownSeconds?: number;
     circuitBreakerCooldownMs: number;
     modelRetryCooldownMs: number;
@@ -52,10 +53,10 @@ export interface EngineOptions {
   schedule: PollSchedule;
   statusBatching: Omit<StatusBatcherSettings, 'api' | 'timers'>;
   estimator?: GenerationTimeEstimator;
-  /** A guild's own quota, budget and cooldown (its settings). */
-  guildLimits?: (guildId: string) => Promise<GuildStartLimits>;
-  /** A guild's own cap on running generations (its settings); synchronous. */
-  perGuildConcurrencyOf?: (guildId: string) => number | undefined;
+  /** A guild's own quota, budget and cooldown (its settings); null or absent values: `limits`. */
+  guildLimits?: (guildId: string) => Promise<OwnLimits>;
+  /** A guild's own cap on running generations (its settings); synchronous; null or absent: `limits`. */
+  guildMaxActiveGenerationsOf?: (guildId: string) => number | null | undefined;
   usage?: GuildUsageLog;
   /** When the provider can reach the bot: per-task callbacks, applied by `engine.callbacks`. */
   callbacks?: { newSecret(): string; urlFor(taskId: string, secret: string): string };
@@ -107,6 +108,12 @@ export function createEngine(options: EngineOptions) {
     logger: logger.child({ component: 'delivery' }),
   });
   const coordination = options.coordination;
+  const defaults: LimitDefaults = {
+    memberDailyQuota: limits.memberDailyQuota,
+    guildMaxActiveGenerations: limits.guildMaxActiveGenerations,
+    memberCooldownSeconds: limits.memberCooldownSeconds ?? 0,
+  };
+  const { guildLimits, guildMaxActiveGenerationsOf } = options;
   const scheduler = new SubmitScheduler({
     store,
     api,
@@ -117,10 +124,11 @@ export function createEngine(options: EngineOptions) {
     logger: logger.child({ component: 'scheduler' }),
     limits: {
       maxActiveGenerations: limits.maxActiveGenerations,
-      perGuildConcurrency: limits.perGuildConcurrency,
+      guildMaxActiveGenerations: limits.guildMaxActiveGenerations,
       submitMinIntervalMs: limits.submitMinIntervalMs,
     },
-    ...(options.perGuildConcurrencyOf ? { perGuildConcurrencyOf: options.perGuildConcurrencyOf } : {}),
+    guildMaxActiveGenerationsOf: (guildId) =>
+      effectiveLimits({ guildMaxActiveGenerations: guildMaxActiveGenerationsOf?.(guildId) }, defaults).guildMaxActiveGenerations,
     availability: modelAvailability,
     ...(coordination ? { slots: coordination.slots } : {}),
     ...(options.callbacks ? { callbacks: options.callbacks } : {}),
@@ -174,8 +182,8 @@ export function createEngine(options: EngineOptions) {
     progress,
     clock,
     logger,
-    limits: { perMemberDailyQuota: limits.perMemberDailyQuota, memberCooldownSeconds: limits.memberCooldownSeconds ?? 0 },
-    ...(options.guildLimits ? { guildLimits: options.guildLimits } : {}),
+    limits: { memberDailyQuota: limits.memberDailyQuota, memberCooldownSeconds: limits.memberCooldownSeconds ?? 0 },
+    guildLimits: async (guildId) => effectiveLimits((await guildLimits?.(guildId)) ?? {}, defaults),
     ...(options.usage ? { usage: options.usage } : {}),
     onBudgetReached: (event) => void events.budgetReached.emit(event),
     ...(ownership ? { ownership } : {}),

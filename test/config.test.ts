@@ -44,8 +44,8 @@ describe('loadConfig defaults', () => {
       models: { enabled: [...DEFAULT_ENABLED_MODEL_IDS], defaultModel: 'veo31-fast', retryCooldownMs: 1_800_000 },
       limits: {
         maxActiveGenerations: 5,
-        perGuildConcurrency: 3,
-        perMemberDailyQuota: 10,
+        guildMaxActiveGenerations: 3,
+        memberDailyQuota: 10,
         memberCooldownSeconds: 10,
         promptMaxChars: 2_000,
         imageMaxBytes: 26_214_400,
@@ -122,8 +122,8 @@ describe('loadConfig with every variable set', () => {
     expect([...(config.allowedGuildIds ?? [])]).toEqual([GUILD_A, GUILD_B]);
     expect(config.limits).toEqual({
       maxActiveGenerations: 7,
-      perGuildConcurrency: 2,
-      perMemberDailyQuota: 0,
+      guildMaxActiveGenerations: 2,
+      memberDailyQuota: 0,
       memberCooldownSeconds: 0,
       promptMaxChars: 4000,
       imageMaxBytes: 10_485_760,

@@ -18,7 +18,7 @@ export interface SubmitLimits {
   /** Generations running at once on the account (the provider allows about 5 per token). */
   maxActiveGenerations: number;
   /** Generations running at once per guild, so one server cannot take every slot. */
-  perGuildConcurrency: number;
+  guildMaxActiveGenerations: number;
   /** Minimum gap between two submits (the provider allows about 0.5 submits/s). */
   submitMinIntervalMs: number;
 }
@@ -92,7 +92,7 @@ export class SubmitScheduler {
       /** Models Ace Data Cloud said it does not serve: their tasks end unsubmitted. */
       availability?: ModelAvailability;
       /** A guild's own cap on running generations (its settings); synchronous, asked on every pick. */
-      perGuildConcurrencyOf?: (guildId: string) => number | undefined;
+      guildMaxActiveGenerationsOf?: (guildId: string) => number | undefined;
       /**
        * Several processes on one Redis: the shared pool then decides the account's cap, the submit
        * pacing and whose turn it is across processes; per-guild caps and member order stay local.
@@ -571,7 +571,7 @@ export class SubmitScheduler {
   }
 
   private concurrencyOf(guildId: string): number {
-    return this.deps.perGuildConcurrencyOf?.(guildId) ?? this.deps.limits.perGuildConcurrency;
+    return this.deps.guildMaxActiveGenerationsOf?.(guildId) ?? this.deps.limits.guildMaxActiveGenerations;
   }
 
   private runningIn(guildId: string): number {

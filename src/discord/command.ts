@@ -14,6 +14,7 @@ import type { PreflightRules } from '../core/preflight.js';
 import type { Clock, Logger } from '../core/ports.js';
 import type { Task } from '../core/task.js';
 import type { SettingsStore } from '../settings/settings-store.js';
+import type { LimitDefaults } from '../settings/effective-limits.js';
 
 /** What a command's `execute` may use; built once in main.ts. */
 export interface CommandContext {
@@ -25,7 +26,7 @@ export interface CommandContext {
   /** Which models Ace Data Cloud serves right now; absent in tests that do not need it. */
   modelAvailability?: ModelAvailability;
   /** The bot's defaults a guild's limits fall back to. */
-  limitDefaults: { memberDailyQuota: number; perGuildConcurrency: number; memberCooldownSeconds: number };
+  limitDefaults: LimitDefaults;
   clock: Clock;
   logger: Logger;
   /** Bot-token REST the buttons need; absent in tests that do not use them. */

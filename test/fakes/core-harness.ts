@@ -17,7 +17,7 @@ export interface CoreHarnessOptions {
   api?: FakeVideoApi;
   limits?: Partial<SubmitLimits>;
   schedule?: Partial<PollSchedule>;
-  perMemberDailyQuota?: number;
+  memberDailyQuota?: number;
   /** The default member cooldown; 0 (off) unless a test asks. */
   memberCooldownSeconds?: number;
   breakerCooldownMs?: number;
@@ -25,7 +25,7 @@ export interface CoreHarnessOptions {
   /** Guild settings as the core sees them. */
   guildLimits?: (guildId: string) => Promise<GuildStartLimits>;
   usage?: GuildUsageLog;
-  perGuildConcurrencyOf?: (guildId: string) => number | undefined;
+  guildMaxActiveGenerationsOf?: (guildId: string) => number | undefined;
   /** Several processes: shared slots and guild leases (e.g. `createMemoryCoordination()`). */
   coordination?: { slots: SlotPool; leases: GuildLeases; renewEveryMs: number };
   /** Auto-showcase, as a guild that turned it on has it. */
@@ -66,10 +66,10 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
     logger,
     limits: {
       maxActiveGenerations: 5,
-      perGuildConcurrency: 3,
+      guildMaxActiveGenerations: 3,
       submitMinIntervalMs: 2_000,
       ...options.limits,
-      perMemberDailyQuota: options.perMemberDailyQuota ?? 10,
+      memberDailyQuota: options.memberDailyQuota ?? 10,
       memberCooldownSeconds: options.memberCooldownSeconds ?? 0,
       circuitBreakerCooldownMs: options.breakerCooldownMs ?? 60_000,
       modelRetryCooldownMs: 10 * 60_000,
@@ -77,7 +77,7 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
     schedule: { ...TEST_SCHEDULE, ...options.schedule },
     statusBatching: { maxBatchSize: 50, gatherMs: options.gatherMs ?? 100, minRequestIntervalMs: 20 },
     ...(options.guildLimits ? { guildLimits: options.guildLimits } : {}),
-    ...(options.perGuildConcurrencyOf ? { perGuildConcurrencyOf: options.perGuildConcurrencyOf } : {}),
+    ...(options.guildMaxActiveGenerationsOf ? { guildMaxActiveGenerationsOf: options.guildMaxActiveGenerationsOf } : {}),
     ...(options.usage ? { usage: options.usage } : {}),
     ...(options.coordination ? { coordination: options.coordination } : {}),
     ...(options.autoShowcase ? { autoShowcase: options.autoShowcase } : {}),
