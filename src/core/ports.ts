@@ -1,5 +1,5 @@
 import type { ServiceId } from './models/catalogue.js';
-import type { GenerationRequest, Task } from './task.js';
+import type { FailureReason, GenerationRequest, Task } from './task.js';
 
 /** Wall clock, injected so tests control time. */
 export interface Clock {
@@ -104,7 +104,7 @@ export type ProgressView =
   | { kind: 'queued'; position: number; providerBusy: boolean }
   | { kind: 'generating'; elapsedMs: number }
   | { kind: 'account_problem' }
-  | { kind: 'failed'; message: string }
+  | { kind: 'failed'; reason: FailureReason }
   | { kind: 'finished' };
 
 /** The slice of pino's Logger the core uses (so the core does not import pino). */

@@ -470,14 +470,14 @@ export class SubmitScheduler {
       }
       case 'rejected':
       case 'uncertain': {
-        const message =
+        // Uncertain: it was not sent again, so the member is not charged twice (the Discord layer says so).
+        const failure =
           outcome.kind === 'rejected'
-            ? outcome.message
-            : `Ace Data Cloud did not confirm the request (${outcome.code}). It was not sent again, ` +
-              'so you are not charged twice; run the command again.';
+            ? { message: outcome.message }
+            : { message: '', reason: { code: 'submit_unconfirmed' as const, params: { code: outcome.code } } };
         const failed = await store.update(task.id, (t) =>
           transition(t, 'failed', clock.now(), {
-            outcome: { kind: 'failed', code: outcome.code, message },
+            outcome: { kind: 'failed', code: outcome.code, ...failure },
             finishedAt: clock.now().toISOString(),
           }),
         );
@@ -596,7 +596,8 @@ export class SubmitScheduler {
 /** A queued task whose model is not served, ended without a submit (it costs nothing). */
 function endedUnavailable(task: Task, now: Date): Task {
   return transition(task, 'failed', now, {
-    outcome: { kind: 'failed', code: MODEL_UNAVAILABLE_CODE, message: 'The model is not served by Ace Data Cloud right now.' },
+    // Worded by the Discord layer from the code (with the model's name).
+    outcome: { kind: 'failed', code: MODEL_UNAVAILABLE_CODE, message: '' },
     finishedAt: now.toISOString(),
   });
 }

@@ -383,6 +383,10 @@ export const en = {
   'adminLog.unknownReason': 'unknown reason',
   'adminLog.modelUnavailable':
     '⚠️ Ace Data Cloud does not serve `{model}` right now (`{code}`). Its waiting videos were not sent (nothing was charged) and their members were offered this server’s default model. The bot tries `{model}` again {retry}; `/sora-admin models` changes which models members may pick.',
+  // Failure reasons the core gives as codes (FailureReason).
+  'reason.submitUnconfirmed':
+    'Ace Data Cloud did not confirm the request ({code}). It was not sent again, so you are not charged twice; run the command again.',
+  'reason.notPosted': 'I could not post the result in {channel}: {reason}',
 } as const;
 
 /** A key of the message catalogue. */

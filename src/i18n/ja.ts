@@ -362,4 +362,8 @@ export const ja: Catalogue = {
   'adminLog.undeliverable': '📭 タスク `{id}`（{mention} さんの依頼）の結果を {channel} に投稿できませんでした：{reason}。`/sora-admin check` でそこでのボットの権限を確認してください。',
   'adminLog.unknownReason': '不明な理由',
   'adminLog.modelUnavailable': '⚠️ Ace Data Cloud は現在 `{model}` を提供していません（`{code}`）。待機中の動画は送信されず（料金は発生していません）、依頼したメンバーにはこのサーバーの既定のモデルが提案されました。ボットは {retry}に `{model}` を再試行します。メンバーが選べるモデルは `/sora-admin models` で変更できます。',
+  // Failure reasons the core gives as codes (FailureReason).
+  'reason.submitUnconfirmed':
+    'Ace Data Cloud がリクエストを確認できませんでした（{code}）。二重に課金されないよう再送信していません。もう一度コマンドを実行してください。',
+  'reason.notPosted': '{channel} に結果を投稿できませんでした：{reason}',
 };

@@ -361,4 +361,7 @@ export const zhCN: Catalogue = {
   'adminLog.undeliverable': '📭 任务 `{id}`（由 {mention} 请求）的结果无法发布到 {channel}：{reason}。请用 `/sora-admin check` 检查机器人在那里的权限。',
   'adminLog.unknownReason': '原因未知',
   'adminLog.modelUnavailable': '⚠️ Ace Data Cloud 目前不提供 `{model}`（`{code}`）。等待中的相关视频未发送（未产生任何费用），并已向对应成员提供本服务器的默认模型。机器人将于 {retry} 再次尝试 `{model}`；可用 `/sora-admin models` 更改成员可选的模型。',
+  // Failure reasons the core gives as codes (FailureReason).
+  'reason.submitUnconfirmed': 'Ace Data Cloud 未确认该请求（{code}）。为避免重复扣费，请求没有重新发送；请再次运行该命令。',
+  'reason.notPosted': '无法在 {channel} 发布结果：{reason}',
 };

@@ -257,7 +257,8 @@ describe('SubmitScheduler', () => {
     expect(failed?.state).toBe('failed');
     expect(failed?.submitAttempts).toBe(1);
     expect(failed?.outcome).toMatchObject({ kind: 'failed', code });
-    expect(failed?.outcome?.kind === 'failed' && failed.outcome.message).toMatch(/not sent again/);
+    // The core gives a code; the Discord layer says it was not sent again (test/discord/failure-reasons).
+    expect(failed?.outcome?.kind === 'failed' && failed.outcome.reason).toEqual({ code: 'submit_unconfirmed', params: { code } });
     expect(h.finishedWithoutGeneration).toHaveLength(1);
     expect(h.scheduler.runningCount()).toBe(0);
   });
