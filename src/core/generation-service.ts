@@ -287,7 +287,7 @@ export class GenerationService {
   }
 
   /**
-   * Resumes every unfinished task after a restart (design.md §2a crash outcomes): queued tasks
+   * Resumes every unfinished task after a restart (docs/crash-outcomes.md): queued tasks
    * return to the queue, submitted ones to their poller, a `submitting` one is never resubmitted
    * (it becomes `interrupted` and the member is told), and finished ones are published. With
    * `guildIds`, only those guilds' tasks (the guilds this process just took over).

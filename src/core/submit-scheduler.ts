@@ -87,7 +87,7 @@ export class SubmitScheduler {
       logger: Logger;
       limits: SubmitLimits;
       events: SubmitSchedulerEvents;
-      /** When the bot is reachable from the provider: per-task callback URLs (design: polling stays on too). */
+      /** When the bot is reachable from the provider: per-task callback URLs (docs/architecture.md §4: polling stays on too). */
       callbacks?: { newSecret(): string; urlFor(taskId: string, secret: string): string };
       /** Models Ace Data Cloud said it does not serve: their tasks end unsubmitted. */
       availability?: ModelAvailability;
@@ -370,7 +370,7 @@ export class SubmitScheduler {
     const log = this.deps.logger.child({ taskId, guildId });
     let task: Task;
     try {
-      // Written before the POST: after a crash a `submitting` task is never sent again (design.md §2a).
+      // Written before the POST: after a crash a `submitting` task is never sent again (docs/crash-outcomes.md).
       task = await store.update(taskId, (t) =>
         this.deps.availability?.isUnavailable(t.request.model)
           ? endedUnavailable(t, clock.now())

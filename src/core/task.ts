@@ -28,7 +28,7 @@ export interface GenerationRequest {
 }
 
 /**
- * The ledger's state machine (design.md §3, crash outcomes §2a):
+ * The ledger's state machine (docs/architecture.md §3, docs/crash-outcomes.md):
  * queued → submitting → submitted → (succeeded | failed | timed_out) → posting → delivered | undeliverable.
  * `interrupted` is a submit whose answer was lost in a crash: never resubmitted, the member is told.
  * `timed_out` keeps a slow check running and may still turn into `succeeded` or `failed`; when the
