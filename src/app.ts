@@ -166,9 +166,9 @@ function wireAdminNotices(
  * On Redis, several processes may share the ledger: guild leases and account-wide slots keep them
  * from following one guild twice or running more generations than the account allows.
  */
-function openCoordination(config: Config, logger: PinoLogger) {
+function openCoordination(config: Config, url: string, logger: PinoLogger) {
   return createRedisCoordination({
-    url: config.storeUrl,
+    url,
     keyPrefix: `${config.redisKeyPrefix}coord:`,
     instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     leaseTtlMs: config.sharding.guildLeaseTtlMs,
@@ -262,10 +262,10 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
     logger.warn({}, 'ALLOWED_GUILD_IDS is not set: any server that adds the bot can spend your Ace Data Cloud credits');
   }
 
-  const backend = openStoreBackend(config.storeUrl, { logger, redis: { keyPrefix: config.redisKeyPrefix } });
+  const backend = openStoreBackend(config.store, { logger, redis: { keyPrefix: config.redisKeyPrefix } });
   const { shardCount, shardIds, guildLeaseTtlMs } = config.sharding;
   const holdsShardOf = (guildId: string) => holdsGuildShard(guildId, shardCount, shardIds);
-  const coordination = backend.kind === 'redis' ? openCoordination(config, logger) : undefined;
+  const coordination = config.store.kind === 'redis' ? openCoordination(config, config.store.url, logger) : undefined;
   await coordination?.connect();
   const store = createKeyvTaskStore(backend, { clock });
   // A raised per-guild cap must let waiting tasks through at once, not at the next submit.

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Config } from './config-types.js';
 import { DEFAULT_ENABLED_MODEL_IDS, DEFAULT_MODEL_ID, MODEL_IDS } from './core/models/catalogue.js';
+import { parseStoreUrl, storeKindOf } from './store/store-location.js';
 
 export type { Config } from './config-types.js';
 
@@ -450,7 +451,7 @@ const envSchema = z
           ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARDS'], message: 'needs DISCORD_SHARD_COUNT set to the total number of shards' });
         } else if (shards.some((id) => id >= count)) {
           ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARDS'], message: `shard ids must be below DISCORD_SHARD_COUNT (${count})` });
-        } else if (shards.length < count && typeof env.STORE_URL === 'string' && !/^rediss?:/i.test(env.STORE_URL)) {
+        } else if (shards.length < count && typeof env.STORE_URL === 'string' && storeKindOf(env.STORE_URL) !== 'redis') {
           ctx.addIssue({
             code: 'custom',
             path: ['DISCORD_SHARDS'],
@@ -516,7 +517,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       shardIds: e.DISCORD_SHARDS === undefined ? undefined : Object.freeze([...e.DISCORD_SHARDS]),
       guildLeaseTtlMs: e.GUILD_LEASE_TTL_MS,
     },
-    storeUrl: e.STORE_URL,
+    // Validated above, so it parses; every "is this Redis?" asks this.
+    store: parseStoreUrl(e.STORE_URL),
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     pollIntervalMs: e.POLL_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,

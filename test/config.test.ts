@@ -35,7 +35,7 @@ describe('loadConfig defaults', () => {
         baseUrl: 'https://api.acedata.cloud',
         requestTimeoutMs: 30_000,
       },
-      storeUrl: 'sqlite://data/sora-bot.sqlite',
+      store: { kind: 'sqlite', path: 'data/sora-bot.sqlite' },
       redisKeyPrefix: 'sora-bot:',
       pollIntervalMs: 5_000,
       logLevel: 'info',
@@ -72,7 +72,7 @@ describe('loadConfig defaults', () => {
     expect(config.logLevel).toBe('info');
     expect(config.allowedGuildIds).toBeUndefined();
     expect(config.discord.guildId).toBeUndefined();
-    expect(config.storeUrl).toBe(CONFIG_DEFAULTS.STORE_URL);
+    expect(config.store).toEqual({ kind: 'sqlite', path: CONFIG_DEFAULTS.STORE_URL.slice('sqlite://'.length) });
   });
 
   it('ignores variables it does not know', () => {
@@ -115,7 +115,7 @@ describe('loadConfig with every variable set', () => {
       baseUrl: 'http://127.0.0.1:4010',
       requestTimeoutMs: 1500,
     });
-    expect(config.storeUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.store).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
     expect(config.pollIntervalMs).toBe(250);
     expect(config.logLevel).toBe('debug');
     expect(config.logPretty).toBe(true);
@@ -148,14 +148,14 @@ describe('loadConfig with every variable set', () => {
   });
 
   it.each([
-    'sqlite://data/sora-bot.sqlite',
-    'sqlite:///data/sora-bot.sqlite',
-    'redis://127.0.0.1:6379',
-    'redis://:pass@cache:6379/2',
-    'rediss://cache.example:6380',
-    'memory://',
-  ])('accepts STORE_URL=%s', (storeUrl) => {
-    expect(loadConfig({ ...REQUIRED, STORE_URL: storeUrl }).storeUrl).toBe(storeUrl);
+    ['sqlite://data/sora-bot.sqlite', { kind: 'sqlite', path: 'data/sora-bot.sqlite' }],
+    ['sqlite:///data/sora-bot.sqlite', { kind: 'sqlite', path: '/data/sora-bot.sqlite' }],
+    ['redis://127.0.0.1:6379', { kind: 'redis', url: 'redis://127.0.0.1:6379' }],
+    ['redis://:pass@cache:6379/2', { kind: 'redis', url: 'redis://:pass@cache:6379/2' }],
+    ['rediss://cache.example:6380', { kind: 'redis', url: 'rediss://cache.example:6380' }],
+    ['memory://', { kind: 'memory' }],
+  ])('accepts STORE_URL=%s', (storeUrl, location) => {
+    expect(loadConfig({ ...REQUIRED, STORE_URL: storeUrl }).store).toEqual(location);
   });
 });
 
