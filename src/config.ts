@@ -58,40 +58,6 @@ export const CONFIG_DEFAULTS = Object.freeze({
   HTTP_HOST: '127.0.0.1',
 });
 
-/** Every variable `loadConfig` reads. */
-export const CONFIG_ENV_NAMES = [
-  'DISCORD_TOKEN',
-  'DISCORD_API_URL',
-  'DISCORD_GUILD_ID',
-  'ACEDATA_API_TOKEN',
-  'ACEDATA_BASE_URL',
-  'ACEDATA_REQUEST_TIMEOUT_MS',
-  'STORE_URL',
-  'POLL_INTERVAL_MS',
-  'LOG_LEVEL',
-  'LOG_PRETTY',
-  'ALLOWED_GUILD_IDS',
-  'MAX_ACTIVE_GENERATIONS',
-  'GUILD_MAX_ACTIVE_GENERATIONS',
-  'MEMBER_DAILY_QUOTA',
-  'MEMBER_COOLDOWN_SECONDS',
-  'PROMPT_MAX_CHARS',
-  'IMAGE_MAX_BYTES',
-  'POLL_GIVE_UP_MS',
-  'LATE_RESULT_WINDOW_MS',
-  'SUBMIT_MIN_INTERVAL_MS',
-  'CIRCUIT_BREAKER_COOLDOWN_MS',
-  'VIDEO_MODELS',
-  'DEFAULT_VIDEO_MODEL',
-  'MODEL_RETRY_COOLDOWN_MS',
-  'HTTP_PORT',
-  'HTTP_HOST',
-  'PUBLIC_URL',
-  'DISCORD_SHARD_COUNT',
-  'DISCORD_SHARDS',
-  'GUILD_LEASE_TTL_MS',
-  'REDIS_KEY_PREFIX',
-] as const;
 
 function secretToken(prefix: string, what: string) {
   return z
@@ -484,6 +450,9 @@ function isNumber(value: unknown): value is number {
 }
 
 /** Trimmed values of the variables we read; blank counts as unset (`FOO=` in a .env file). */
+/** Every variable `loadConfig` reads: the keys of its schema, so the list cannot drift from it. */
+export const CONFIG_ENV_NAMES = Object.freeze(Object.keys(envSchema.shape)) as readonly (keyof typeof envSchema.shape)[];
+
 function pickEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const picked: Record<string, string | undefined> = {};
   for (const name of CONFIG_ENV_NAMES) {

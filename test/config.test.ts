@@ -422,6 +422,27 @@ describe('.env.example', () => {
   });
 });
 
+describe('README configuration table', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const rows = new Map(
+    readme
+      .split('\n')
+      .flatMap((line) => {
+        const match = /^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \|/.exec(line);
+        return match ? [[match[1] ?? '', match[2] ?? ''] as const] : [];
+      }),
+  );
+
+  it('has a row for every variable loadConfig reads, showing its default', () => {
+    expect([...rows.keys()].sort()).toEqual([...CONFIG_ENV_NAMES].sort());
+    // VIDEO_MODELS' default is the whole served list: the row names it in words.
+    for (const [name, value] of Object.entries(CONFIG_DEFAULTS)) {
+      if (name === 'VIDEO_MODELS') continue;
+      expect(rows.get(name), name).toContain(`\`${String(value)}\``);
+    }
+  });
+});
+
 describe('VIDEO_MODELS and DEFAULT_VIDEO_MODEL', () => {
   it('defaults to the served models, with a non-Sora default, and reads a list', () => {
     const config = loadConfig(REQUIRED);
