@@ -25,6 +25,7 @@ import { localizeCommand } from '../src/discord/command-localizations.js';
 import { toBotPermissions } from '../src/discord/permissions.js';
 import { CONTENT_MAX } from '../src/discord/render.js';
 import { t, type MessageKey } from '../src/i18n/index.js';
+import { effectiveLimits } from '../src/settings/effective-limits.js';
 import {
   SETTINGS_LIMITS,
   splitBlockedWords,
@@ -99,7 +100,7 @@ const data = new SlashCommandBuilder()
           .setName('guild-concurrency')
           .setDescription('Videos generating at once in this server')
           .setMinValue(1)
-          .setMaxValue(SETTINGS_LIMITS.maxActiveGenerationsMax),
+          .setMaxValue(SETTINGS_LIMITS.guildMaxActiveGenerationsMax),
       )
       .addIntegerOption((o) =>
         o
@@ -311,7 +312,7 @@ const handlers: Record<string, Handler> = {
     const { settings } = await edit(context, guildId, {
       kind: 'set_limits',
       memberDailyQuota: pick(memberDaily, 'member-daily'),
-      maxActiveGenerations: pick(concurrency, 'guild-concurrency'),
+      guildMaxActiveGenerations: pick(concurrency, 'guild-concurrency'),
       dailyBudgetCredits: pick(budget, 'daily-budget'),
       memberCooldownSeconds: pick(cooldown, 'cooldown'),
     });
@@ -603,14 +604,13 @@ function describeSettings(s: GuildSettings, context: CommandContext, L: Locale):
 }
 
 function describeLimits(s: GuildSettings, context: CommandContext, L: Locale): string {
-  const defaults = context.limitDefaults;
+  const applied = effectiveLimits(s, context.limitDefaults);
   const orDefault = (value: string, isDefault: boolean) => (isDefault ? t(L, 'admin.botDefault', { value }) : value);
-  const quota = s.memberDailyQuota ?? defaults.memberDailyQuota;
-  const quotaText = orDefault(quota === 0 ? t(L, 'admin.unlimited') : String(quota), s.memberDailyQuota === null);
-  const concurrency = s.maxActiveGenerations ?? defaults.perGuildConcurrency;
-  const concurrencyText = orDefault(String(concurrency), s.maxActiveGenerations === null);
-  const cooldown = s.memberCooldownSeconds ?? defaults.memberCooldownSeconds;
-  const cooldownText = orDefault(cooldown === 0 ? t(L, 'admin.none') : t(L, 'admin.seconds', { seconds: cooldown }), s.memberCooldownSeconds === null);
+  const quota = applied.memberDailyQuota;
+  const quotaText = orDefault(quota === 0 ? t(L, 'admin.unlimited') : String(quota), applied.isDefault.memberDailyQuota);
+  const concurrencyText = orDefault(String(applied.guildMaxActiveGenerations), applied.isDefault.guildMaxActiveGenerations);
+  const cooldown = applied.memberCooldownSeconds;
+  const cooldownText = orDefault(cooldown === 0 ? t(L, 'admin.none') : t(L, 'admin.seconds', { seconds: cooldown }), applied.isDefault.memberCooldownSeconds);
   const budget =
     s.dailyBudgetCredits === 0 ? t(L, 'admin.none') : t(L, 'admin.budgetCredits', { credits: formatCredits(s.dailyBudgetCredits) });
   return [

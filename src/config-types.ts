@@ -1,3 +1,5 @@
+import type { StoreLocation } from './store/store-location.js';
+
 /** The bot's validated configuration, read once from the environment by `loadConfig`. */
 export interface Config {
   discord: {
@@ -22,8 +24,8 @@ export interface Config {
     /** How long a process's claim on a guild's tasks lasts unless renewed (takeover delay after a crash). */
     guildLeaseTtlMs: number;
   };
-  /** `sqlite://path` or `redis://host:port` (or `memory://`, tests only). */
-  storeUrl: string;
+  /** `STORE_URL` parsed: `sqlite://path`, `redis://host:port` (or `memory://`, tests only); a Redis URL may hold a password. */
+  store: StoreLocation;
   /** Prepended to every Redis key, so several bots (or test runs) can share one Redis database. */
   redisKeyPrefix: string;
   pollIntervalMs: number;
@@ -40,8 +42,8 @@ export interface Config {
   };
   limits: {
     maxActiveGenerations: number;
-    perGuildConcurrency: number;
-    perMemberDailyQuota: number;
+    guildMaxActiveGenerations: number;
+    memberDailyQuota: number;
     /** Seconds a member waits between two generations in a guild (0 = off); a guild setting can change it. */
     memberCooldownSeconds: number;
     promptMaxChars: number;

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Config } from './config-types.js';
 import { DEFAULT_ENABLED_MODEL_IDS, DEFAULT_MODEL_ID, MODEL_IDS } from './core/models/catalogue.js';
+import { parseStoreUrl, storeKindOf } from './store/store-location.js';
 
 export type { Config } from './config-types.js';
 
@@ -59,43 +60,6 @@ export const CONFIG_DEFAULTS = Object.freeze({
   VIDEO_DOWNLOAD_STALL_TIMEOUT_MS: 30_000,
 });
 
-/** Every variable `loadConfig` reads. */
-export const CONFIG_ENV_NAMES = [
-  'DISCORD_TOKEN',
-  'DISCORD_API_URL',
-  'DISCORD_GUILD_ID',
-  'ACEDATA_API_TOKEN',
-  'ACEDATA_BASE_URL',
-  'ACEDATA_REQUEST_TIMEOUT_MS',
-  'STORE_URL',
-  'POLL_INTERVAL_MS',
-  'LOG_LEVEL',
-  'LOG_PRETTY',
-  'ALLOWED_GUILD_IDS',
-  'MAX_ACTIVE_GENERATIONS',
-  'GUILD_MAX_ACTIVE_GENERATIONS',
-  'MEMBER_DAILY_QUOTA',
-  'MEMBER_COOLDOWN_SECONDS',
-  'PROMPT_MAX_CHARS',
-  'IMAGE_MAX_BYTES',
-  'POLL_GIVE_UP_MS',
-  'LATE_RESULT_WINDOW_MS',
-  'SUBMIT_MIN_INTERVAL_MS',
-  'CIRCUIT_BREAKER_COOLDOWN_MS',
-  'VIDEO_MODELS',
-  'DEFAULT_VIDEO_MODEL',
-  'MODEL_RETRY_COOLDOWN_MS',
-  'HTTP_PORT',
-  'HTTP_HOST',
-  'PUBLIC_URL',
-  'USAGE_ON_PUBLIC_URL',
-  'DISCORD_SHARD_COUNT',
-  'DISCORD_SHARDS',
-  'GUILD_LEASE_TTL_MS',
-  'REDIS_KEY_PREFIX',
-  'VIDEO_DOWNLOAD_TIMEOUT_MS',
-  'VIDEO_DOWNLOAD_STALL_TIMEOUT_MS',
-] as const;
 
 function secretToken(prefix: string, what: string) {
   return z
@@ -477,7 +441,7 @@ const envSchema = z
           ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARDS'], message: 'needs DISCORD_SHARD_COUNT set to the total number of shards' });
         } else if (shards.some((id) => id >= count)) {
           ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARDS'], message: `shard ids must be below DISCORD_SHARD_COUNT (${count})` });
-        } else if (shards.length < count && typeof env.STORE_URL === 'string' && !/^rediss?:/i.test(env.STORE_URL)) {
+        } else if (shards.length < count && typeof env.STORE_URL === 'string' && storeKindOf(env.STORE_URL) !== 'redis') {
           ctx.addIssue({
             code: 'custom',
             path: ['DISCORD_SHARDS'],
@@ -518,6 +482,9 @@ function isNumber(value: unknown): value is number {
 }
 
 /** Trimmed values of the variables we read; blank counts as unset (`FOO=` in a .env file). */
+/** Every variable `loadConfig` reads: the keys of its schema, so the list cannot drift from it. */
+export const CONFIG_ENV_NAMES = Object.freeze(Object.keys(envSchema.shape)) as readonly (keyof typeof envSchema.shape)[];
+
 function pickEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const picked: Record<string, string | undefined> = {};
   for (const name of CONFIG_ENV_NAMES) {
@@ -546,7 +513,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       shardIds: e.DISCORD_SHARDS === undefined ? undefined : Object.freeze([...e.DISCORD_SHARDS]),
       guildLeaseTtlMs: e.GUILD_LEASE_TTL_MS,
     },
-    storeUrl: e.STORE_URL,
+    // Validated above, so it parses; every "is this Redis?" asks this.
+    store: parseStoreUrl(e.STORE_URL),
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     pollIntervalMs: e.POLL_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
@@ -560,8 +528,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     limits: {
       maxActiveGenerations: e.MAX_ACTIVE_GENERATIONS,
-      perGuildConcurrency: e.GUILD_MAX_ACTIVE_GENERATIONS,
-      perMemberDailyQuota: e.MEMBER_DAILY_QUOTA,
+      guildMaxActiveGenerations: e.GUILD_MAX_ACTIVE_GENERATIONS,
+      memberDailyQuota: e.MEMBER_DAILY_QUOTA,
       memberCooldownSeconds: e.MEMBER_COOLDOWN_SECONDS,
       promptMaxChars: e.PROMPT_MAX_CHARS,
       imageMaxBytes: e.IMAGE_MAX_BYTES,

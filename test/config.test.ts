@@ -36,7 +36,7 @@ describe('loadConfig defaults', () => {
         baseUrl: 'https://api.acedata.cloud',
         requestTimeoutMs: 30_000,
       },
-      storeUrl: 'sqlite://data/sora-bot.sqlite',
+      store: { kind: 'sqlite', path: 'data/sora-bot.sqlite' },
       redisKeyPrefix: 'sora-bot:',
       pollIntervalMs: 5_000,
       logLevel: 'info',
@@ -45,8 +45,8 @@ describe('loadConfig defaults', () => {
       models: { enabled: [...DEFAULT_ENABLED_MODEL_IDS], defaultModel: 'veo31-fast', retryCooldownMs: 1_800_000 },
       limits: {
         maxActiveGenerations: 5,
-        perGuildConcurrency: 3,
-        perMemberDailyQuota: 10,
+        guildMaxActiveGenerations: 3,
+        memberDailyQuota: 10,
         memberCooldownSeconds: 10,
         promptMaxChars: 2_000,
         imageMaxBytes: 26_214_400,
@@ -74,7 +74,7 @@ describe('loadConfig defaults', () => {
     expect(config.logLevel).toBe('info');
     expect(config.allowedGuildIds).toBeUndefined();
     expect(config.discord.guildId).toBeUndefined();
-    expect(config.storeUrl).toBe(CONFIG_DEFAULTS.STORE_URL);
+    expect(config.store).toEqual({ kind: 'sqlite', path: CONFIG_DEFAULTS.STORE_URL.slice('sqlite://'.length) });
   });
 
   it('ignores variables it does not know', () => {
@@ -117,15 +117,15 @@ describe('loadConfig with every variable set', () => {
       baseUrl: 'http://127.0.0.1:4010',
       requestTimeoutMs: 1500,
     });
-    expect(config.storeUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.store).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
     expect(config.pollIntervalMs).toBe(250);
     expect(config.logLevel).toBe('debug');
     expect(config.logPretty).toBe(true);
     expect([...(config.allowedGuildIds ?? [])]).toEqual([GUILD_A, GUILD_B]);
     expect(config.limits).toEqual({
       maxActiveGenerations: 7,
-      perGuildConcurrency: 2,
-      perMemberDailyQuota: 0,
+      guildMaxActiveGenerations: 2,
+      memberDailyQuota: 0,
       memberCooldownSeconds: 0,
       promptMaxChars: 4000,
       imageMaxBytes: 10_485_760,
@@ -155,14 +155,14 @@ describe('loadConfig with every variable set', () => {
   });
 
   it.each([
-    'sqlite://data/sora-bot.sqlite',
-    'sqlite:///data/sora-bot.sqlite',
-    'redis://127.0.0.1:6379',
-    'redis://:pass@cache:6379/2',
-    'rediss://cache.example:6380',
-    'memory://',
-  ])('accepts STORE_URL=%s', (storeUrl) => {
-    expect(loadConfig({ ...REQUIRED, STORE_URL: storeUrl }).storeUrl).toBe(storeUrl);
+    ['sqlite://data/sora-bot.sqlite', { kind: 'sqlite', path: 'data/sora-bot.sqlite' }],
+    ['sqlite:///data/sora-bot.sqlite', { kind: 'sqlite', path: '/data/sora-bot.sqlite' }],
+    ['redis://127.0.0.1:6379', { kind: 'redis', url: 'redis://127.0.0.1:6379' }],
+    ['redis://:pass@cache:6379/2', { kind: 'redis', url: 'redis://:pass@cache:6379/2' }],
+    ['rediss://cache.example:6380', { kind: 'redis', url: 'rediss://cache.example:6380' }],
+    ['memory://', { kind: 'memory' }],
+  ])('accepts STORE_URL=%s', (storeUrl, location) => {
+    expect(loadConfig({ ...REQUIRED, STORE_URL: storeUrl }).store).toEqual(location);
   });
 });
 
@@ -426,6 +426,27 @@ describe('.env.example', () => {
     const env: NodeJS.ProcessEnv = Object.fromEntries(entries);
     expect(loadConfig({ ...env, ...REQUIRED })).toEqual(loadConfig(REQUIRED));
     expect(Object.keys(env).filter((name) => env[name] !== '').length).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe('README configuration table', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const rows = new Map(
+    readme
+      .split('\n')
+      .flatMap((line) => {
+        const match = /^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \|/.exec(line);
+        return match ? [[match[1] ?? '', match[2] ?? ''] as const] : [];
+      }),
+  );
+
+  it('has a row for every variable loadConfig reads, showing its default', () => {
+    expect([...rows.keys()].sort()).toEqual([...CONFIG_ENV_NAMES].sort());
+    // VIDEO_MODELS' default is the whole served list: the row names it in words.
+    for (const [name, value] of Object.entries(CONFIG_DEFAULTS)) {
+      if (name === 'VIDEO_MODELS') continue;
+      expect(rows.get(name), name).toContain(`\`${String(value)}\``);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import type { RemoteStatus } from './ports.js';
 import type { Task } from './task.js';
 
-/** How long to follow a task (design.md §2a defaults: 30 min, then a slow check for 24 h). */
+/** How long to follow a task (docs/crash-outcomes.md §3: 30 min, then a slow check for 24 h). */
 export interface FollowRules {
   pollGiveUpMs: number;
   lateResultWindowMs: number;

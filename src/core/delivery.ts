@@ -111,7 +111,7 @@ export class DeliveryService {
         log.warn({ guildId: done.guildId, channelId: done.channelId, code: result.code, reason: result.reason }, 'result undeliverable');
         void this.deps.progress.report(done, {
           kind: 'failed',
-          message: `I could not post the result in <#${done.channelId}>: ${result.reason}`,
+          reason: { code: 'not_posted', params: { channelId: done.channelId, reason: result.reason } },
         });
         this.deps.onPublished?.(done);
         return;

@@ -29,6 +29,13 @@ export interface GuildStartLimits extends GuildLimits {
   memberCooldownSeconds?: number;
 }
 
+/** The limits that apply in a guild, its own value or the bot's default each (`effectiveLimits`). */
+export interface AppliedStartLimits {
+  memberDailyQuota: number;
+  memberCooldownSeconds: number;
+  dailyBudgetCredits?: number;
+}
+
 /** How many generations a member has left today under a quota. */
 export interface QuotaLeft {
   /** The member's daily quota (always > 0: an unlimited quota has no QuotaLeft). */
@@ -111,9 +118,9 @@ export class GenerationService {
       clock: Clock;
       logger: Logger;
       /** `memberCooldownSeconds`: the default wait between two starts of a member (0 or absent: none). */
-      limits: { perMemberDailyQuota: number; memberCooldownSeconds?: number };
-      /** The guild's own quota, budget and cooldown (guild settings); the env defaults apply without it. */
-      guildLimits?: (guildId: string) => Promise<GuildStartLimits>;
+      limits: { memberDailyQuota: number; memberCooldownSeconds?: number };
+      /** The quota, budget and cooldown that apply in a guild (its settings over the defaults); `limits` apply without it. */
+      guildLimits?: (guildId: string) => Promise<AppliedStartLimits>;
       /** Needed for a daily budget; without it a budget is not enforced. */
       usage?: GuildUsageLog;
       onBudgetReached?: (event: BudgetReached) => void;
@@ -142,9 +149,9 @@ export class GenerationService {
 
   private async startNow(input: NewGeneration): Promise<Enqueued> {
     const { store, scheduler, clock, breaker, limits, usage } = this.deps;
-    const guildLimits = (await this.deps.guildLimits?.(input.guildId)) ?? {};
-    const quota = guildLimits.memberDailyQuota ?? limits.perMemberDailyQuota;
-    const cooldownSeconds = guildLimits.memberCooldownSeconds ?? limits.memberCooldownSeconds ?? 0;
+    const guildLimits = (await this.deps.guildLimits?.(input.guildId)) ?? { ...limits, memberCooldownSeconds: limits.memberCooldownSeconds ?? 0 };
+    const quota = guildLimits.memberDailyQuota;
+    const cooldownSeconds = guildLimits.memberCooldownSeconds;
     // One read of the member's recent tasks serves both the quota and the cooldown.
     const recent = quota > 0 || cooldownSeconds > 0 ? await store.listByUser(input.guildId, input.userId, RECENT_PAGE) : [];
     let usedToday = 0;
@@ -216,8 +223,7 @@ export class GenerationService {
 
   /** What is left of a member's daily quota in a guild; undefined when the quota is unlimited. */
   async quotaLeft(guildId: string, userId: string): Promise<QuotaLeft | undefined> {
-    const guildLimits = (await this.deps.guildLimits?.(guildId)) ?? {};
-    const quota = guildLimits.memberDailyQuota ?? this.deps.limits.perMemberDailyQuota;
+    const quota = (await this.deps.guildLimits?.(guildId))?.memberDailyQuota ?? this.deps.limits.memberDailyQuota;
     if (quota <= 0) return undefined;
     return { quota, left: Math.max(0, quota - (await this.usedToday(guildId, userId))) };
   }
@@ -311,7 +317,7 @@ export class GenerationService {
   }
 
   /**
-   * Resumes every unfinished task after a restart (design.md §2a crash outcomes): queued tasks
+   * Resumes every unfinished task after a restart (docs/crash-outcomes.md): queued tasks
    * return to the queue, submitted ones to their poller, a `submitting` one is never resubmitted
    * (it becomes `interrupted` and the member is told), and finished ones are published. With
    * `guildIds`, only those guilds' tasks (the guilds this process just took over).

@@ -1,5 +1,5 @@
 import type { ServiceId } from './models/catalogue.js';
-import type { GenerationRequest, Task } from './task.js';
+import type { FailureReason, GenerationRequest, Task } from './task.js';
 
 /** Wall clock, injected so tests control time. */
 export interface Clock {
@@ -120,7 +120,7 @@ export type ProgressView =
   | { kind: 'queued'; position: number; providerBusy: boolean; eta?: QueuedEta }
   | { kind: 'generating'; elapsedMs: number; readyAtMs?: number }
   | { kind: 'account_problem' }
-  | { kind: 'failed'; message: string }
+  | { kind: 'failed'; reason: FailureReason }
   /** Ended unsubmitted: the result could not have been posted (nothing was spent). */
   | { kind: 'delivery_blocked'; reason: DeliveryBlockedReason; permissions?: string[] }
   | { kind: 'finished' };

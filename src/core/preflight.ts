@@ -81,7 +81,7 @@ const IMAGE_TYPES = new Map([
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif)$/i;
 const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/webm']);
 const VIDEO_EXTENSIONS = /\.(mp4|mov|webm)$/i;
-// Sora's documented limit for a hosted reference video (sora-api.md §2.3).
+// Sora's documented limit for a hosted reference video (docs/acedata-contract.md §2.3).
 const CHARACTER_VIDEO_MAX_BYTES = 200 * 1024 * 1024;
 // A refusal lists some of the models on offer; a message holds 2000 characters.
 const MAX_MODELS_LISTED = 25;
@@ -95,7 +95,7 @@ export function requiredPermissions(channelIsThread: boolean): BotPermission[] {
     channelIsThread ? 'SendMessagesInThreads' : 'SendMessages',
     'EmbedLinks',
     'AttachFiles',
-    // Needed to find our own result after a crash (design.md §2a).
+    // Needed to find our own result after a crash (docs/crash-outcomes.md).
     'ReadMessageHistory',
   ];
 }

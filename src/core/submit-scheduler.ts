@@ -21,7 +21,7 @@ export interface SubmitLimits {
   /** Generations running at once on the account (the provider allows about 5 per token). */
   maxActiveGenerations: number;
   /** Generations running at once per guild, so one server cannot take every slot. */
-  perGuildConcurrency: number;
+  guildMaxActiveGenerations: number;
   /** Minimum gap between two submits (the provider allows about 0.5 submits/s). */
   submitMinIntervalMs: number;
 }
@@ -106,14 +106,14 @@ export class SubmitScheduler {
       logger: Logger;
       limits: SubmitLimits;
       events: SubmitSchedulerEvents;
-      /** When the bot is reachable from the provider: per-task callback URLs (design: polling stays on too). */
+      /** When the bot is reachable from the provider: per-task callback URLs (docs/architecture.md §4: polling stays on too). */
       callbacks?: { newSecret(): string; urlFor(taskId: string, secret: string): string };
       /** The last look before a submit: a task whose result could not be posted ends unsubmitted. */
       deliveryCheck?: DeliveryCheck;
       /** Models Ace Data Cloud said it does not serve: their tasks end unsubmitted. */
       availability?: ModelAvailability;
       /** A guild's own cap on running generations (its settings); synchronous, asked on every pick. */
-      perGuildConcurrencyOf?: (guildId: string) => number | undefined;
+      guildMaxActiveGenerationsOf?: (guildId: string) => number | undefined;
       /**
        * Several processes on one Redis: the shared pool then decides the account's cap, the submit
        * pacing and whose turn it is across processes; per-guild caps and member order stay local.
@@ -402,7 +402,7 @@ export class SubmitScheduler {
     let task: Task;
     let blocked: BlockedVerdict | undefined;
     try {
-      // Written before the POST: after a crash a `submitting` task is never sent again (design.md §2a).
+      // Written before the POST: after a crash a `submitting` task is never sent again (docs/crash-outcomes.md).
       task = await store.update(taskId, (t) => {
         blocked = undefined;
         if (this.deps.availability?.isUnavailable(t.request.model)) return endedUnavailable(t, clock.now());
@@ -515,14 +515,14 @@ export class SubmitScheduler {
       }
       case 'rejected':
       case 'uncertain': {
-        const message =
+        // Uncertain: it was not sent again, so the member is not charged twice (the Discord layer says so).
+        const failure =
           outcome.kind === 'rejected'
-            ? outcome.message
-            : `Ace Data Cloud did not confirm the request (${outcome.code}). It was not sent again, ` +
-              'so you are not charged twice; run the command again.';
+            ? { message: outcome.message }
+            : { message: '', reason: { code: 'submit_unconfirmed' as const, params: { code: outcome.code } } };
         const failed = await store.update(task.id, (t) =>
           transition(t, 'failed', clock.now(), {
-            outcome: { kind: 'failed', code: outcome.code, message },
+            outcome: { kind: 'failed', code: outcome.code, ...failure },
             finishedAt: clock.now().toISOString(),
           }),
         );
@@ -658,7 +658,7 @@ export class SubmitScheduler {
   }
 
   private concurrencyOf(guildId: string): number {
-    return this.deps.perGuildConcurrencyOf?.(guildId) ?? this.deps.limits.perGuildConcurrency;
+    return this.deps.guildMaxActiveGenerationsOf?.(guildId) ?? this.deps.limits.guildMaxActiveGenerations;
   }
 
   private runningIn(guildId: string): number {
@@ -683,7 +683,8 @@ export class SubmitScheduler {
 /** A queued task whose model is not served, ended without a submit (it costs nothing). */
 function endedUnavailable(task: Task, now: Date): Task {
   return transition(task, 'failed', now, {
-    outcome: { kind: 'failed', code: MODEL_UNAVAILABLE_CODE, message: 'The model is not served by Ace Data Cloud right now.' },
+    // Worded by the Discord layer from the code (with the model's name).
+    outcome: { kind: 'failed', code: MODEL_UNAVAILABLE_CODE, message: '' },
     finishedAt: now.toISOString(),
   });
 }

@@ -28,7 +28,7 @@ export interface GenerationRequest {
 }
 
 /**
- * The ledger's state machine (design.md §3, crash outcomes §2a):
+ * The ledger's state machine (docs/architecture.md §3, docs/crash-outcomes.md):
  * queued → submitting → submitted → (succeeded | failed | timed_out) → posting → delivered | undeliverable.
  * `interrupted` is a submit whose answer was lost in a crash: never resubmitted, the member is told.
  * `timed_out` keeps a slow check running and may still turn into `succeeded` or `failed`; when the
@@ -50,10 +50,28 @@ export const TASK_STATES = [
 ] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
+/**
+ * Why something failed, for people: a code the Discord layer words in the reader's language, and its
+ * parameters. The core writes no prose for members; the provider's own words stay in `message`.
+ */
+export interface FailureReason {
+  code: FailureReasonCode;
+  params: Record<string, string | number>;
+}
+export type FailureReasonCode =
+  /** The submit's answer was lost (`params.code`): it was not sent again. */
+  | 'submit_unconfirmed'
+  /** The result could not be posted in `params.channelId` (`params.reason`, Discord's answer). */
+  | 'not_posted';
+
 /** The result a `posting` task is about to publish. */
 export type TaskOutcome =
   | { kind: 'succeeded'; videoUrl: string }
-  | { kind: 'failed'; code: string; message: string }
+  /**
+   * `message`: the provider's own words ('' when the bot ended the task); `reason`: the bot's, as a
+   * code (records written before it carry English in `message`, and still render).
+   */
+  | { kind: 'failed'; code: string; message: string; reason?: FailureReason }
   | { kind: 'timed_out' }
   | { kind: 'interrupted' };
 

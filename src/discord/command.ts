@@ -15,6 +15,7 @@ import type { Clock, Logger } from '../core/ports.js';
 import type { Task } from '../core/task.js';
 import type { UsageReport } from '../core/usage-report.js';
 import type { SettingsStore } from '../settings/settings-store.js';
+import type { LimitDefaults } from '../settings/effective-limits.js';
 
 /** What a command's `execute` may use; built once in main.ts. */
 export interface CommandContext {
@@ -26,7 +27,7 @@ export interface CommandContext {
   /** Which models Ace Data Cloud serves right now; absent in tests that do not need it. */
   modelAvailability?: ModelAvailability;
   /** The bot's defaults a guild's limits fall back to. */
-  limitDefaults: { memberDailyQuota: number; perGuildConcurrency: number; memberCooldownSeconds: number };
+  limitDefaults: LimitDefaults;
   clock: Clock;
   logger: Logger;
   /** Bot-token REST the buttons need; absent in tests that do not use them. */

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { request, type Dispatcher } from 'undici';
 
 // Sora's v2 ("partner") mode uses one reference image whose pixel size must equal the requested
-// `size` (sora-api.md §2.2), while members attach images of any size. The image is scaled and
+// `size` (docs/acedata-contract.md §2.2), while members attach images of any size. The image is scaled and
 // centre-cropped here with sharp: libvips decodes PNG, JPEG, WebP and GIF, shrinks on load and works
 // in streaming tiles, so a 25 MB photo is fitted in a fraction of a second without holding every
 // decoded pixel, and the package ships its prebuilt binary inside npm (no compiler, no download).

@@ -20,8 +20,11 @@ const HISTORY_LIMIT = 50;
 export interface DiscordPublisherOptions {
   /** discord.js REST with the bot token (the bot passes `client.rest`). */
   rest: REST;
-  /** The bot's own user id: only its messages count when looking for an earlier post. */
-  botUserId: string;
+  /**
+   * The bot's own user id: only its messages count when looking for an earlier post. A function when
+   * the publisher is built before login (the id is known once logged in; nothing is published before).
+   */
+  botUserId: string | (() => string | undefined);
   /** Time allowed for one try at downloading the video from the provider (default 120 s). */
   fetchTimeoutMs?: number;
   /** Longest silence from the provider (headers, then between body bytes) before a try is given up (default 30 s). */
@@ -42,7 +45,9 @@ export interface DiscordPublisherOptions {
 
 /** A `Publisher` that posts results as channel messages with the bot token. */
 export function createDiscordPublisher(options: DiscordPublisherOptions): Publisher {
-  const { rest, botUserId, dispatcher, logger, signal } = options;
+  const { rest, dispatcher, logger, signal } = options;
+  const givenUserId = options.botUserId;
+  const botUserId = typeof givenUserId === 'string' ? () => givenUserId : givenUserId;
   const fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
   const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   const downloadRetry = options.downloadRetry ?? DEFAULT_DOWNLOAD_RETRY;
@@ -156,7 +161,7 @@ export function createDiscordPublisher(options: DiscordPublisherOptions): Publis
     const marker = resultMarker(outcome.kind);
     const match = messages.find(
       (message) =>
-        message.author.id === botUserId &&
+        message.author.id === botUserId() &&
         message.embeds.some((embed) => {
           const footer = parseResultFooter(embed.footer?.text);
           return footer?.taskId === task.id && footer.marker === marker;

@@ -9,7 +9,7 @@ import type { QuotaLeft } from '../core/generation-service.js';
 import type { DeliveryBlockedReason, ProgressView, QueuedEta } from '../core/ports.js';
 import { findModel } from '../core/models/catalogue.js';
 import { DELIVERY_BLOCKED_CODE, MODEL_UNAVAILABLE_CODE } from '../core/submit-scheduler.js';
-import type { Task, TaskOutcome, TaskState } from '../core/task.js';
+import type { FailureReason, FailureReasonCode, Task, TaskOutcome, TaskState } from '../core/task.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { cancelButton, resultButtons } from './custom-ids.js';
 
@@ -265,7 +265,7 @@ export function renderProgress(
       color = COLOR_WAITING;
       break;
     case 'failed':
-      content = truncate(t(locale, 'progress.failed', { reason: safeText(view.message) || t(locale, 'result.noReason') }), CONTENT_MAX);
+      content = truncate(t(locale, 'progress.failed', { reason: safeText(reasonText(view.reason, locale)) || t(locale, 'result.noReason') }), CONTENT_MAX);
       color = COLOR_FAILURE;
       break;
     case 'delivery_blocked':
@@ -565,14 +565,27 @@ export function isModelUnavailable(outcome: TaskOutcome | undefined): boolean {
   return outcome?.kind === 'failed' && outcome.code === MODEL_UNAVAILABLE_CODE;
 }
 
-// A model that is not served is explained in the reader's language; other reasons are the provider's words.
+// The bot's own reasons are codes, worded in the reader's language; other reasons are the provider's
+// words. A record written before the codes carries the bot's English in `message`: shown as it is.
 function failureReason(outcome: Extract<TaskOutcome, { kind: 'failed' }>, task: Task, locale: string | null | undefined): string {
   if (isModelUnavailable(outcome)) return t(locale, 'result.modelUnavailable', { model: modelName(task.request.model) });
   if (outcome.code === DELIVERY_BLOCKED_CODE) {
     const key = BLOCKED_REASON[task.undeliverableReason as DeliveryBlockedReason] as MessageKey | undefined;
     if (key) return t(locale, key);
   }
+  if (outcome.reason) return reasonText(outcome.reason, locale);
   return outcome.message.trim() || outcome.code || t(locale, 'result.noReason');
+}
+
+const REASON_KEYS: Record<FailureReasonCode, MessageKey> = {
+  submit_unconfirmed: 'reason.submitUnconfirmed',
+  not_posted: 'reason.notPosted',
+};
+
+/** A failure reason the core gave as a code, in the reader's language. */
+export function reasonText(reason: FailureReason, locale: string | null | undefined): string {
+  const { channelId, ...params } = reason.params;
+  return t(locale, REASON_KEYS[reason.code], channelId === undefined ? params : { ...params, channel: `<#${channelId}>` });
 }
 
 /** The model's name for people: its catalogue display name, or the stored id of a model since dropped. */

@@ -94,3 +94,21 @@ export function createShowcase(options: ShowcaseOptions): Showcase {
     share: (task) => mutex.run(task.id, () => shareNow(task)),
   };
 }
+
+/**
+ * The delivery listener of auto-showcase: a video delivered in a guild that turned it on is shared
+ * to the guild's showcase channel, in the background (a failed share never holds up a delivery).
+ */
+export function autoShowcase(
+  showcase: Showcase,
+  enabledIn: (guildId: string) => boolean,
+  logger?: { debug(obj: object, msg?: string): void; warn(obj: object, msg?: string): void },
+): (task: Task) => void {
+  return (task) => {
+    if (task.state !== 'delivered' || task.outcome?.kind !== 'succeeded' || !enabledIn(task.guildId)) return;
+    void showcase.share(task).then(
+      (outcome) => logger?.debug({ taskId: task.id, outcome: outcome.kind }, 'auto-showcase'),
+      (err: unknown) => logger?.warn({ err, taskId: task.id }, 'auto-showcase failed'),
+    );
+  };
+}

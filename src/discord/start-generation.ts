@@ -111,7 +111,7 @@ export async function preflightAndStart(
 }
 
 /**
- * Sora v2 takes one reference image whose pixel size must equal `size` (sora-api.md §2.2): the
+ * Sora v2 takes one reference image whose pixel size must equal `size` (docs/acedata-contract.md §2.2): the
  * image is fitted to it and re-hosted as an attachment of an ephemeral follow-up, whose URL goes to
  * the provider instead. Any failure refuses before a task exists, so nothing is spent.
  */

@@ -421,6 +421,10 @@ export const en = {
   'progress.etaStartReady': 'Estimated start: {start}, ready {ready}.',
   'progress.readyAt': 'Estimated ready {ready}.',
   'animate.imagesCapped': 'ℹ️ {model} takes at most {max} reference image(s), so only the first {max} of the message’s {count} images were used.',
+  // Failure reasons the core gives as codes (FailureReason).
+  'reason.submitUnconfirmed':
+    'Ace Data Cloud did not confirm the request ({code}). It was not sent again, so you are not charged twice; run the command again.',
+  'reason.notPosted': 'I could not post the result in {channel}: {reason}',
 } as const;
 
 /** A key of the message catalogue. */

@@ -400,4 +400,8 @@ export const ja: Catalogue = {
   'progress.etaStartReady': '開始見込み {start}、完成見込み {ready}。',
   'progress.readyAt': '完成見込み {ready}。',
   'animate.imagesCapped': 'ℹ️ {model} が使える参照画像は最大 {max} 枚です：メッセージの {count} 枚の画像のうち最初の {max} 枚を使います。',
+  // Failure reasons the core gives as codes (FailureReason).
+  'reason.submitUnconfirmed':
+    'Ace Data Cloud がリクエストを確認できませんでした（{code}）。二重に課金されないよう再送信していません。もう一度コマンドを実行してください。',
+  'reason.notPosted': '{channel} に結果を投稿できませんでした：{reason}',
 };

@@ -399,4 +399,7 @@ export const zhCN: Catalogue = {
   'progress.etaStartReady': '预计 {start}开始，约 {ready}完成。',
   'progress.readyAt': '预计 {ready}完成。',
   'animate.imagesCapped': 'ℹ️ {model} 最多接受 {max} 张参考图片：将使用该消息 {count} 张图片中的前 {max} 张。',
+  // Failure reasons the core gives as codes (FailureReason).
+  'reason.submitUnconfirmed': 'Ace Data Cloud 未确认该请求（{code}）。为避免重复扣费，请求没有重新发送；请再次运行该命令。',
+  'reason.notPosted': '无法在 {channel} 发布结果：{reason}',
 };

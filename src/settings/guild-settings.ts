@@ -26,7 +26,7 @@ export interface GuildSettings {
   /** Generations per member per UTC day (0 = unlimited); null: `MEMBER_DAILY_QUOTA`. */
   memberDailyQuota: number | null;
   /** Generations running at once in this guild; null: `GUILD_MAX_ACTIVE_GENERATIONS`. */
-  maxActiveGenerations: number | null;
+  guildMaxActiveGenerations: number | null;
   /** Seconds a member waits between two starts (0 = none); null: `MEMBER_COOLDOWN_SECONDS`. */
   memberCooldownSeconds: number | null;
   /** Credits the guild may spend per UTC day (sora-2 for 10 s = 1); 0 = no budget. */
@@ -49,7 +49,7 @@ export const SETTINGS_LIMITS = Object.freeze({
   blockedWordMaxChars: 100,
   allowedModels: 25,
   memberDailyQuotaMax: 10_000,
-  maxActiveGenerationsMax: 100,
+  guildMaxActiveGenerationsMax: 100,
   memberCooldownSecondsMax: 3600,
   dailyBudgetCreditsMax: 1_000_000,
 });
@@ -60,7 +60,7 @@ export const DEFAULT_GUILD_SETTINGS: GuildSettings = Object.freeze({
   autoShowcase: false,
   allowedChannelIds: Object.freeze([]),
   memberDailyQuota: null,
-  maxActiveGenerations: null,
+  guildMaxActiveGenerations: null,
   memberCooldownSeconds: null,
   dailyBudgetCredits: 0,
   defaults: Object.freeze({}),
@@ -73,13 +73,17 @@ export const DEFAULT_GUILD_SETTINGS: GuildSettings = Object.freeze({
 const snowflake = z.string().regex(/^\d{17,20}$/);
 const idList = (max: number) => z.array(snowflake).max(max).default([]);
 
-/** The stored form; every field has a default so records written by older versions still parse. */
+/**
+ * The stored form; every field has a default so records written by older versions still parse. Its
+ * keys are the stored record's and never change (`maxActiveGenerations` is read as
+ * `guildMaxActiveGenerations`, see {@link storedGuildSettings}).
+ */
 const guildSettingsSchema = z.object({
   showcaseChannelId: snowflake.nullable().default(null),
   autoShowcase: z.boolean().default(false),
   allowedChannelIds: idList(SETTINGS_LIMITS.allowedChannels),
   memberDailyQuota: z.number().int().min(0).max(SETTINGS_LIMITS.memberDailyQuotaMax).nullable().default(null),
-  maxActiveGenerations: z.number().int().min(1).max(SETTINGS_LIMITS.maxActiveGenerationsMax).nullable().default(null),
+  maxActiveGenerations: z.number().int().min(1).max(SETTINGS_LIMITS.guildMaxActiveGenerationsMax).nullable().default(null),
   memberCooldownSeconds: z.number().int().min(0).max(SETTINGS_LIMITS.memberCooldownSecondsMax).nullable().default(null),
   dailyBudgetCredits: z.number().int().min(0).max(SETTINGS_LIMITS.dailyBudgetCreditsMax).default(0),
   defaults: z
@@ -113,8 +117,14 @@ export function parseGuildSettings(guildId: string, raw: unknown): GuildSettings
   if (!result.success) {
     throw new InvalidGuildSettingsError(guildId, result.error.issues.map((i) => i.path.join('.') || 'record').join(', '));
   }
-  const { defaults, ...rest } = result.data;
-  return { ...rest, defaults: withoutUndefined(defaults) };
+  const { defaults, maxActiveGenerations, ...rest } = result.data;
+  return { ...rest, guildMaxActiveGenerations: maxActiveGenerations, defaults: withoutUndefined(defaults) };
+}
+
+/** The record written to the store: the stored keys, which records of older versions share. */
+export function storedGuildSettings(settings: GuildSettings): Record<string, unknown> {
+  const { guildMaxActiveGenerations, ...rest } = settings;
+  return { ...rest, maxActiveGenerations: guildMaxActiveGenerations };
 }
 
 /** The form blocked words are stored and compared in: NFKC, lower case, single spaces, trimmed. */
@@ -139,7 +149,7 @@ export type SettingsEdit =
   | {
       kind: 'set_limits';
       memberDailyQuota?: number | null;
-      maxActiveGenerations?: number | null;
+      guildMaxActiveGenerations?: number | null;
       dailyBudgetCredits?: number | null;
       memberCooldownSeconds?: number | null;
     }
@@ -193,7 +203,7 @@ function editedSettings(s: GuildSettings, edit: SettingsEdit): GuildSettings | S
     case 'set_limits': {
       const next = { ...s };
       if (edit.memberDailyQuota !== undefined) next.memberDailyQuota = edit.memberDailyQuota;
-      if (edit.maxActiveGenerations !== undefined) next.maxActiveGenerations = edit.maxActiveGenerations;
+      if (edit.guildMaxActiveGenerations !== undefined) next.guildMaxActiveGenerations = edit.guildMaxActiveGenerations;
       if (edit.dailyBudgetCredits !== undefined) next.dailyBudgetCredits = edit.dailyBudgetCredits ?? 0;
       if (edit.memberCooldownSeconds !== undefined) next.memberCooldownSeconds = edit.memberCooldownSeconds;
       return next;
@@ -238,8 +248,8 @@ function findProblem(s: GuildSettings): SettingsProblem | undefined {
   if (s.memberDailyQuota !== null && !isIntegerIn(s.memberDailyQuota, 0, L.memberDailyQuotaMax)) {
     return problem('error.settingMemberDaily', { max: L.memberDailyQuotaMax });
   }
-  if (s.maxActiveGenerations !== null && !isIntegerIn(s.maxActiveGenerations, 1, L.maxActiveGenerationsMax)) {
-    return problem('error.settingConcurrency', { max: L.maxActiveGenerationsMax });
+  if (s.guildMaxActiveGenerations !== null && !isIntegerIn(s.guildMaxActiveGenerations, 1, L.guildMaxActiveGenerationsMax)) {
+    return problem('error.settingConcurrency', { max: L.guildMaxActiveGenerationsMax });
   }
   if (!isIntegerIn(s.dailyBudgetCredits, 0, L.dailyBudgetCreditsMax)) {
     return problem('error.settingBudget', { max: L.dailyBudgetCreditsMax });

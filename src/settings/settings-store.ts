@@ -5,6 +5,7 @@ import {
   applySettingsEdit,
   DEFAULT_GUILD_SETTINGS,
   parseGuildSettings,
+  storedGuildSettings,
   type GuildSettings,
   type SettingsEdit,
   type SettingsEditResult,
@@ -130,7 +131,7 @@ export function createSettingsStore(backend: StoreBackend, options: SettingsStor
           return result;
         }
         await addToIndex(guildId);
-        await keyv.set(settingsKey(guildId), { schemaVersion: 1, ...result.settings });
+        await keyv.set(settingsKey(guildId), { schemaVersion: 1, ...storedGuildSettings(result.settings) });
         cache.set(guildId, result.settings);
         options.logger?.info({ guildId, change: edit.kind }, 'guild settings changed');
         options.onChange?.(guildId, result.settings);

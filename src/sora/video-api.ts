@@ -9,7 +9,7 @@ import { classifyTaskRecord } from './wire.js';
 /** The most provider task ids one `retrieveBatch` call should carry (every service: 50). */
 export const MAX_BATCH_SIZE = RETRIEVE_BATCH_MAX_IDS;
 
-/** 429 codes: per-token rate limit and the concurrency limit (sora-api.md §6.2). */
+/** 429 codes: per-token rate limit and the concurrency limit (docs/acedata-contract.md §6.2). */
 export const RATE_LIMIT_CODES: ReadonlySet<string> = new Set(['too_many_requests', 'rate_limited']);
 
 /** Codes that mean the bot's token or account needs the operator: every further submit would fail too. */
@@ -22,7 +22,7 @@ export const ACCOUNT_PROBLEM_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Codes that mean the service is not served (video-apis.md §8.2, design.md §2 on Sora's retirement):
+ * Codes that mean the service is not served (docs/acedata-contract.md §6.3):
  * only the models of that service stop, the account is fine.
  */
 export const SERVICE_UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['api_not_implemented', 'no_api', 'disabled']);
@@ -59,7 +59,7 @@ export function toSubmitBody(request: GenerationRequest): Record<string, unknown
 }
 
 /**
- * Turns a failed submit into its outcome (design.md §2a). Only a 429, a refusal of the account, of
+ * Turns a failed submit into its outcome (docs/crash-outcomes.md). Only a 429, a refusal of the account, of
  * the service or of the model is surely not accepted; a timeout, 5xx, dropped connection or
  * unreadable answer may hide an accepted (billed) task.
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RemoteStatus } from '../core/ports.js';
 
-// The vendor documents few of these shapes exactly (sora-api.md §5.3, §10; video-apis.md §9), so
+// The vendor documents few of these shapes exactly (docs/acedata-contract.md §5.3, §7, §8), so
 // every schema is tolerant: optional fields accept null, unknown keys are kept, only what we act on
 // is typed, and a field of an unexpected shape is dropped rather than sinking the whole record.
 // One set of schemas reads every service: Sora, Veo and Hailuo put the video in `data[0].video_url`,
@@ -41,7 +41,7 @@ export const taskResponseSchema = z.looseObject({
   error: z.union([errorObjectSchema, z.string()]).nullish(),
 });
 
-/** A stored task record as `/<service>/tasks` returns it (sora-api.md §5.2, video-apis.md §8.4). */
+/** A stored task record as `/<service>/tasks` returns it (docs/acedata-contract.md §5.2). */
 export const taskRecordSchema = z.looseObject({
   id: optionalString,
   trace_id: optionalString,
@@ -72,7 +72,7 @@ export const batchResponseSchema = z.looseObject({
 
 const errorBodySchema = z.looseObject({
   error: z.union([errorObjectSchema, z.string()]).nullish(),
-  // Legacy top-level code, still checked by the vendor's own web app (sora-api.md §6.1).
+  // Legacy top-level code, still checked by the vendor's own web app (docs/acedata-contract.md §6.1).
   code: z.union([z.string(), z.number()]).nullish(),
   message: optionalString,
   trace_id: optionalString,
@@ -183,7 +183,7 @@ const NO_OUTPUT: RemoteStatus = {
 };
 
 /**
- * Classifies a task record of any service as sora-api.md §5.3 describes: no `response` is pending
+ * Classifies a task record of any service as docs/acedata-contract.md §5.3 describes: no `response` is pending
  * (so is Seedance's `{}` for an unknown id), a `response` without `success` is still running,
  * `success: true` with a video URL is done, `success: false` or a failure state word is failed, and a
  * success without a URL is failed ("ended without output").
@@ -194,7 +194,7 @@ export function classifyTaskRecord(record: TaskRecord): RemoteStatus {
 
 /**
  * Reads a provider callback body (the shape of a synchronous `/<service>/videos` answer: flat for
- * Kling, Wan and Luma, `data`-shaped for the others; sora-api.md §4, video-apis.md §8.5): its
+ * Kling, Wan and Luma, `data`-shaped for the others; docs/acedata-contract.md §4): its
  * `task_id` and what it says about the task; undefined when it is not such a body. A failure may come
  * without `task_id` (the non-Sora services' only documented failure body is `{success: false, error,
  * trace_id}`): the per-task secret in the callback URL already says which task it is.

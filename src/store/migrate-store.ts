@@ -98,8 +98,8 @@ export async function migrateStore(options: MigrateStoreOptions): Promise<Migrat
   const targetNamespaces = targetExists ? await listNamespaces(target, redisKeyPrefix) : [];
 
   const backendOptions = { redis: { keyPrefix: redisKeyPrefix } };
-  const sourceBackend = openStoreBackend(options.from, backendOptions);
-  const targetBackend = targetExists || !dryRun ? openStoreBackend(options.to, backendOptions) : undefined;
+  const sourceBackend = openStoreBackend(source, backendOptions);
+  const targetBackend = targetExists || !dryRun ? openStoreBackend(target, backendOptions) : undefined;
   try {
     for (const namespace of targetNamespaces) {
       summary.targetKeysBefore += await countKeys(targetBackend!.keyv<unknown>(namespace));

@@ -5,15 +5,9 @@ import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import { Keyv } from 'keyv';
 import type { Logger } from 'pino';
+import { parseStoreUrl, type StoreKind, type StoreLocation } from './store-location.js';
 
-/** The kinds of backend `STORE_URL` can name. */
-export type StoreKind = 'memory' | 'sqlite' | 'redis';
-
-/** Where `STORE_URL` points, parsed; `redis.url` may hold a password, so never log it. */
-export type StoreLocation =
-  | { kind: 'memory' }
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'redis'; url: string };
+export { parseStoreUrl, StoreUrlError, type StoreKind, type StoreLocation } from './store-location.js';
 
 /** Tuning for the Redis backend; the defaults fit production, tests shorten them. */
 export interface RedisStoreOptions {
@@ -42,14 +36,6 @@ export interface StoreBackend {
   close(): Promise<void>;
 }
 
-/** `STORE_URL` is malformed or names an unsupported backend; the message never repeats the URL. */
-export class StoreUrlError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreUrlError';
-  }
-}
-
 /** What a keyv namespace (a sqlite table, a Redis key segment) may be called. */
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
 /** The Redis key prefix of every namespace unless `RedisStoreOptions.keyPrefix` says otherwise. */
@@ -63,28 +49,6 @@ const REDIS_DEFAULTS = {
   maxReconnectAttempts: 5,
 } as const;
 
-/** Parses `sqlite://path`, `redis://host:port[/db]` (or `rediss://`) and `memory://`. */
-export function parseStoreUrl(storeUrl: string): StoreLocation {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(storeUrl)?.[1]?.toLowerCase();
-  switch (scheme) {
-    case 'memory':
-      return { kind: 'memory' };
-    case 'sqlite': {
-      const path = storeUrl.replace(/^sqlite:(\/\/)?/i, '');
-      if (path === '') throw new StoreUrlError('STORE_URL sqlite:// needs a file path, e.g. sqlite://data/sora-bot.sqlite');
-      return { kind: 'sqlite', path };
-    }
-    case 'redis':
-    case 'rediss':
-      if (!URL.canParse(storeUrl)) throw new StoreUrlError(`STORE_URL is not a valid ${scheme}:// URL`);
-      return { kind: 'redis', url: storeUrl };
-    case undefined:
-      throw new StoreUrlError('STORE_URL must start with sqlite://, redis:// or memory://');
-    default:
-      throw new StoreUrlError(`STORE_URL scheme "${scheme}:" is not supported (use sqlite://, redis:// or memory://)`);
-  }
-}
-
 /** Opens one keyv namespace on its own connection; errors reject the operation (`throwOnErrors`) and are logged. */
 export function openKeyv<Value>(
   storeUrl: string,
@@ -93,9 +57,9 @@ export function openKeyv<Value>(
   return openNamespace<Value>(parseStoreUrl(storeUrl), options.namespace, options);
 }
 
-/** Opens the backend `STORE_URL` names; namespaces connect lazily, on their first operation. */
-export function openStoreBackend(storeUrl: string, options: StoreOptions = {}): StoreBackend {
-  const location = parseStoreUrl(storeUrl);
+/** Opens the backend `STORE_URL` names (parsed by the config, or a URL); namespaces connect lazily, on their first operation. */
+export function openStoreBackend(store: StoreLocation | string, options: StoreOptions = {}): StoreBackend {
+  const location = typeof store === 'string' ? parseStoreUrl(store) : store;
   const opened = new Map<string, Keyv<unknown>>();
   let closed = false;
 

@@ -69,7 +69,17 @@ const taskSchema = z.strictObject({
   outcome: z
     .discriminatedUnion('kind', [
       z.strictObject({ kind: z.literal('succeeded'), videoUrl: z.string() }),
-      z.strictObject({ kind: z.literal('failed'), code: z.string(), message: z.string() }),
+      z.strictObject({
+        kind: z.literal('failed'),
+        code: z.string(),
+        message: z.string(),
+        reason: z
+          .strictObject({
+            code: z.enum(['submit_unconfirmed', 'not_posted']),
+            params: z.record(z.string(), z.union([z.string(), z.number()])),
+          })
+          .optional(),
+      }),
       z.strictObject({ kind: z.literal('timed_out') }),
       z.strictObject({ kind: z.literal('interrupted') }),
     ])

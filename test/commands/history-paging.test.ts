@@ -133,7 +133,7 @@ describe('/sora history paging', () => {
   });
 
   it('shows no quota line when the quota is unlimited', async () => {
-    harness = createCoreHarness({ store, perMemberDailyQuota: 0 });
+    harness = createCoreHarness({ store, memberDailyQuota: 0 });
     const router = new InteractionRouter(commands, commandContext(harness, settings), new SilentLogger(), { components: componentHandler });
     const slash = createFakeInteraction({ commandName: 'sora', subcommand: 'history', userId: OTHER_USER });
     await router.handle(slash.interaction);

@@ -20,7 +20,7 @@ describe('cancelling a running task (stop following)', () => {
   /** One global slot: A runs, B waits behind it. */
   async function oneSlotTakenAndOneWaiting(schedule: { pollGiveUpMs?: number } = {}) {
     const h = createCoreHarness({
-      limits: { maxActiveGenerations: 1, perGuildConcurrency: 3, submitMinIntervalMs: 0 },
+      limits: { maxActiveGenerations: 1, guildMaxActiveGenerations: 3, submitMinIntervalMs: 0 },
       schedule: { pollIntervalMs: POLL_MS, ...schedule },
       gatherMs: 0,
     });

@@ -20,7 +20,7 @@ describe('core end to end (fake API, memory store, memory publisher)', () => {
     const h = createCoreHarness({
       api,
       gatherMs: 25,
-      limits: { maxActiveGenerations: 5, perGuildConcurrency: 3, submitMinIntervalMs: 2_000 },
+      limits: { maxActiveGenerations: 5, guildMaxActiveGenerations: 3, submitMinIntervalMs: 2_000 },
     });
     const guilds = ['g1', 'g2', 'g3'];
     const started = [];

@@ -98,7 +98,7 @@ describe('delivery guards: a waiting task whose result could not be posted is ne
 
   it("a blocked task does not count against the member's daily quota", async () => {
     const guard = tableCheck();
-    const h = createCoreHarness({ deliveryCheck: guard.check, perMemberDailyQuota: 1 });
+    const h = createCoreHarness({ deliveryCheck: guard.check, memberDailyQuota: 1 });
     guard.verdicts.set('g1-channel', { ok: false, reason: 'channel_gone' });
     await h.service.start(newGeneration('g1', 'u1', 'blocked'));
     await vi.advanceTimersByTimeAsync(5_000);
@@ -117,7 +117,7 @@ describe('delivery guards: a waiting task whose result could not be posted is ne
     const backend = openStoreBackend('memory://');
     const h = createCoreHarness({
       deliveryCheck: guard.check,
-      perMemberDailyQuota: 0,
+      memberDailyQuota: 0,
       guildLimits: () => Promise.resolve({ dailyBudgetCredits: 1 }),
       usage: createUsageLog(backend),
     });

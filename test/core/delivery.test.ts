@@ -96,7 +96,7 @@ describe('DeliveryService', () => {
     expect(h.published).toHaveLength(1);
     const view = h.progress.viewsFor(task.id)[0];
     expect(view).toMatchObject({ kind: 'failed' });
-    expect(view?.kind === 'failed' && view.message).toContain('<#chan-9>');
+    expect(view?.kind === 'failed' && view.reason).toMatchObject({ code: 'not_posted', params: { channelId: 'chan-9' } });
   });
 
   it('retries after the delay asked for, reusing the nonce and looking for the earlier message', async () => {

@@ -32,7 +32,7 @@ describe('GenerationService', () => {
     });
 
     it('refuses with QUOTA_REACHED once the member used the daily quota', async () => {
-      const h = createCoreHarness({ perMemberDailyQuota: 2 });
+      const h = createCoreHarness({ memberDailyQuota: 2 });
       await h.service.start(newGeneration('g1', 'u1'));
       await h.service.start(newGeneration('g1', 'u1'));
       const third = h.service.start(newGeneration('g1', 'u1'));
@@ -45,7 +45,7 @@ describe('GenerationService', () => {
     });
 
     it('does not count tasks that failed at the provider (rejected submit or failed generation)', async () => {
-      const h = createCoreHarness({ perMemberDailyQuota: 1 });
+      const h = createCoreHarness({ memberDailyQuota: 1 });
       h.api.scriptSubmits({ kind: 'rejected', code: 'forbidden', message: 'blocked by moderation' });
       await h.service.start(newGeneration('g1', 'u1'));
       await vi.advanceTimersByTimeAsync(1);
@@ -72,7 +72,7 @@ describe('GenerationService', () => {
 
     it('counts the quota per UTC day', async () => {
       vi.setSystemTime(new Date('2025-03-01T23:59:00.000Z'));
-      const h = createCoreHarness({ perMemberDailyQuota: 1 });
+      const h = createCoreHarness({ memberDailyQuota: 1 });
       await h.service.start(newGeneration('g1', 'u1'));
       await expect(h.service.start(newGeneration('g1', 'u1'))).rejects.toMatchObject({ code: 'QUOTA_REACHED' });
       await vi.advanceTimersByTimeAsync(60_000); // 00:00 UTC
@@ -81,7 +81,7 @@ describe('GenerationService', () => {
     });
 
     it('counts every task of the day, even past the 100 most recent', async () => {
-      const h = createCoreHarness({ perMemberDailyQuota: 150 });
+      const h = createCoreHarness({ memberDailyQuota: 150 });
       for (let i = 0; i < 150; i++) {
         await h.store.create(makeTask({ guildId: 'g1', userId: 'u1', state: 'delivered', outcome: SUCCEEDED }));
       }
@@ -90,7 +90,7 @@ describe('GenerationService', () => {
     });
 
     it('cannot be beaten by two commands at the same moment', async () => {
-      const h = createCoreHarness({ perMemberDailyQuota: 1 });
+      const h = createCoreHarness({ memberDailyQuota: 1 });
       const results = await Promise.allSettled([
         h.service.start(newGeneration('g1', 'u1')),
         h.service.start(newGeneration('g1', 'u1')),
@@ -166,7 +166,7 @@ describe('GenerationService', () => {
 
     it('spreads the edits of newly known estimates over refreshes, oldest replies first', async () => {
       const learned: { ms?: number } = {};
-      const h = createCoreHarness({ limits: { maxActiveGenerations: 1 }, perMemberDailyQuota: 0, times: { expectedMs: () => learned.ms } });
+      const h = createCoreHarness({ limits: { maxActiveGenerations: 1 }, memberDailyQuota: 0, times: { expectedMs: () => learned.ms } });
       const expiresAt = new Date(START.getTime() + 14 * 60_000).toISOString();
       const started = [];
       for (let i = 0; i < 131; i++) {

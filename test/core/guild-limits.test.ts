@@ -37,7 +37,7 @@ describe('guild limits in the core', () => {
   describe('per-member daily quota', () => {
     it("uses the guild's quota over MEMBER_DAILY_QUOTA, only in that guild", async () => {
       const limits: Record<string, GuildLimits> = { g1: { memberDailyQuota: 1 } };
-      const h = createCoreHarness({ perMemberDailyQuota: 10, guildLimits: (g) => Promise.resolve(limits[g] ?? {}) });
+      const h = createCoreHarness({ memberDailyQuota: 10, guildLimits: (g) => Promise.resolve(limits[g] ?? {}) });
       await h.service.start(newGeneration('g1', 'u1'));
       await expect(h.service.start(newGeneration('g1', 'u1'))).rejects.toMatchObject({
         code: 'QUOTA_REACHED',
@@ -51,7 +51,7 @@ describe('guild limits in the core', () => {
     });
 
     it('treats a guild quota of 0 as unlimited even when the env default is lower', async () => {
-      const h = createCoreHarness({ perMemberDailyQuota: 1, guildLimits: () => Promise.resolve({ memberDailyQuota: 0 }) });
+      const h = createCoreHarness({ memberDailyQuota: 1, guildLimits: () => Promise.resolve({ memberDailyQuota: 0 }) });
       for (let i = 0; i < 4; i++) await h.service.start(newGeneration('g1', 'u1'));
       expect(h.store.all()).toHaveLength(4);
       await h.stop();
@@ -62,7 +62,7 @@ describe('guild limits in the core', () => {
     function budgetHarness(dailyBudgetCredits: number) {
       const backend = openStoreBackend('memory://');
       const h = createCoreHarness({
-        perMemberDailyQuota: 0,
+        memberDailyQuota: 0,
         guildLimits: (g) => Promise.resolve(g === 'g1' ? { dailyBudgetCredits } : {}),
         usage: createUsageLog(backend),
       });
@@ -135,9 +135,9 @@ describe('guild limits in the core', () => {
     it("honours the guild's own cap from a synchronous lookup, and a raised cap after a pump", async () => {
       const caps = new Map<string, number>([['g1', 1]]);
       const h = createCoreHarness({
-        perMemberDailyQuota: 0,
-        limits: { maxActiveGenerations: 10, perGuildConcurrency: 3, submitMinIntervalMs: 0 },
-        perGuildConcurrencyOf: (guildId) => caps.get(guildId),
+        memberDailyQuota: 0,
+        limits: { maxActiveGenerations: 10, guildMaxActiveGenerations: 3, submitMinIntervalMs: 0 },
+        guildMaxActiveGenerationsOf: (guildId) => caps.get(guildId),
       });
       for (let i = 0; i < 4; i++) {
         await h.service.start(newGeneration('g1', `u${i}`, `g1 video ${i}`));

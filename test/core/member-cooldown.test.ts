@@ -143,7 +143,7 @@ describe('remaining daily quota', () => {
   });
 
   it('says what is left after each accepted start, and nothing when the quota is unlimited', async () => {
-    const h = createCoreHarness({ perMemberDailyQuota: 3 });
+    const h = createCoreHarness({ memberDailyQuota: 3 });
     expect(await h.service.quotaLeft('g1', 'u1')).toEqual({ quota: 3, left: 3 });
     expect((await h.service.start(newGeneration('g1', 'u1'))).quotaLeft).toEqual({ quota: 3, left: 2 });
     expect((await h.service.start(newGeneration('g1', 'u1'))).quotaLeft).toEqual({ quota: 3, left: 1 });
@@ -153,14 +153,14 @@ describe('remaining daily quota', () => {
     expect(await h.service.quotaLeft('g1', 'u1')).toEqual({ quota: 3, left: 0 });
     await h.stop();
 
-    const unlimited = createCoreHarness({ perMemberDailyQuota: 0 });
+    const unlimited = createCoreHarness({ memberDailyQuota: 0 });
     expect((await unlimited.service.start(newGeneration('g1', 'u1'))).quotaLeft).toBeUndefined();
     expect(await unlimited.service.quotaLeft('g1', 'u1')).toBeUndefined();
     await unlimited.stop();
   });
 
   it("uses the guild's quota, and a new UTC day starts afresh", async () => {
-    const h = createCoreHarness({ perMemberDailyQuota: 10, guildLimits: () => Promise.resolve({ memberDailyQuota: 2 }) });
+    const h = createCoreHarness({ memberDailyQuota: 10, guildLimits: () => Promise.resolve({ memberDailyQuota: 2 }) });
     expect((await h.service.start(newGeneration('g1', 'u1'))).quotaLeft).toEqual({ quota: 2, left: 1 });
     await vi.advanceTimersByTimeAsync(12 * 60 * 60_000);
     expect(await h.service.quotaLeft('g1', 'u1')).toEqual({ quota: 2, left: 2 });

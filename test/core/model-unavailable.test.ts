@@ -29,7 +29,7 @@ function setup() {
     breaker,
     progress: new RecordingProgress(),
     logger: new SilentLogger(),
-    limits: { maxActiveGenerations: 1, perGuildConcurrency: 1, submitMinIntervalMs: 0 },
+    limits: { maxActiveGenerations: 1, guildMaxActiveGenerations: 1, submitMinIntervalMs: 0 },
     availability,
     events: {
       onSubmitted: () => {},

@@ -4,7 +4,7 @@ import type { QueueView } from '../../src/core/submit-scheduler.js';
 
 const MIN = 60_000;
 const NOW = Date.parse('2026-01-01T12:00:00.000Z');
-const limits = { maxActiveGenerations: 1, perGuildConcurrency: 3, submitMinIntervalMs: 0, concurrencyOf: () => 3 };
+const limits = { maxActiveGenerations: 1, guildMaxActiveGenerations: 3, submitMinIntervalMs: 0, concurrencyOf: () => 3 };
 const view = (running: string[], waiting: string[], shared = false): QueueView => ({
   running: running.map((taskId) => ({ taskId, guildId: 'g' })),
   waiting: waiting.map((taskId) => ({ taskId, guildId: 'g' })),

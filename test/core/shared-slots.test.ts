@@ -38,7 +38,7 @@ function world(pool: MemoryCoordination) {
       breaker: new CircuitBreaker(systemClock, 60_000),
       progress: new RecordingProgress(),
       logger: new SilentLogger(logLines),
-      limits: { maxActiveGenerations: 10, perGuildConcurrency: 10, submitMinIntervalMs: 0 },
+      limits: { maxActiveGenerations: 10, guildMaxActiveGenerations: 10, submitMinIntervalMs: 0 },
       events: {
         onSubmitted: (task) => submitted.push(task),
         onFinishedWithoutGeneration: () => undefined,

@@ -27,7 +27,7 @@ function setup(limits: Partial<SubmitLimits> = {}, cooldownMs = 60_000) {
     breaker,
     progress,
     logger: new SilentLogger(),
-    limits: { maxActiveGenerations: 5, perGuildConcurrency: 5, submitMinIntervalMs: 0, ...limits },
+    limits: { maxActiveGenerations: 5, guildMaxActiveGenerations: 5, submitMinIntervalMs: 0, ...limits },
     events: {
       onSubmitted: (task) => submitted.push(task),
       onFinishedWithoutGeneration: (task) => finishedWithoutGeneration.push(task),
@@ -82,8 +82,8 @@ describe('SubmitScheduler', () => {
     expect(new Set(h.submitted.map((t) => t.id)).size).toBe(8);
   });
 
-  it('holds each guild to perGuildConcurrency while other guilds go ahead', async () => {
-    const h = setup({ maxActiveGenerations: 5, perGuildConcurrency: 2 });
+  it('holds each guild to guildMaxActiveGenerations while other guilds go ahead', async () => {
+    const h = setup({ maxActiveGenerations: 5, guildMaxActiveGenerations: 2 });
     const tasks = await createDistinct(h.store, ['A', 'A', 'A', 'A', 'B']);
     for (const task of tasks) h.scheduler.enqueue(task);
     await vi.advanceTimersByTimeAsync(5_000);
@@ -257,7 +257,8 @@ describe('SubmitScheduler', () => {
     expect(failed?.state).toBe('failed');
     expect(failed?.submitAttempts).toBe(1);
     expect(failed?.outcome).toMatchObject({ kind: 'failed', code });
-    expect(failed?.outcome?.kind === 'failed' && failed.outcome.message).toMatch(/not sent again/);
+    // The core gives a code; the Discord layer says it was not sent again (test/discord/failure-reasons).
+    expect(failed?.outcome?.kind === 'failed' && failed.outcome.reason).toEqual({ code: 'submit_unconfirmed', params: { code } });
     expect(h.finishedWithoutGeneration).toHaveLength(1);
     expect(h.scheduler.runningCount()).toBe(0);
   });
@@ -298,7 +299,7 @@ describe('SubmitScheduler', () => {
   });
 
   it('positionOf counts the same positions as walking the whole service order, for mixed guilds, members and a moved ring', async () => {
-    const h = setup({ maxActiveGenerations: 2, perGuildConcurrency: 1 });
+    const h = setup({ maxActiveGenerations: 2, guildMaxActiveGenerations: 1 });
     // A deterministic mix: 7 guilds of uneven size, 3 members, and some submits so the ring has turned.
     let seed = 7;
     const next = (n: number) => (seed = (seed * 48271) % 2147483647) % n;

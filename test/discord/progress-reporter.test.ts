@@ -135,7 +135,7 @@ describe('createProgressReporter', () => {
     const timedOut = interactionTask({ state: 'timed_out', outcome: { kind: 'timed_out' } });
     await progress.report(timedOut, { kind: 'finished' });
     const delivered = interactionTask({ state: 'delivered', outcome: { kind: 'succeeded', videoUrl: 'https://x.example/v.mp4' } });
-    await progress.report(delivered, { kind: 'failed', message: 'could not post' });
+    await progress.report(delivered, { kind: 'failed', reason: { code: 'not_posted', params: { channelId: '1', reason: 'could not post' } } });
     expect(edits()).toHaveLength(2);
   });
 

@@ -183,7 +183,10 @@ describe('renderProgress', () => {
     [{ kind: 'queued', position: 1, providerBusy: true }, /provider is busy/],
     [{ kind: 'generating', elapsedMs: 125_000 }, /Generating… 2:05 elapsed/],
     [{ kind: 'account_problem' }, /account needs attention \(admins have been told\); your request is kept in the queue/],
-    [{ kind: 'failed', message: 'Moderation said no' }, /Failed: Moderation said no/],
+    [
+      { kind: 'failed', reason: { code: 'not_posted', params: { channelId: '123', reason: 'Missing Access' } } },
+      /Failed: I could not post the result in <#123>: Missing Access/,
+    ],
   ])('renders %j', (view, pattern) => {
     const body = renderProgress(view, task, now);
     expect(body.content).toMatch(pattern);
@@ -239,7 +242,7 @@ describe('renderProgress', () => {
   });
 
   it('keeps a long failure message within 2000 characters and inert', () => {
-    const body = renderProgress({ kind: 'failed', message: '@everyone '.repeat(500) }, task, now);
+    const body = renderProgress({ kind: 'failed', reason: { code: 'not_posted', params: { channelId: '1', reason: '@everyone '.repeat(500) } } }, task, now);
     expectWithinLimits(body);
     expect(body.content).not.toContain('@everyone');
   });

@@ -15,7 +15,7 @@ import {
 } from './harness.js';
 
 /**
- * The crash outcomes of design.md §2a: the real bot process is killed with SIGKILL (no shutdown
+ * The crash outcomes of docs/crash-outcomes.md: the real bot process is killed with SIGKILL (no shutdown
  * code runs) while its tasks stand in every state, then started again on the same sqlite store.
  * Expected: at most one submit per command, exactly one public message per command.
  *

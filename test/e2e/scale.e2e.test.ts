@@ -4,7 +4,7 @@ import { createWorld, idsAskedIn, resultFooterOf, settle, waitUntil, type World 
 
 /**
  * Many members in several guilds at once: every video is delivered exactly once, and the guild
- * pollers' status requests are merged into shared `retrieve_batch` calls (design.md §3).
+ * pollers' status requests are merged into shared `retrieve_batch` calls (docs/architecture.md §3).
  */
 
 const MEMBERS_PER_GUILD = [30, 8, 8, 8, 8];

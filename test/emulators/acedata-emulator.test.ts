@@ -359,7 +359,7 @@ describe('scale', () => {
 });
 
 // ------------------------------------------------------------------------------------------------
-// The other services. Expected key sets come from /work/shared/fixtures/<service>/ (video-apis.md);
+// The other services. Expected key sets come from the research fixtures of each service (docs/acedata-contract.md);
 // only the Sora fixtures are copied into test/fixtures, so the others are written out here.
 
 type Json = Record<string, unknown>;

@@ -17,7 +17,7 @@ export function commandContext(
     logger: new SilentLogger(),
     settings,
     // No cooldown, as the core harness: tests start generations back to back.
-    limitDefaults: { memberDailyQuota: 10, perGuildConcurrency: 3, memberCooldownSeconds: 0 },
+    limitDefaults: { memberDailyQuota: 10, guildMaxActiveGenerations: 3, memberCooldownSeconds: 0 },
     preflightRules: {
       allowedGuildIds: undefined,
       promptMaxChars,

@@ -1,13 +1,11 @@
-import { CircuitBreaker } from '../../src/core/circuit-breaker.js';
-import { DeliveryService } from '../../src/core/delivery.js';
-import { GenerationService, type BudgetReached, type GuildStartLimits } from '../../src/core/generation-service.js';
-import { systemClock, systemTimers, type DeliveryCheck, type GenerationTimes, type GuildUsageLog } from '../../src/core/ports.js';
+import type { BudgetReached, GuildStartLimits } from '../../src/core/generation-service.js';
+import { systemClock, systemTimers, type DeliveryCheck, type GenerationTimes, type GuildLeases, type GuildUsageLog, type SlotPool } from '../../src/core/ports.js';
 import { QueueEtas } from '../../src/core/queue-etas.js';
-import { SubmitScheduler, type SubmitLimits } from '../../src/core/submit-scheduler.js';
+import type { SubmitLimits } from '../../src/core/submit-scheduler.js';
 import type { Task } from '../../src/core/task.js';
-import { PollerRegistry } from '../../src/poller/poller-registry.js';
+import type { Showcase } from '../../src/discord/command.js';
+import { createEngine } from '../../src/engine.js';
 import type { PollSchedule } from '../../src/poller/guild-poller.js';
-import { StatusBatcher } from '../../src/poller/status-batcher.js';
 import { FakeVideoApi } from './fake-video-api.js';
 import { MemoryPublisher } from './memory-publisher.js';
 import { MemoryTaskStore } from './memory-task-store.js';
@@ -20,7 +18,7 @@ export interface CoreHarnessOptions {
   api?: FakeVideoApi;
   limits?: Partial<SubmitLimits>;
   schedule?: Partial<PollSchedule>;
-  perMemberDailyQuota?: number;
+  memberDailyQuota?: number;
   /** The default member cooldown; 0 (off) unless a test asks. */
   memberCooldownSeconds?: number;
   breakerCooldownMs?: number;
@@ -28,7 +26,11 @@ export interface CoreHarnessOptions {
   /** Guild settings as the core sees them. */
   guildLimits?: (guildId: string) => Promise<GuildStartLimits>;
   usage?: GuildUsageLog;
-  perGuildConcurrencyOf?: (guildId: string) => number | undefined;
+  guildMaxActiveGenerationsOf?: (guildId: string) => number | undefined;
+  /** Several processes: shared slots and guild leases (e.g. `createMemoryCoordination()`). */
+  coordination?: { slots: SlotPool; leases: GuildLeases; renewEveryMs: number };
+  /** Auto-showcase, as a guild that turned it on has it. */
+  autoShowcase?: { showcase: Showcase; enabledIn: (guildId: string) => boolean };
   /** Learned generation times: with them, waiting replies carry start and ready estimates. */
   times?: GenerationTimes;
   /** The last look before each submit (the bot's view of Discord). */
@@ -45,8 +47,8 @@ export const TEST_SCHEDULE: PollSchedule = {
 };
 
 /**
- * The core wired as the composition root wires it (scheduler → pollers → delivery), over fakes,
- * on the system clock and timers (drive them with `vi.useFakeTimers()`).
+ * The core wired by the bot's own engine (`src/engine.ts`) over fakes, on the system clock and
+ * timers (drive them with `vi.useFakeTimers()`).
  */
 export function createCoreHarness(options: CoreHarnessOptions = {}) {
   const store = options.store ?? new MemoryTaskStore();
@@ -55,100 +57,60 @@ export function createCoreHarness(options: CoreHarnessOptions = {}) {
   const progress = new RecordingProgress();
   const logLines: LogLine[] = [];
   const logger = new SilentLogger(logLines);
-  const clock = systemClock;
-  const timers = systemTimers;
-  const breaker = new CircuitBreaker(clock, options.breakerCooldownMs ?? 60_000);
   const accountProblems: { code: string; firstTime: boolean }[] = [];
   const budgetsReached: BudgetReached[] = [];
   const outcomes: Task[] = [];
 
-  const delivery = new DeliveryService({
+  const engine = createEngine({
     store,
+    api,
     publisher,
     progress,
-    clock,
-    timers,
+    clock: systemClock,
+    timers: systemTimers,
     logger,
-    ...(options.deliveryCheck ? { deliveryCheck: options.deliveryCheck } : {}),
-  });
-  const batcher = new StatusBatcher({
-    api,
-    timers,
-    maxBatchSize: 50,
-    gatherMs: options.gatherMs ?? 100,
-    minRequestIntervalMs: 20,
-  });
-  const schedulerRef: { current?: SubmitScheduler } = {};
-  const registry = new PollerRegistry({
-    store,
-    batcher,
-    clock,
-    timers,
-    logger,
+    limits: {
+      maxActiveGenerations: 5,
+      guildMaxActiveGenerations: 3,
+      submitMinIntervalMs: 2_000,
+      ...options.limits,
+      memberDailyQuota: options.memberDailyQuota ?? 10,
+      memberCooldownSeconds: options.memberCooldownSeconds ?? 0,
+      circuitBreakerCooldownMs: options.breakerCooldownMs ?? 60_000,
+      modelRetryCooldownMs: 10 * 60_000,
+    },
     schedule: { ...TEST_SCHEDULE, ...options.schedule },
-    events: {
-      onOutcome: (task) => {
-        outcomes.push(task);
-        schedulerRef.current?.release(task.id);
-        delivery.deliver(task.id);
-      },
-    },
-  });
-  const scheduler = new SubmitScheduler({
-    store,
-    api,
-    clock,
-    timers,
-    breaker,
-    progress,
-    logger,
-    limits: { maxActiveGenerations: 5, perGuildConcurrency: 3, submitMinIntervalMs: 2_000, ...options.limits },
-    ...(options.perGuildConcurrencyOf ? { perGuildConcurrencyOf: options.perGuildConcurrencyOf } : {}),
-    ...(options.deliveryCheck ? { deliveryCheck: options.deliveryCheck } : {}),
-    events: {
-      onSubmitted: (task) => registry.follow(task),
-      onFinishedWithoutGeneration: (task) => delivery.deliver(task.id),
-      onAccountProblem: (code, _message, firstTime) => accountProblems.push({ code, firstTime }),
-    },
-  });
-  schedulerRef.current = scheduler;
-  const service = new GenerationService({
-    store,
-    scheduler,
-    delivery,
-    follower: registry,
-    breaker,
-    progress,
-    clock,
-    logger,
-    limits: { perMemberDailyQuota: options.perMemberDailyQuota ?? 10, memberCooldownSeconds: options.memberCooldownSeconds ?? 0 },
+    statusBatching: { maxBatchSize: 50, gatherMs: options.gatherMs ?? 100, minRequestIntervalMs: 20 },
     ...(options.guildLimits ? { guildLimits: options.guildLimits } : {}),
+    ...(options.guildMaxActiveGenerationsOf ? { guildMaxActiveGenerationsOf: options.guildMaxActiveGenerationsOf } : {}),
     ...(options.usage ? { usage: options.usage } : {}),
-    onBudgetReached: (event) => budgetsReached.push(event),
+    ...(options.coordination ? { coordination: options.coordination } : {}),
+    ...(options.autoShowcase ? { autoShowcase: options.autoShowcase } : {}),
     ...(options.times ? { etas: new QueueEtas(options.times) } : {}),
+    ...(options.deliveryCheck ? { deliveryCheck: options.deliveryCheck } : {}),
   });
+  engine.events.outcome.connect((task) => void outcomes.push(task));
+  engine.events.accountProblem.connect((code, firstTime) => void accountProblems.push({ code, firstTime }));
+  engine.events.budgetReached.connect((event) => void budgetsReached.push(event));
 
   return {
+    engine,
     store,
     api,
     publisher,
     progress,
     logLines,
-    breaker,
-    batcher,
-    registry,
-    scheduler,
-    delivery,
-    service,
+    breaker: engine.breaker,
+    batcher: engine.batcher,
+    registry: engine.pollers,
+    scheduler: engine.scheduler,
+    delivery: engine.delivery,
+    service: engine.generation,
     accountProblems,
     budgetsReached,
     outcomes,
     /** Stops timers and waits for work in flight. */
-    async stop(): Promise<void> {
-      registry.stop();
-      await scheduler.stop();
-      await delivery.stop();
-    },
+    stop: () => engine.stop(),
   };
 }
 

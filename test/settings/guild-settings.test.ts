@@ -39,7 +39,7 @@ describe('guild settings', () => {
       showcaseChannelId: null,
       allowedChannelIds: [],
       memberDailyQuota: null,
-      maxActiveGenerations: null,
+      guildMaxActiveGenerations: null,
       memberCooldownSeconds: null,
       dailyBudgetCredits: 0,
       defaults: {},
@@ -81,15 +81,15 @@ describe('guild settings', () => {
     const s = applied(DEFAULT_GUILD_SETTINGS, {
       kind: 'set_limits',
       memberDailyQuota: 3,
-      maxActiveGenerations: 2,
+      guildMaxActiveGenerations: 2,
       dailyBudgetCredits: 50,
     });
-    expect(s).toMatchObject({ memberDailyQuota: 3, maxActiveGenerations: 2, dailyBudgetCredits: 50 });
+    expect(s).toMatchObject({ memberDailyQuota: 3, guildMaxActiveGenerations: 2, dailyBudgetCredits: 50 });
     // Undefined leaves a limit alone; null resets it.
     const reset = applied(s, { kind: 'set_limits', memberDailyQuota: null, dailyBudgetCredits: null });
-    expect(reset).toMatchObject({ memberDailyQuota: null, maxActiveGenerations: 2, dailyBudgetCredits: 0 });
+    expect(reset).toMatchObject({ memberDailyQuota: null, guildMaxActiveGenerations: 2, dailyBudgetCredits: 0 });
 
-    expect(problemOf(s, { kind: 'set_limits', maxActiveGenerations: 0 })).toMatch(/from 1 to/);
+    expect(problemOf(s, { kind: 'set_limits', guildMaxActiveGenerations: 0 })).toMatch(/from 1 to/);
     expect(problemOf(s, { kind: 'set_limits', memberDailyQuota: -1 })).toMatch(/from 0/);
     expect(problemOf(s, { kind: 'set_limits', memberDailyQuota: 1.5 })).toMatch(/whole number/);
     expect(problemOf(s, { kind: 'set_limits', dailyBudgetCredits: SETTINGS_LIMITS.dailyBudgetCreditsMax + 1 })).toMatch(
@@ -113,7 +113,7 @@ describe('guild settings', () => {
   });
 
   it('words a refusal as a catalogue message, so the admin reads it in their language', () => {
-    const edit: SettingsEdit = { kind: 'set_limits', maxActiveGenerations: 0 };
+    const edit: SettingsEdit = { kind: 'set_limits', guildMaxActiveGenerations: 0 };
     expect(problemOf(DEFAULT_GUILD_SETTINGS, edit)).toBe('The number of generations at once must be a whole number from 1 to 100.');
     expect(problemOf(DEFAULT_GUILD_SETTINGS, edit, 'zh-CN')).toBe('同时生成数必须是 1 到 100 之间的整数。');
     expect(problemOf(DEFAULT_GUILD_SETTINGS, edit, 'ja')).toBe('同時生成数は 1 から 100 までの整数で指定してください。');

@@ -49,7 +49,7 @@ describe.each(backends)('settings store ($name)', ({ open, persistent }) => {
     const changes: [string, GuildSettings][] = [];
     const store = createSettingsStore(backend, { onChange: (guildId, settings) => changes.push([guildId, settings]) });
     await store.edit(GUILD, { kind: 'set_showcase', channelId: CHANNEL });
-    await store.edit(GUILD, { kind: 'set_limits', memberDailyQuota: 4, maxActiveGenerations: 2, dailyBudgetCredits: 30 });
+    await store.edit(GUILD, { kind: 'set_limits', memberDailyQuota: 4, guildMaxActiveGenerations: 2, dailyBudgetCredits: 30 });
     await store.edit(GUILD, { kind: 'add_blocked_words', words: ['血腥', 'Gore'] });
     await store.edit(GUILD, { kind: 'set_defaults', defaults: { orientation: 'portrait' }, reset: false });
 
@@ -57,7 +57,7 @@ describe.each(backends)('settings store ($name)', ({ open, persistent }) => {
       ...DEFAULT_GUILD_SETTINGS,
       showcaseChannelId: CHANNEL,
       memberDailyQuota: 4,
-      maxActiveGenerations: 2,
+      guildMaxActiveGenerations: 2,
       dailyBudgetCredits: 30,
       blockedWords: ['血腥', 'gore'],
       defaults: { orientation: 'portrait' },
@@ -100,7 +100,7 @@ describe.each(backends)('settings store ($name)', ({ open, persistent }) => {
     const backend = open('refused');
     const changes: string[] = [];
     const store = createSettingsStore(backend, { onChange: (guildId) => changes.push(guildId) });
-    const refused = await store.edit(GUILD, { kind: 'set_limits', maxActiveGenerations: 0 });
+    const refused = await store.edit(GUILD, { kind: 'set_limits', guildMaxActiveGenerations: 0 });
     expect(refused).toMatchObject({ ok: false });
     const unchanged = await store.edit(GUILD, { kind: 'clear_channels' });
     expect(unchanged).toMatchObject({ ok: true, changed: false });

@@ -5,7 +5,7 @@
  * is one entry plus its wire mapping in `src/sora/services/`).
  *
  * Values come from the vendor's documentation and code, with sources in docs/video-services.md
- * (the Ace Data Cloud contract) and ../shared/video-apis.md; where sources disagree the entry
+ * and docs/acedata-contract.md (the Ace Data Cloud contract); where sources disagree the entry
  * follows the vendor's own client code (AceDataCloud/MCPs), which calls the live API.
  */
 

@@ -29,7 +29,7 @@ export interface ChosenModelOptions {
   characterSpan?: { startSeconds: number; endSeconds: number };
 }
 
-// The documented rule for Sora's character clip: it must last 1 to 3 seconds (sora-api.md §2.2).
+// The documented rule for Sora's character clip: it must last 1 to 3 seconds (docs/acedata-contract.md §2.2).
 const CHARACTER_SPAN_SECONDS = { min: 1, max: 3 } as const;
 
 /** Lists allowed values for people: `5, 10` or, for long runs of whole numbers, `3–15`. */

@@ -3,7 +3,7 @@ import type { GenerationRequest } from '../../core/task.js';
 import { firstImageOf, put, type WireBody } from './shared.js';
 
 /**
- * `POST /hailuo/videos` (video-apis.md §4): `action` is only `generate`; an image turns the model into
+ * `POST /hailuo/videos` (docs/acedata-contract.md §3): `action` is only `generate`; an image turns the model into
  * its image-to-video sibling (`minimax-i2v`) with `first_image_url`. No duration, size or aspect.
  */
 export function toSubmitBody(request: GenerationRequest, spec: ModelSpec): WireBody {

@@ -3,7 +3,7 @@ import type { GenerationRequest } from '../../core/task.js';
 import { aspectRatioOf, durationOf, endImageOf, firstImageOf, negativePromptOf, put, sizeOf, type WireBody } from './shared.js';
 
 /**
- * `POST /kling/videos` (video-apis.md §2.2): `action` text2video or image2video, `duration`,
+ * `POST /kling/videos` (docs/acedata-contract.md §3): `action` text2video or image2video, `duration`,
  * `aspect_ratio`, `mode` (the member's quality, `std`/`pro`), `start_image_url`, `end_image_url`,
  * `negative_prompt`.
  */

@@ -3,7 +3,7 @@ import type { GenerationRequest } from '../../core/task.js';
 import { aspectRatioOf, endImageOf, firstImageOf, put, type WireBody } from './shared.js';
 
 /**
- * `POST /luma/videos` (video-apis.md §6): `action` `generate`, `aspect_ratio`, `start_image_url`,
+ * `POST /luma/videos` (docs/acedata-contract.md §3): `action` `generate`, `aspect_ratio`, `start_image_url`,
  * `end_image_url`. Luma has no `model` field (the catalogue's wireModel is undefined) and no duration.
  */
 export function toSubmitBody(request: GenerationRequest, spec: ModelSpec): WireBody {

@@ -3,7 +3,7 @@ import type { GenerationRequest } from '../../core/task.js';
 import { aspectRatioOf, durationOf, endImageOf, firstImageOf, put, sizeOf, type WireBody } from './shared.js';
 
 /**
- * `POST /seedance/videos` (video-apis.md §3.2): no `action` and no top-level prompt; the prompt and
+ * `POST /seedance/videos` (docs/acedata-contract.md §3): no `action` and no top-level prompt; the prompt and
  * the frames are typed parts of `content[]` (`role` first_frame / last_frame), next to `resolution`,
  * `ratio` and `duration` as top-level fields (the guide's "strong validation" way, not `--rs` flags).
  */

@@ -3,7 +3,7 @@ import type { GenerationRequest } from '../../core/task.js';
 import { durationOf, imageUrlsOf, orientationOf, put, sizeOf, type WireBody } from './shared.js';
 
 /**
- * `POST /sora/videos` (sora-api.md §2). Version 1.0 ("classic") takes duration, orientation,
+ * `POST /sora/videos` (docs/acedata-contract.md §2). Version 1.0 ("classic") takes duration, orientation,
  * small/large, several `image_urls` and a character clip; it is sent without `version` (its default),
  * byte for byte the body the bot always sent. Version 2.0 ("partner") takes 4/8/12 s, a pixel `size`
  * and only the first image, and no orientation or character.

@@ -7,7 +7,7 @@ const DEFAULT_RESOLUTION = '720p';
 const MAX_IMAGES = 3;
 
 /**
- * `POST /veo/videos` (video-apis.md §1.2): `action` text2video or image2video, `image_urls` (1–3:
+ * `POST /veo/videos` (docs/acedata-contract.md §3): `action` text2video or image2video, `image_urls` (1–3:
  * first frame, first and last frame, or the ingredients), `aspect_ratio`, `resolution` `1080p`/`4k`.
  * A last frame goes after the reference images, and only with a first one (alone it would be read as
  * the first frame). No duration field. The ingredients model sends its own action (`ingredients2video`).

@@ -3,7 +3,7 @@ import type { GenerationRequest } from '../../core/task.js';
 import { durationOf, firstImageOf, negativePromptOf, put, sizeOf, type WireBody } from './shared.js';
 
 /**
- * `POST /wan/videos` (video-apis.md §5): `action` text2video or image2video (with the i2v model and
+ * `POST /wan/videos` (docs/acedata-contract.md §3): `action` text2video or image2video (with the i2v model and
  * `image_url` as first frame), `duration`, `resolution` in upper case (`720P`), `negative_prompt`.
  * No aspect-ratio field.
  */
