@@ -300,19 +300,14 @@ async function stopInSteps(logger: PinoLogger, steps: (step: StopStep) => Promis
   if (failures.length > 0) throw new AggregateError(failures, 'shutdown finished with errors');
 }
 
-/** The composition root: config → store → clients → engine → router → login. */
-export async function startBot(config: Config, logger: PinoLogger): Promise<RunningBot> {
-  const clock = systemClock;
-  const timers = systemTimers;
-  if (!config.allowedGuildIds) {
-    logger.warn({}, 'ALLOWED_GUILD_IDS is not set: any server that adds the bot can spend your Ace Data Cloud credits');
-  }
-
+/**
+ * The ledger, guild settings and usage log on one backend (with the sqlite file locked to this
+ * process), and on Redis the coordination between processes.
+ */
+async function openStorage(config: Config, clock: Clock, logger: PinoLogger) {
   // One process per sqlite file: refuses to start (StoreLockedError) while another one runs on it.
   const storeLock = await lockStore(config.store);
   const backend = openStoreBackend(config.store, { logger, redis: { keyPrefix: config.redisKeyPrefix } });
-  const { shardCount, shardIds, guildLeaseTtlMs } = config.sharding;
-  const holdsShardOf = (guildId: string) => holdsGuildShard(guildId, shardCount, shardIds);
   const coordination = config.store.kind === 'redis' ? openCoordination(config, config.store.url, logger) : undefined;
   await coordination?.connect();
   const store = createKeyvTaskStore(backend, { clock });
@@ -330,6 +325,20 @@ export async function startBot(config: Config, logger: PinoLogger): Promise<Runn
   const usage = createUsageLog(backend);
   // Read once here, so the scheduler's per-guild lookups and the admin log need no I/O later.
   logger.info({ guilds: await settings.load() }, 'guild settings loaded');
+  return { storeLock, backend, coordination, store, settings, usage, settingsChanged };
+}
+
+/** The composition root: config → store → clients → engine → router → login. */
+export async function startBot(config: Config, logger: PinoLogger): Promise<RunningBot> {
+  const clock = systemClock;
+  const timers = systemTimers;
+  if (!config.allowedGuildIds) {
+    logger.warn({}, 'ALLOWED_GUILD_IDS is not set: any server that adds the bot can spend your Ace Data Cloud credits');
+  }
+
+  const { storeLock, backend, coordination, store, settings, usage, settingsChanged } = await openStorage(config, clock, logger);
+  const { shardCount, shardIds, guildLeaseTtlMs } = config.sharding;
+  const holdsShardOf = (guildId: string) => holdsGuildShard(guildId, shardCount, shardIds);
 
   // One client (one connection pool, one token) for every Ace Data Cloud service.
   const { baseUrl, apiToken, requestTimeoutMs } = config.acedata;
