@@ -38,6 +38,7 @@ describe('loadConfig defaults', () => {
       storeUrl: 'sqlite://data/sora-bot.sqlite',
       redisKeyPrefix: 'sora-bot:',
       pollIntervalMs: 5_000,
+      pollOnBeatsOnly: false,
       logLevel: 'info',
       logPretty: false,
       allowedGuildIds: undefined,

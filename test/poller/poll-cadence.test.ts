@@ -29,6 +29,23 @@ describe('nextCheckDelayMs', () => {
   it('never polls faster than the base interval, even with a cap below it', () => {
     expect(nextCheckDelayMs(3_600_000, 120_000, { ...OPTIONS, maxIntervalMs: 1_000 })).toBe(5_000);
   });
+
+  it('checks at the dense step only in the window around the expected finish', () => {
+    // The endpoint may send 3 requests per interval: 5 s / 3 near the finish.
+    const dense = 5_000 / 3;
+    expect(nextCheckDelayMs(100_000, 120_000, OPTIONS, dense)).toBe(dense);
+    expect(nextCheckDelayMs(240_000, 120_000, OPTIONS, dense)).toBe(dense);
+    // Early: still seldom, and the first close check lands at the start of the window, not a base interval later.
+    expect(nextCheckDelayMs(0, 120_000, OPTIONS, dense)).toBe(15_000);
+    expect(nextCheckDelayMs(83_000, 120_000, OPTIONS, dense)).toBe(dense);
+    // Far past the expected time and while nothing is learned: no faster than the base interval.
+    expect(nextCheckDelayMs(360_000, 120_000, OPTIONS, dense)).toBe(15_000);
+    expect(nextCheckDelayMs(100_000, undefined, OPTIONS, dense)).toBe(5_000);
+  });
+
+  it('never takes a dense step longer than the base interval', () => {
+    expect(nextCheckDelayMs(100_000, 120_000, OPTIONS, 60_000)).toBe(5_000);
+  });
 });
 
 describe('GenerationTimeEstimator', () => {
