@@ -318,7 +318,9 @@ export class GuildPoller {
   private steadySpanOf(task: Task): { fromMs: number; toMs: number } | undefined {
     if (task.state !== 'submitted' || !this.deps.schedule.cadence) return undefined;
     if (!Number.isFinite(this.batcherOf(task).requestsPerWindow())) return undefined;
-    return this.deps.estimator?.steadySpan(cadenceKey(task.request));
+    const span = this.deps.estimator?.steadySpan(cadenceKey(task.request));
+    // Two probes beat the dense steps only on a span narrower than a step (a wide one is a guess).
+    return span && span.toMs - span.fromMs <= this.denseStepMs(task) ? span : undefined;
   }
 
   /** The learned generation time, or (opt-in, before enough samples) the catalogue's typical one. */

@@ -68,6 +68,33 @@ describe('GenerationTimeEstimator', () => {
     estimator.record('k', Number.NaN);
     expect(estimator.expectedMs('k')).toBe(50_000);
   });
+
+  it('takes the middle of each finish’s span, so a sparse check does not teach a longer time', () => {
+    const estimator = new GenerationTimeEstimator();
+    // Seen finished at 15 s, 15 s and 20 s, last seen running at 0 s, 5 s and 10 s: finishes disagree.
+    estimator.record('k', 15_000, 0);
+    estimator.record('k', 15_000, 5_000);
+    estimator.record('k', 20_000, 16_000);
+    expect(estimator.steadySpan('k')).toBeUndefined();
+    expect(estimator.expectedMs('k')).toBe(10_000);
+  });
+
+  it('narrows a steady model’s span with every finish and expects its middle', () => {
+    const estimator = new GenerationTimeEstimator();
+    estimator.record('k', 1_250, 1_000);
+    estimator.record('k', 1_125, 1_000);
+    expect(estimator.steadySpan('k')).toBeUndefined();
+    estimator.record('k', 1_200, 1_060);
+    expect(estimator.steadySpan('k')).toEqual({ fromMs: 1_060, toMs: 1_125 });
+    expect(estimator.expectedMs('k')).toBe(1_092.5);
+    // A check in the middle that still saw it running moves the start up.
+    estimator.record('k', 1_125, 1_100);
+    expect(estimator.steadySpan('k')).toEqual({ fromMs: 1_100, toMs: 1_125 });
+    // A finish outside the span: no longer steady, back to the median of the middles.
+    estimator.record('k', 2_000, 1_900);
+    expect(estimator.steadySpan('k')).toBeUndefined();
+    expect(estimator.expectedMs('k')).toBe(1_125);
+  });
 });
 
 describe('cadenceKey', () => {
