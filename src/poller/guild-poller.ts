@@ -297,7 +297,7 @@ export class GuildPoller {
     const elapsedMs = this.nowMs() - Date.parse(task.submittedAt ?? task.createdAt);
     // A steady model's finish is probed directly (atPredictedFinish): the spare request is not spent on dense beats.
     const denseMs = this.steadySpanOf(task) ? schedule.pollIntervalMs : this.denseStepMs(task);
-    return nextCheckDelayMs(elapsedMs, this.expectedMs(task), schedule.cadence, denseMs);
+    return nextCheckDelayMs(elapsedMs, this.expectedMs(task), schedule.cadence, denseMs, estimator.slowestMs(cadenceKey(task.request)));
   }
 
   /**

@@ -44,18 +44,21 @@ export class GenerationTimeEstimator {
   }
 
   /**
-   * The expected generation time, or undefined while too few have finished. A steady model's last
-   * finishes agree on a span (each finished after the latest "still running" and by the earliest
-   * "finished"): its middle, so a check there halves the span with every generation. Otherwise the
-   * median of the recent finishes (each the middle of its own span).
+   * The expected generation time, or undefined while too few have finished: the median of the recent
+   * finishes, each the middle of its span (a steady model's probes use `steadySpan` instead).
    */
   expectedMs(key: string): number | undefined {
     const window = this.samples.get(key);
     if (!window || window.length < MIN_SAMPLES) return undefined;
-    const span = this.steadySpan(key);
-    if (span) return (span.fromMs + span.toMs) / 2;
     const sorted = window.map((s) => (s.fromMs + s.toMs) / 2).sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)];
+  }
+
+  /** The longest of the recent generations (by when each was seen finished), or undefined. */
+  slowestMs(key: string): number | undefined {
+    const window = this.samples.get(key);
+    if (!window || window.length < MIN_SAMPLES) return undefined;
+    return Math.max(...window.map((s) => s.toMs));
   }
 
   /**
@@ -87,6 +90,8 @@ export function nextCheckDelayMs(
   expectedMs: number | undefined,
   options: CadenceOptions,
   denseIntervalMs = options.baseIntervalMs,
+  /** The longest recent generation: backing off starts only past twice this (default: expected). */
+  slowestMs = expectedMs,
 ): number {
   const base = options.baseIntervalMs;
   const dense = Math.min(base, Math.max(1, denseIntervalMs));
@@ -96,7 +101,9 @@ export function nextCheckDelayMs(
     // Land the first close check at the start of the window instead of overshooting it.
     return Math.max(dense, Math.min(base * options.earlyFactor, watchFromMs - elapsedMs));
   }
-  if (elapsedMs <= expectedMs * 2) return dense;
-  const overrun = elapsedMs / expectedMs;
+  // A model whose times spread widely: its slower generations are not "far past" the median one.
+  const lateFromMs = Math.max(expectedMs, slowestMs ?? expectedMs) * 2;
+  if (elapsedMs <= lateFromMs) return dense;
+  const overrun = elapsedMs / (lateFromMs / 2);
   return Math.max(base, Math.min(base * overrun, options.maxIntervalMs));
 }

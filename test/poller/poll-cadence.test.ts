@@ -79,14 +79,14 @@ describe('GenerationTimeEstimator', () => {
     expect(estimator.expectedMs('k')).toBe(10_000);
   });
 
-  it('narrows a steady model’s span with every finish and expects its middle', () => {
+  it('narrows a steady model’s span with every finish', () => {
     const estimator = new GenerationTimeEstimator();
     estimator.record('k', 1_250, 1_000);
     estimator.record('k', 1_125, 1_000);
     expect(estimator.steadySpan('k')).toBeUndefined();
     estimator.record('k', 1_200, 1_060);
     expect(estimator.steadySpan('k')).toEqual({ fromMs: 1_060, toMs: 1_125 });
-    expect(estimator.expectedMs('k')).toBe(1_092.5);
+    expect(estimator.expectedMs('k')).toBe(1_125);
     // A check in the middle that still saw it running moves the start up.
     estimator.record('k', 1_125, 1_100);
     expect(estimator.steadySpan('k')).toEqual({ fromMs: 1_100, toMs: 1_125 });
@@ -101,5 +101,15 @@ describe('cadenceKey', () => {
   it('keys by model and length, 0 for a model without a duration field', () => {
     expect(cadenceKey({ model: 'kling-v2-6', duration: 10 })).toBe('kling-v2-6:10');
     expect(cadenceKey({ model: 'luma' })).toBe('luma:0');
+  });
+});
+
+describe('nextCheckDelayMs with widely spread times', () => {
+  it('keeps the dense checks until twice the slowest recent generation, not twice the median', () => {
+    // Median 2.5 s, slowest 12 s: a task at 7.5 s is not late.
+    expect(nextCheckDelayMs(7_500, 2_500, OPTIONS, 2_500, 12_000)).toBe(2_500);
+    expect(nextCheckDelayMs(7_500, 2_500, OPTIONS, 2_500)).toBe(15_000);
+    // Past twice the slowest it backs off as before, relative to the slowest.
+    expect(nextCheckDelayMs(36_000, 2_500, OPTIONS, 2_500, 12_000)).toBe(15_000);
   });
 });
