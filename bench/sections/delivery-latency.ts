@@ -74,7 +74,7 @@ async function runScenario(jobs: number, callbacks: boolean, beatsOnly = false):
       total: [],
       seenWait: [],
       seenToPosted: [],
-      viaCallback: finishedLines.filter((l) => l.via === 'callback').length,
+      viaCallback: 0,
       callbacksRefused: world.ace.callbacks.filter((c) => c.status !== 200).length,
     };
     for (const line of submittedLines(logs())) {
@@ -86,6 +86,7 @@ async function runScenario(jobs: number, callbacks: boolean, beatsOnly = false):
       measured.total.push(postedAt - finishedAt);
       const seen = seenAt.get(line.taskId);
       if (seen === undefined) continue;
+      if (finishedLines.some((l) => String(l.taskId) === line.taskId && l.via === 'callback')) measured.viaCallback++;
       measured.seenWait.push(seen - finishedAt);
       measured.seenToPosted.push(postedAt - seen);
     }
