@@ -6,6 +6,8 @@ import { sleep } from './stats.js';
 export interface Target {
   guildId: string;
   channelId: string;
+  /** A model other than the server's default. */
+  model?: string;
 }
 
 /** Settings every benchmark bot runs with, on top of the harness's; sections override what they measure. */
@@ -50,7 +52,7 @@ export function sendGenerate(world: World, target: Target, prompt = 'a lighthous
     userId: MEMBER_ID,
     name: 'sora',
     subcommand: 'generate',
-    options: { prompt },
+    options: target.model ? { prompt, model: target.model } : { prompt },
   });
 }
 

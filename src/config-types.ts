@@ -29,6 +29,8 @@ export interface Config {
   /** Prepended to every Redis key, so several bots (or test runs) can share one Redis database. */
   redisKeyPrefix: string;
   pollIntervalMs: number;
+  /** No checks between POLL_INTERVAL_MS beats: the endpoint's spare request is not spent near expected finishes. */
+  pollOnBeatsOnly: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logPretty: boolean;
   /** Guilds the bot serves; undefined means every guild (a warning is logged at start-up). */

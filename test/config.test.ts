@@ -39,6 +39,7 @@ describe('loadConfig defaults', () => {
       store: { kind: 'sqlite', path: 'data/sora-bot.sqlite' },
       redisKeyPrefix: 'sora-bot:',
       pollIntervalMs: 5_000,
+      pollOnBeatsOnly: false,
       logLevel: 'info',
       logPretty: false,
       allowedGuildIds: undefined,

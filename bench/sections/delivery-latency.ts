@@ -9,6 +9,7 @@ const SECTION = 'delivery latency';
 const POLL_INTERVAL_MS = 5000;
 const GOLDEN_RATIO_FRACTION = 0.6180339887;
 const CALLBACK_TARGET_MS = 500;
+const WARMUP_JOBS = 10;
 
 /** What one run of the scenario measured (all in ms). */
 interface Measured {
@@ -28,7 +29,7 @@ interface Measured {
  * The scenario: `jobs` generations in 10 guilds, all running at once, finishing anywhere between
  * two polls; with `callbacks` the bot also listens on a free port and the emulator POSTs each result.
  */
-async function runScenario(jobs: number, callbacks: boolean): Promise<Measured> {
+async function runScenario(jobs: number, callbacks: boolean, beatsOnly = false): Promise<Measured> {
   const callbackEnv: Record<string, string> = {};
   if (callbacks) {
     const port = await freePort();
@@ -45,15 +46,21 @@ async function runScenario(jobs: number, callbacks: boolean): Promise<Measured> 
       MAX_ACTIVE_GENERATIONS: String(jobs),
       GUILD_MAX_ACTIVE_GENERATIONS: String(jobs),
       POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
+      POLL_ON_BEATS_ONLY: String(beatsOnly),
       ...callbackEnv,
     },
   });
   try {
     await startBotPatiently(world);
-    const sent = await sendPaced(world, roundRobin(targetsOf(world), jobs), 50);
-    const expected = jobs - sent.notAcked;
     const logs = () => world.bot!.logs;
-    await until(() => logs().filter((l) => l.msg === 'delivered').length >= expected, 60_000, `${expected} deliveries`, 50);
+    const delivered = () => logs().filter((l) => l.msg === 'delivered').length;
+    // Warm-up: as in production after a few generations, the bot has learned how long this model takes.
+    const warm = await sendPaced(world, roundRobin(targetsOf(world), WARMUP_JOBS), 50);
+    await until(() => delivered() >= WARMUP_JOBS - warm.notAcked, 60_000, 'warm-up deliveries', 50);
+    const measuredFromMs = Date.now();
+    const sent = await sendPaced(world, roundRobin(targetsOf(world), jobs), 50);
+    const expected = WARMUP_JOBS - warm.notAcked + jobs - sent.notAcked;
+    await until(() => delivered() >= expected, 60_000, `${expected} deliveries`, 50);
 
     const messageAt = new Map<string, number>();
     for (const guild of world.guilds) {
@@ -67,16 +74,19 @@ async function runScenario(jobs: number, callbacks: boolean): Promise<Measured> 
       total: [],
       seenWait: [],
       seenToPosted: [],
-      viaCallback: finishedLines.filter((l) => l.via === 'callback').length,
+      viaCallback: 0,
       callbacksRefused: world.ace.callbacks.filter((c) => c.status !== 200).length,
     };
     for (const line of submittedLines(logs())) {
-      const finishedAt = world.ace.tasks.get(line.providerTaskId)?.finishedAtMs;
+      const providerTask = world.ace.tasks.get(line.providerTaskId);
+      if (!providerTask || providerTask.submittedAtMs < measuredFromMs) continue;
+      const finishedAt = providerTask.finishedAtMs;
       const postedAt = messageAt.get(line.taskId);
       if (finishedAt === undefined || postedAt === undefined) continue;
       measured.total.push(postedAt - finishedAt);
       const seen = seenAt.get(line.taskId);
       if (seen === undefined) continue;
+      if (finishedLines.some((l) => String(l.taskId) === line.taskId && l.via === 'callback')) measured.viaCallback++;
       measured.seenWait.push(seen - finishedAt);
       measured.seenToPosted.push(postedAt - seen);
     }
@@ -89,19 +99,25 @@ async function runScenario(jobs: number, callbacks: boolean): Promise<Measured> 
 /** Provider completion (emulator) → result message created (Discord emulator), polling, then with callbacks. */
 export async function deliveryLatency(mode: BenchMode): Promise<SectionResult> {
   const jobs = mode.quick ? 20 : 40;
+  const beatsOnly = await runScenario(jobs, false, true);
   const polled = await runScenario(jobs, false);
   const called = await runScenario(jobs, true);
 
-  const pollTargetMs = POLL_INTERVAL_MS / 2 + 200;
+  const pollTargetMs = POLL_INTERVAL_MS / 4;
   const rows: Row[] = [
     {
       section: SECTION,
       metric: `provider completion → result message, polling every ${POLL_INTERVAL_MS} ms (${polled.total.length} jobs)`,
-      value: formatP50P99(polled.total),
-      target: `p50 ≤ ${formatMs(pollTargetMs)}`,
+      value: `${formatP50P99(polled.total)} vs beats only ${formatP50P99(beatsOnly.total)}`,
+      target: `p50 ≤ ${formatMs(pollTargetMs)} (interval/4)`,
       verdict: verdict(quantile(polled.total, 0.5) <= pollTargetMs),
     },
-    { section: SECTION, metric: '  of which: completion → seen by a poll', value: formatP50P99(polled.seenWait), verdict: 'info' },
+    {
+      section: SECTION,
+      metric: '  of which: completion → seen by a poll',
+      value: `${formatP50P99(polled.seenWait)} vs beats only ${formatP50P99(beatsOnly.seenWait)}`,
+      verdict: 'info',
+    },
     {
       section: SECTION,
       metric: '  of which: seen → result message (store, download, upload)',
@@ -131,7 +147,7 @@ export async function deliveryLatency(mode: BenchMode): Promise<SectionResult> {
   return {
     rows,
     notes: [
-      `delivery latency: ${jobs} jobs in 10 guilds, all running at once, generation times spread over 2–12 s, 64 KiB videos uploaded; "seen by a poll" / "callback applied" is the bot's "generation finished" log line.`,
+      `delivery latency: ${jobs} jobs in 10 guilds, all running at once, generation times spread over 2–12 s, 64 KiB videos uploaded, after ${WARMUP_JOBS} warm-up jobs of the same spread (not measured) taught the bot the model's time; "seen by a poll" / "callback applied" is the bot's "generation finished" log line. "beats only" is the same in a fresh world with POLL_ON_BEATS_ONLY=true (the cadence before the request budget). With ${jobs} running, the endpoint may send ceil(${jobs}/50)+1 = ${Math.ceil(jobs / 50) + 1} requests per interval: for completions spread evenly in time the best any schedule can do is p50 ≈ interval / (2 × that) = ${formatMs(POLL_INTERVAL_MS / (2 * (Math.ceil(jobs / 50) + 1)))} from completion to seen.`,
       `delivery latency with callbacks: the same scenario in a fresh world with PUBLIC_URL and HTTP_PORT on a free local port (POLL_INTERVAL_MS ${POLL_INTERVAL_MS} kept; polling is then the 6× slower safety net); the emulator POSTs each result as the task finishes; ${called.callbacksRefused} callbacks not answered 200.`,
     ],
   };

@@ -10,6 +10,75 @@ const POLL_INTERVAL_MS = 1000;
 const BATCH = 50;
 const RATIO_TARGET = 25;
 const RUNNING_STEPS = [5, 50, 500];
+const PER_SERVICE = 60;
+const DOCUMENTED_STATUS_QPS = 60;
+const SERVICE_MODELS = [
+  { model: 'sora-2', service: 'sora' },
+  { model: 'veo31-fast', service: 'veo' },
+  { model: 'kling-v2-6', service: 'kling' },
+] as const;
+
+/** The most of `timesMs` in any half-open window of `windowMs`. */
+function maxInWindow(timesMs: readonly number[], windowMs: number): number {
+  const sorted = [...timesMs].sort((a, b) => a - b);
+  let most = 0;
+  let from = 0;
+  for (let to = 0; to < sorted.length; to++) {
+    while (sorted[to]! - sorted[from]! >= windowMs) from++;
+    most = Math.max(most, to - from + 1);
+  }
+  return most;
+}
+
+/** Running generations spread over several services: each tasks endpoint within its own budget. */
+async function measureServices(intervals: number): Promise<Row[]> {
+  const world = await createBenchWorld({
+    guildCount: 10,
+    ace: { generationTimeMs: 60 * 60_000 },
+    env: { MAX_ACTIVE_GENERATIONS: '1000', GUILD_MAX_ACTIVE_GENERATIONS: '1000', POLL_INTERVAL_MS: String(POLL_INTERVAL_MS) },
+  });
+  try {
+    await startBotPatiently(world);
+    const targets = SERVICE_MODELS.flatMap(({ model }) => roundRobin(targetsOf(world), PER_SERVICE).map((t) => ({ ...t, model })));
+    const sent = await sendPaced(world, targets, 100);
+    const expected = targets.length - sent.notAcked;
+    await until(() => world.ace.stats().running >= expected, 60_000, `${expected} running generations`, 50);
+    await sleep(3 * POLL_INTERVAL_MS);
+    const fromMs = Date.now();
+    await sleep(intervals * POLL_INTERVAL_MS);
+    const toMs = Date.now();
+    const rows: Row[] = [];
+    let total = 0;
+    for (const { model, service } of SERVICE_MODELS) {
+      const times = world.ace
+        .requestsTo(`/${service}/tasks`)
+        .filter((r) => action(r) === 'retrieve_batch' && r.timeMs >= fromMs && r.timeMs < toMs)
+        .map((r) => r.timeMs);
+      total += times.length;
+      const running = [...world.ace.tasks.values()].filter((t) => t.service === service).length;
+      const limit = Math.ceil(running / BATCH) + 1;
+      const most = maxInWindow(times, POLL_INTERVAL_MS);
+      rows.push({
+        section: SECTION,
+        metric: `${running} running on ${model} beside other services: /${service}/tasks requests in any interval`,
+        value: `most ${most}, mean ${(times.length / intervals).toFixed(2)} vs per-task poller ${running}`,
+        target: `≤ ${limit}`,
+        verdict: verdict(most <= limit),
+      });
+    }
+    const perSecond = total / ((toMs - fromMs) / 1000);
+    rows.push({
+      section: SECTION,
+      metric: `every tasks endpoint together (${SERVICE_MODELS.length} services, ${expected} running)`,
+      value: `${perSecond.toFixed(2)} requests/s vs per-task poller ${((expected * 1000) / POLL_INTERVAL_MS).toFixed(0)}/s`,
+      target: `≤ ${DOCUMENTED_STATUS_QPS}/s`,
+      verdict: verdict(perSecond <= DOCUMENTED_STATUS_QPS),
+    });
+    return rows;
+  } finally {
+    await world.close();
+  }
+}
 
 function action(request: RecordedRequest): string | undefined {
   const body = request.body as { action?: unknown } | undefined;
@@ -52,9 +121,16 @@ export async function statusRequests(mode: BenchMode): Promise<SectionResult> {
       rows.push({ section: SECTION, metric: `over ${guilds} guilds`, value: `skipped: ${reason}`, verdict: 'skipped' });
     }
   }
+  try {
+    rows.push(...(await measureServices(intervals)));
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    rows.push({ section: SECTION, metric: 'over several tasks endpoints', value: `skipped: ${reason}`, verdict: 'skipped' });
+  }
   return {
     rows,
     notes: [
+      `status requests over several tasks endpoints: ${SERVICE_MODELS.map((m) => `${PER_SERVICE} on ${m.model} (/${m.service}/tasks)`).join(', ')}, 10 guilds, POLL_INTERVAL_MS ${POLL_INTERVAL_MS}; per endpoint the most requests in any window of one interval, and all endpoints together per second (documented limit: ${DOCUMENTED_STATUS_QPS} status requests/s per token). A per-task poller would send one request per running task per interval (computed).`,
       `status requests: POLL_INTERVAL_MS ${POLL_INTERVAL_MS} (5000 by default), MAX_ACTIVE_GENERATIONS and GUILD_MAX_ACTIVE_GENERATIONS 1000, generations longer than the run. The bot's retrieve_batch requests are counted at the emulator over ${intervals} whole intervals between its beats; the naive poller (bench/naive-poller.ts, one retrieve per task per interval, the project's Sora client) ran against the same tasks at the same time, counted as retrieve requests received per tick. "gap" is the time between two polls of one task. Tasks are spread round-robin, so 5 running tasks occupy at most 5 guilds.`,
     ],
   };

@@ -32,6 +32,9 @@ export function serviceIdOfTask(task: Task): ServiceId {
   return findModel(task.request.model)?.service ?? 'sora';
 }
 
+// A check this long after the learned finish, so the provider has surely recorded it.
+const PREDICTED_FINISH_MARGIN_MS = 15;
+
 /**
  * The clock's multiple of `intervalMs` nearest to `atMs`: every task and every guild's poller checks
  * on the same beat, so the shared batcher can merge their ids into one request.
@@ -48,6 +51,8 @@ function onBeat(atMs: number, intervalMs: number): number {
 export class GuildPoller {
   private readonly followed = new Map<string, Task>();
   private readonly nextCheckAtMs = new Map<string, number>();
+  /** When a check last saw the task still pending (brackets its finish for the estimator). */
+  private readonly lastPendingAtMs = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
   private passRunning = false;
@@ -75,10 +80,16 @@ export class GuildPoller {
   }
 
   /** Starts (or keeps) following a `submitted` or `timed_out` task. */
-  follow(task: Task, firstCheckInMs = this.delayFor(task)): void {
+  follow(task: Task, firstCheckInMs?: number): void {
     if (this.stopped || !task.providerTaskId) return;
     this.followed.set(task.id, task);
-    this.nextCheckAtMs.set(task.id, onBeat(this.nowMs() + firstCheckInMs, this.beatFor(task)));
+    this.batcherOf(task).track(task.providerTaskId);
+    const nowMs = this.nowMs();
+    const atMs =
+      firstCheckInMs === undefined
+        ? this.atPredictedFinish(task, nowMs, onBeat(nowMs + this.delayFor(task), this.beatFor(task)))
+        : onBeat(nowMs + firstCheckInMs, this.beatFor(task));
+    this.nextCheckAtMs.set(task.id, atMs);
     this.scheduleNext();
   }
 
@@ -95,6 +106,7 @@ export class GuildPoller {
   /** Stops the timer; a pass in flight finishes on its own. */
   stop(): void {
     this.stopped = true;
+    for (const task of this.followed.values()) this.batcherOf(task).untrack(task.providerTaskId!);
     if (this.timer) this.deps.timers.clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -173,7 +185,8 @@ export class GuildPoller {
         // From the beat the check was due on, not from now: a pass that ran late under load must not
         // make its tasks skip a whole beat.
         const dueAtMs = this.nextCheckAtMs.get(task.id) ?? now.getTime();
-        const nextAtMs = onBeat(dueAtMs + this.delayFor(task), this.beatFor(task));
+        this.lastPendingAtMs.set(task.id, now.getTime());
+        const nextAtMs = this.atPredictedFinish(task, now.getTime(), onBeat(dueAtMs + this.delayFor(task), this.beatFor(task)));
         this.nextCheckAtMs.set(task.id, Math.max(nextAtMs, now.getTime() + 1));
         if (task.state === 'submitted' && this.deps.events.onStillRunning) {
           // Our copy predates a member's "stop following": their reply must not go back to "generating".
@@ -191,10 +204,14 @@ export class GuildPoller {
             : { kind: 'failed' as const, code: decision.code, message: decision.message };
         const updated = await this.transitionOrWait(task, decision.kind, { outcome, finishedAt: now.toISOString() });
         if (!updated) return;
-        this.forget(task.id);
         if (decision.kind === 'succeeded' && task.state === 'submitted') {
-          this.deps.estimator?.record(cadenceKey(task.request), now.getTime() - Date.parse(task.submittedAt ?? task.createdAt));
+          // It finished between the last check that saw it pending (or the submit) and this one: a
+          // sparse early check must not teach a longer time than it took.
+          const submittedMs = Date.parse(task.submittedAt ?? task.createdAt);
+          const lastPendingMs = Math.max(this.lastPendingAtMs.get(task.id) ?? submittedMs, submittedMs);
+          this.deps.estimator?.record(cadenceKey(task.request), now.getTime() - submittedMs, lastPendingMs - submittedMs);
         }
+        this.forget(task.id);
         log.info({ outcome: decision.kind, code: decision.kind === 'failed' ? decision.code : undefined }, 'generation finished');
         this.deps.events.onOutcome(updated);
         return;
@@ -242,13 +259,35 @@ export class GuildPoller {
   }
 
   private forget(taskId: string): void {
+    const task = this.followed.get(taskId);
+    if (task && !this.stopped) this.batcherOf(task).untrack(task.providerTaskId!);
     this.followed.delete(taskId);
     this.nextCheckAtMs.delete(taskId);
+    this.lastPendingAtMs.delete(taskId);
   }
 
-  /** Checks land on shared beats of the base interval, so the batcher can merge guilds' requests. */
+  private batcherOf(task: Task) {
+    return this.deps.batcher.forService(serviceIdOfTask(task));
+  }
+
+  /**
+   * Checks land on shared beats, so the batcher can merge guilds' requests: the slow interval for a
+   * timed-out task, else the dense step of its endpoint (a whole divisor of the base interval).
+   */
   private beatFor(task: Task): number {
-    return task.state === 'timed_out' ? this.deps.schedule.slowPollIntervalMs : this.deps.schedule.pollIntervalMs;
+    return task.state === 'timed_out' ? this.deps.schedule.slowPollIntervalMs : this.denseStepMs(task);
+  }
+
+  /**
+   * The base interval split by the endpoint's request budget: with B requests allowed per interval,
+   * a task near its expected finish can be checked B times per interval without the endpoint sending
+   * more than B (the batcher merges every id due on a step into one request).
+   */
+  private denseStepMs(task: Task): number {
+    const { schedule } = this.deps;
+    if (!schedule.cadence) return schedule.pollIntervalMs;
+    const perWindow = this.batcherOf(task).requestsPerWindow();
+    return Number.isFinite(perWindow) ? schedule.pollIntervalMs / perWindow : schedule.pollIntervalMs;
   }
 
   private delayFor(task: Task): number {
@@ -256,7 +295,32 @@ export class GuildPoller {
     if (task.state === 'timed_out') return schedule.slowPollIntervalMs;
     if (!schedule.cadence || !estimator) return schedule.pollIntervalMs;
     const elapsedMs = this.nowMs() - Date.parse(task.submittedAt ?? task.createdAt);
-    return nextCheckDelayMs(elapsedMs, this.expectedMs(task), schedule.cadence);
+    // A steady model's finish is probed directly (atPredictedFinish): the spare request is not spent on dense beats.
+    const denseMs = this.steadySpanOf(task) ? schedule.pollIntervalMs : this.denseStepMs(task);
+    return nextCheckDelayMs(elapsedMs, this.expectedMs(task), schedule.cadence, denseMs, estimator.slowestMs(cadenceKey(task.request)));
+  }
+
+  /**
+   * A steady model's finish is bracketed by its last generations: one check in the middle of that
+   * span, and (still running there) one at its end. Each generation's check halves the span, so the
+   * finish is soon seen within milliseconds instead of up to a beat later. Only with a request budget
+   * (these ride on the endpoint's spare request, and the batcher never sends more).
+   */
+  private atPredictedFinish(task: Task, nowMs: number, nextBeatAtMs: number): number {
+    const span = this.steadySpanOf(task);
+    if (!span) return nextBeatAtMs;
+    const submittedMs = Date.parse(task.submittedAt ?? task.createdAt);
+    const probes = [submittedMs + (span.fromMs + span.toMs) / 2, submittedMs + span.toMs].map((ms) => ms + PREDICTED_FINISH_MARGIN_MS);
+    const next = probes.find((ms) => ms > nowMs);
+    return next === undefined ? nextBeatAtMs : Math.min(next, nextBeatAtMs);
+  }
+
+  private steadySpanOf(task: Task): { fromMs: number; toMs: number } | undefined {
+    if (task.state !== 'submitted' || !this.deps.schedule.cadence) return undefined;
+    if (!Number.isFinite(this.batcherOf(task).requestsPerWindow())) return undefined;
+    const span = this.deps.estimator?.steadySpan(cadenceKey(task.request));
+    // Two probes beat the dense steps only on a span narrower than a step (a wide one is a guess).
+    return span && span.toMs - span.fromMs <= this.denseStepMs(task) ? span : undefined;
   }
 
   /** The learned generation time, or (opt-in, before enough samples) the catalogue's typical one. */

@@ -17,25 +17,61 @@ export interface CadenceOptions {
 const MIN_SAMPLES = 3;
 const WINDOW_SIZE = 25;
 
+/** When one generation finished: after `fromMs` (last seen running) and by `toMs` (seen finished). */
+interface Sample {
+  fromMs: number;
+  toMs: number;
+}
+
+// The last this many finishes bracket a steady model's time.
+const BRACKET_SAMPLES = 5;
+
 /** Learns how long generations take, per model and duration, from the last finished ones. */
 export class GenerationTimeEstimator {
-  private readonly samples = new Map<string, number[]>();
+  private readonly samples = new Map<string, Sample[]>();
 
-  /** Records how long one generation took (submit → seen finished). */
-  record(key: string, durationMs: number): void {
-    if (!Number.isFinite(durationMs) || durationMs <= 0) return;
+  /**
+   * Records one finished generation: seen finished `seenMs` after its submit, last seen running
+   * `lastRunningMs` after it (default: the same, an exact time).
+   */
+  record(key: string, seenMs: number, lastRunningMs = seenMs): void {
+    if (!Number.isFinite(seenMs) || seenMs <= 0) return;
+    const fromMs = Number.isFinite(lastRunningMs) ? Math.min(Math.max(0, lastRunningMs), seenMs) : seenMs;
     const window = this.samples.get(key) ?? [];
-    window.push(durationMs);
+    window.push({ fromMs, toMs: seenMs });
     if (window.length > WINDOW_SIZE) window.shift();
     this.samples.set(key, window);
   }
 
-  /** The median of recent generations, or undefined while too few have finished. */
+  /**
+   * The expected generation time, or undefined while too few have finished: the median of the recent
+   * finishes, each the middle of its span (a steady model's probes use `steadySpan` instead).
+   */
   expectedMs(key: string): number | undefined {
     const window = this.samples.get(key);
     if (!window || window.length < MIN_SAMPLES) return undefined;
-    const sorted = [...window].sort((a, b) => a - b);
+    const sorted = window.map((s) => (s.fromMs + s.toMs) / 2).sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)];
+  }
+
+  /** The longest of the recent generations (by when each was seen finished), or undefined. */
+  slowestMs(key: string): number | undefined {
+    const window = this.samples.get(key);
+    if (!window || window.length < MIN_SAMPLES) return undefined;
+    return Math.max(...window.map((s) => s.toMs));
+  }
+
+  /**
+   * For a steady model, the span every one of the last finishes agrees on (after the latest
+   * "still running", by the earliest "finished"); undefined while they disagree or too few finished.
+   */
+  steadySpan(key: string): { fromMs: number; toMs: number } | undefined {
+    const window = this.samples.get(key);
+    if (!window || window.length < MIN_SAMPLES) return undefined;
+    const recent = window.slice(-BRACKET_SAMPLES);
+    const fromMs = Math.max(...recent.map((s) => s.fromMs));
+    const toMs = Math.min(...recent.map((s) => s.toMs));
+    return fromMs < toMs ? { fromMs, toMs } : undefined;
   }
 }
 
@@ -46,17 +82,28 @@ export function cadenceKey(request: { model: string; duration?: number | undefin
 
 /**
  * How long to wait before the next status check: seldom early in a generation (nothing to see yet),
- * at the base interval around the expected finish, and backing off for generations far past it.
+ * every `denseIntervalMs` around the expected finish (the endpoint's spare requests spread over the
+ * base interval; the base interval when there are none), and backing off for generations far past it.
  */
-export function nextCheckDelayMs(elapsedMs: number, expectedMs: number | undefined, options: CadenceOptions): number {
+export function nextCheckDelayMs(
+  elapsedMs: number,
+  expectedMs: number | undefined,
+  options: CadenceOptions,
+  denseIntervalMs = options.baseIntervalMs,
+  /** The longest recent generation: backing off starts only past twice this (default: expected). */
+  slowestMs = expectedMs,
+): number {
   const base = options.baseIntervalMs;
+  const dense = Math.min(base, Math.max(1, denseIntervalMs));
   if (expectedMs === undefined) return base;
   const watchFromMs = expectedMs * 0.7;
   if (elapsedMs < watchFromMs) {
-    // Land the first close check near the expected finish instead of overshooting it.
-    return Math.max(base, Math.min(base * options.earlyFactor, watchFromMs - elapsedMs));
+    // Land the first close check at the start of the window instead of overshooting it.
+    return Math.max(dense, Math.min(base * options.earlyFactor, watchFromMs - elapsedMs));
   }
-  if (elapsedMs <= expectedMs * 2) return base;
-  const overrun = elapsedMs / expectedMs;
+  // A model whose times spread widely: its slower generations are not "far past" the median one.
+  const lateFromMs = Math.max(expectedMs, slowestMs ?? expectedMs) * 2;
+  if (elapsedMs <= lateFromMs) return dense;
+  const overrun = elapsedMs / (lateFromMs / 2);
   return Math.max(base, Math.min(base * overrun, options.maxIntervalMs));
 }

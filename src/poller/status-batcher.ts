@@ -1,6 +1,9 @@
 import { SERVICES, type ServiceId } from '../core/models/catalogue.js';
 import type { RemoteStatus, StatusBatchOutcome, Timers, VideoApi } from '../core/ports.js';
 
+// The budget window is kept 5 % (+5 ms) longer than asked, for uneven delays on the way to the provider.
+const BUDGET_WINDOW_MARGIN = 1.05;
+
 /** A failed status request, as every caller whose ids were in it sees it. */
 export type StatusFetchError = Extract<StatusBatchOutcome, { kind: 'error' }>;
 
@@ -27,6 +30,14 @@ export interface StatusBatcherSettings {
    * delay another's status; a 429 is still backed off by the pollers with its Retry-After.
    */
   minRequestIntervalMs: number;
+  /**
+   * The request budget of one tasks endpoint: at most ceil(followed / maxBatchSize) + 1 requests in
+   * any window of this length (the poll interval). A full sweep of every followed task needs
+   * ceil(followed / maxBatchSize); the one spare request is what the pollers spend on checking tasks
+   * near their expected finish between two beats. Ids waiting for a request slot join the next
+   * request, so asking more often never sends more. Absent: no budget (only the pacing above).
+   */
+  budgetWindowMs?: number;
 }
 
 /** Options of one batcher. */
@@ -52,6 +63,10 @@ export class StatusBatcher implements StatusBatcherSource {
   private waiters: Waiter[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private nextRequestAtMs = 0;
+  /** Start times of the last requests (at most the budget's count), oldest first. */
+  private readonly recentStarts: Array<{ atMs: number }> = [];
+  private readonly followed = new Set<string>();
+  private waitingForSlot = false;
   private pool: StatusBatchers | undefined;
   /** Requests sent so far (for tests and metrics). */
   requestsSent = 0;
@@ -70,6 +85,25 @@ export class StatusBatcher implements StatusBatcherSource {
     if (service === this.service) return this;
     this.pool ??= new StatusBatchers(this.deps, this);
     return this.pool.forService(service);
+  }
+
+  /** Counts a provider task as followed on this endpoint (it sizes the request budget). */
+  track(providerTaskId: string): void {
+    this.followed.add(providerTaskId);
+  }
+
+  /** The task is no longer followed. */
+  untrack(providerTaskId: string): void {
+    this.followed.delete(providerTaskId);
+  }
+
+  /**
+   * Requests this endpoint may send per budget window (Infinity without a budget): one per
+   * maxBatchSize followed tasks, plus one.
+   */
+  requestsPerWindow(pendingIds = 0): number {
+    if (this.deps.budgetWindowMs === undefined) return Number.POSITIVE_INFINITY;
+    return Math.ceil(Math.max(this.followed.size, pendingIds) / this.maxBatchSize) + 1;
   }
 
   /** Fetches the statuses of `providerTaskIds`; ids missing from the answer are absent from the map. */
@@ -97,8 +131,17 @@ export class StatusBatcher implements StatusBatcherSource {
   }
 
   private async flush(): Promise<void> {
+    // One flush at a time waits for the budget; ids asked meanwhile join it instead of adding requests.
+    if (this.waitingForSlot) return;
+    this.waitingForSlot = true;
+    try {
+      await this.untilBudgetAllows();
+    } finally {
+      this.waitingForSlot = false;
+    }
     const waiters = this.waiters;
     this.waiters = [];
+    if (waiters.length === 0) return;
     const uniqueIds = [...new Set(waiters.flatMap((w) => w.ids))];
     const results = new Map<string, RemoteStatus>();
     const failures = new Map<string, StatusFetchError>();
@@ -109,7 +152,7 @@ export class StatusBatcher implements StatusBatcherSource {
     }
     await Promise.all(
       chunks.map(async (chunk) => {
-        await this.takeRequestSlot();
+        await this.takeRequestSlot(uniqueIds.length);
         this.requestsSent++;
         let outcome: StatusBatchOutcome;
         try {
@@ -137,13 +180,41 @@ export class StatusBatcher implements StatusBatcherSource {
     }
   }
 
-  private async takeRequestSlot(): Promise<void> {
+  /** Waits until the budget window has room for one more request. */
+  private async untilBudgetAllows(): Promise<void> {
+    for (;;) {
+      const waitMs = this.budgetFreeAtMs(this.pendingIdCount()) - Date.now();
+      if (waitMs <= 0) return;
+      await new Promise<void>((resolve) => this.deps.timers.setTimeout(resolve, waitMs));
+    }
+  }
+
+  /** When the window of the last requests lets one more start (0: now). */
+  private budgetFreeAtMs(pendingIds: number): number {
+    const windowMs = this.deps.budgetWindowMs;
+    if (windowMs === undefined) return 0;
+    const allowed = this.requestsPerWindow(pendingIds);
+    const starts = this.recentStarts;
+    // A little more than the window: uneven network delays must not make two requests arrive closer.
+    return starts.length >= allowed ? starts[starts.length - allowed]!.atMs + windowMs * BUDGET_WINDOW_MARGIN + 5 : 0;
+  }
+
+  private async takeRequestSlot(pendingIds: number): Promise<void> {
     const nowMs = Date.now();
-    const startAtMs = Math.max(nowMs, this.nextRequestAtMs);
+    // A sweep of more than one request may use the whole budget at once: its chunks are spaced by
+    // the pacing only, each still counted in the window.
+    const startAtMs = Math.max(nowMs, this.nextRequestAtMs, this.budgetFreeAtMs(pendingIds));
     this.nextRequestAtMs = startAtMs + this.deps.minRequestIntervalMs;
+    const start = { atMs: startAtMs };
+    this.recentStarts.push(start);
+    const allowed = this.requestsPerWindow(pendingIds);
+    const keep = Number.isFinite(allowed) ? allowed : 0;
+    if (this.recentStarts.length > keep) this.recentStarts.splice(0, this.recentStarts.length - keep);
     if (startAtMs > nowMs) {
       await new Promise<void>((resolve) => this.deps.timers.setTimeout(resolve, startAtMs - nowMs));
     }
+    // A timer that fired late under load: the window counts from when the request really left.
+    start.atMs = Math.max(start.atMs, Date.now());
   }
 }
 
@@ -166,8 +237,7 @@ export class StatusBatchers implements StatusBatcherSource {
   forService(service: ServiceId): StatusBatcher {
     let batcher = this.batchers.get(service);
     if (!batcher) {
-      const { api, timers, maxBatchSize, gatherMs, minRequestIntervalMs } = this.settings;
-      batcher = new StatusBatcher({ api, timers, maxBatchSize, gatherMs, minRequestIntervalMs, service }, this);
+      batcher = new StatusBatcher({ ...this.settings, service }, this);
       this.batchers.set(service, batcher);
     }
     return batcher;

@@ -240,7 +240,10 @@ describe('GuildPoller with an adaptive cadence', () => {
     };
     // Three finished generations of about a minute teach the poller what to expect.
     for (const id of ['a', 'b', 'c']) await runOne(id, 60_000);
-    expect(estimator.expectedMs(cadenceKey(makeTask().request))).toBeGreaterThanOrEqual(60_000);
+    // Each finish was seen between the last pending check and the next: the estimate is the middle.
+    const learned = estimator.expectedMs(cadenceKey(makeTask().request))!;
+    expect(learned).toBeGreaterThanOrEqual(55_000);
+    expect(learned).toBeLessThanOrEqual(62_500);
 
     const before = api.batchCalls.length;
     const task = makeTask({ state: 'submitted', providerTaskId: 'd', submittedAt: new Date().toISOString() });
@@ -255,6 +258,52 @@ describe('GuildPoller with an adaptive cadence', () => {
     await vi.advanceTimersByTimeAsync(20_000);
     // Around the expected finish (from 70 % of it) it is back at the base interval.
     expect(api.batchCalls.length - nearFinish).toBeGreaterThanOrEqual(3);
+    poller.stop();
+  });
+
+  it('with a request budget, checks near the finish between beats and sees a steady generation finish at once', async () => {
+    const store = new MemoryTaskStore();
+    const api = new FakeVideoApi();
+    const sentAtMs: number[] = [];
+    const retrieve = api.retrieveBatch.bind(api);
+    api.retrieveBatch = (service, ids) => {
+      sentAtMs.push(Date.now());
+      return retrieve(service, ids);
+    };
+    // One followed task: 2 requests per 5 s window.
+    const batcher = new StatusBatcher({ api, timers: systemTimers, maxBatchSize: 50, gatherMs: 0, minRequestIntervalMs: 0, budgetWindowMs: 5_000 });
+    const estimator = new GenerationTimeEstimator();
+    const seenAtMs = new Map<string, number>();
+    const poller = new PollerRegistry({
+      store,
+      batcher,
+      clock: systemClock,
+      timers: systemTimers,
+      logger: new SilentLogger(),
+      schedule: { ...schedule, cadence: { baseIntervalMs: 5_000, earlyFactor: 3, maxIntervalMs: 30_000 } },
+      events: { onOutcome: (t) => void seenAtMs.set(t.providerTaskId!, Date.now()) },
+      estimator,
+    });
+    const runOne = async (providerTaskId: string, generationMs: number) => {
+      const task = makeTask({ state: 'submitted', providerTaskId, submittedAt: new Date().toISOString() });
+      await store.create(task);
+      poller.follow(task);
+      await vi.advanceTimersByTimeAsync(generationMs);
+      api.setStatus(providerTaskId, { kind: 'succeeded', videoUrl: `https://videos.example/${providerTaskId}.mp4` });
+      const finishedAtMs = Date.now();
+      await vi.advanceTimersByTimeAsync(30_000);
+      return seenAtMs.get(providerTaskId)! - finishedAtMs;
+    };
+    // 61 s: between two beats of 5 s.
+    for (const id of ['a', 'b', 'c']) await runOne(id, 61_000);
+    const lags: number[] = [];
+    for (let i = 0; i < 8; i++) lags.push(await runOne(`later-${i}`, 61_000));
+    // A beat-only poller sees it 4 s late every time (61 s, beats at 65 s); here sooner each time,
+    // and once the finish time is learned within milliseconds.
+    for (const lag of lags) expect(lag).toBeLessThan(4_000);
+    expect(lags.slice(-3).every((lag) => lag < 100)).toBe(true);
+    // Never more than the budget in any 5 s window.
+    for (let i = 2; i < sentAtMs.length; i++) expect(sentAtMs[i]! - sentAtMs[i - 2]!).toBeGreaterThanOrEqual(5_000);
     poller.stop();
   });
 });

@@ -29,6 +29,23 @@ describe('nextCheckDelayMs', () => {
   it('never polls faster than the base interval, even with a cap below it', () => {
     expect(nextCheckDelayMs(3_600_000, 120_000, { ...OPTIONS, maxIntervalMs: 1_000 })).toBe(5_000);
   });
+
+  it('checks at the dense step only in the window around the expected finish', () => {
+    // The endpoint may send 3 requests per interval: 5 s / 3 near the finish.
+    const dense = 5_000 / 3;
+    expect(nextCheckDelayMs(100_000, 120_000, OPTIONS, dense)).toBe(dense);
+    expect(nextCheckDelayMs(240_000, 120_000, OPTIONS, dense)).toBe(dense);
+    // Early: still seldom, and the first close check lands at the start of the window, not a base interval later.
+    expect(nextCheckDelayMs(0, 120_000, OPTIONS, dense)).toBe(15_000);
+    expect(nextCheckDelayMs(83_000, 120_000, OPTIONS, dense)).toBe(dense);
+    // Far past the expected time and while nothing is learned: no faster than the base interval.
+    expect(nextCheckDelayMs(360_000, 120_000, OPTIONS, dense)).toBe(15_000);
+    expect(nextCheckDelayMs(100_000, undefined, OPTIONS, dense)).toBe(5_000);
+  });
+
+  it('never takes a dense step longer than the base interval', () => {
+    expect(nextCheckDelayMs(100_000, 120_000, OPTIONS, 60_000)).toBe(5_000);
+  });
 });
 
 describe('GenerationTimeEstimator', () => {
@@ -51,11 +68,48 @@ describe('GenerationTimeEstimator', () => {
     estimator.record('k', Number.NaN);
     expect(estimator.expectedMs('k')).toBe(50_000);
   });
+
+  it('takes the middle of each finish’s span, so a sparse check does not teach a longer time', () => {
+    const estimator = new GenerationTimeEstimator();
+    // Seen finished at 15 s, 15 s and 20 s, last seen running at 0 s, 5 s and 10 s: finishes disagree.
+    estimator.record('k', 15_000, 0);
+    estimator.record('k', 15_000, 5_000);
+    estimator.record('k', 20_000, 16_000);
+    expect(estimator.steadySpan('k')).toBeUndefined();
+    expect(estimator.expectedMs('k')).toBe(10_000);
+  });
+
+  it('narrows a steady model’s span with every finish', () => {
+    const estimator = new GenerationTimeEstimator();
+    estimator.record('k', 1_250, 1_000);
+    estimator.record('k', 1_125, 1_000);
+    expect(estimator.steadySpan('k')).toBeUndefined();
+    estimator.record('k', 1_200, 1_060);
+    expect(estimator.steadySpan('k')).toEqual({ fromMs: 1_060, toMs: 1_125 });
+    expect(estimator.expectedMs('k')).toBe(1_125);
+    // A check in the middle that still saw it running moves the start up.
+    estimator.record('k', 1_125, 1_100);
+    expect(estimator.steadySpan('k')).toEqual({ fromMs: 1_100, toMs: 1_125 });
+    // A finish outside the span: no longer steady, back to the median of the middles.
+    estimator.record('k', 2_000, 1_900);
+    expect(estimator.steadySpan('k')).toBeUndefined();
+    expect(estimator.expectedMs('k')).toBe(1_125);
+  });
 });
 
 describe('cadenceKey', () => {
   it('keys by model and length, 0 for a model without a duration field', () => {
     expect(cadenceKey({ model: 'kling-v2-6', duration: 10 })).toBe('kling-v2-6:10');
     expect(cadenceKey({ model: 'luma' })).toBe('luma:0');
+  });
+});
+
+describe('nextCheckDelayMs with widely spread times', () => {
+  it('keeps the dense checks until twice the slowest recent generation, not twice the median', () => {
+    // Median 2.5 s, slowest 12 s: a task at 7.5 s is not late.
+    expect(nextCheckDelayMs(7_500, 2_500, OPTIONS, 2_500, 12_000)).toBe(2_500);
+    expect(nextCheckDelayMs(7_500, 2_500, OPTIONS, 2_500)).toBe(15_000);
+    // Past twice the slowest it backs off as before, relative to the slowest.
+    expect(nextCheckDelayMs(36_000, 2_500, OPTIONS, 2_500, 12_000)).toBe(15_000);
   });
 });

@@ -3,7 +3,7 @@ import { systemTimers } from '../../src/core/ports.js';
 import { StatusBatcher, StatusBatchers } from '../../src/poller/status-batcher.js';
 import { FakeVideoApi } from '../fakes/fake-video-api.js';
 
-function setup(options: { gatherMs?: number; minRequestIntervalMs?: number } = {}) {
+function setup(options: { gatherMs?: number; minRequestIntervalMs?: number; budgetWindowMs?: number } = {}) {
   const api = new FakeVideoApi();
   const batcher = new StatusBatcher({
     api,
@@ -11,6 +11,7 @@ function setup(options: { gatherMs?: number; minRequestIntervalMs?: number } = {
     maxBatchSize: 50,
     gatherMs: options.gatherMs ?? 100,
     minRequestIntervalMs: options.minRequestIntervalMs ?? 20,
+    ...(options.budgetWindowMs === undefined ? {} : { budgetWindowMs: options.budgetWindowMs }),
   });
   return { api, batcher };
 }
@@ -102,6 +103,76 @@ describe('StatusBatcher', () => {
     await vi.advanceTimersByTimeAsync(100);
     await second;
     expect(api.batchCalls).toEqual([['a'], ['b']]);
+  });
+});
+
+describe('StatusBatcher request budget', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2025-03-01T12:00:00.000Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('allows ceil(followed / 50) + 1 requests per window', () => {
+    const { batcher } = setup({ budgetWindowMs: 1_000 });
+    expect(batcher.requestsPerWindow()).toBe(1);
+    for (const id of ids('t', 5)) batcher.track(id);
+    expect(batcher.requestsPerWindow()).toBe(2);
+    for (const id of ids('u', 50)) batcher.track(id);
+    expect(batcher.requestsPerWindow()).toBe(3);
+    for (const id of ids('u', 50)) batcher.untrack(id);
+    expect(batcher.requestsPerWindow()).toBe(2);
+    expect(setup().batcher.requestsPerWindow()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('asked more often than the budget allows, sends no more and merges the waiting ids', async () => {
+    const { api, batcher } = setup({ gatherMs: 0, minRequestIntervalMs: 0, budgetWindowMs: 1_000 });
+    for (const id of ids('t', 5)) batcher.track(id);
+    // 2 requests per 1 s window; a caller asks every 100 ms for 3 s.
+    const results: Promise<unknown>[] = [];
+    for (let step = 0; step < 30; step++) {
+      results.push(batcher.fetch([`t-${step % 5}`]));
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    await vi.advanceTimersByTimeAsync(1_000);
+    await Promise.all(results);
+    const sentAt = api.batchCalls.length;
+    // 3 s of asking plus the last window: at most 2 per started second.
+    expect(sentAt).toBeGreaterThanOrEqual(6);
+    expect(sentAt).toBeLessThanOrEqual(8);
+    // Every caller got an answer; the later requests carry several callers' ids.
+    expect(api.batchCalls.flat().length).toBeGreaterThan(api.batchCalls.length);
+  });
+
+  it('never sends more than the budget in any window', async () => {
+    const { api, batcher } = setup({ gatherMs: 0, minRequestIntervalMs: 0, budgetWindowMs: 1_000 });
+    batcher.track('a');
+    const startedAt: number[] = [];
+    const original = api.retrieveBatch.bind(api);
+    api.retrieveBatch = (service, chunk) => {
+      startedAt.push(Date.now());
+      return original(service, chunk);
+    };
+    const results: Promise<unknown>[] = [];
+    for (let step = 0; step < 40; step++) {
+      results.push(batcher.fetch(['a']));
+      await vi.advanceTimersByTimeAsync(50);
+    }
+    await vi.advanceTimersByTimeAsync(1_000);
+    await Promise.all(results);
+    for (let i = 2; i < startedAt.length; i++) expect(startedAt[i]! - startedAt[i - 2]!).toBeGreaterThanOrEqual(1_000);
+    expect(startedAt.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('sends a full sweep of several requests at once within the budget', async () => {
+    const { api, batcher } = setup({ gatherMs: 0, minRequestIntervalMs: 0, budgetWindowMs: 1_000 });
+    const all = ids('s', 120);
+    for (const id of all) batcher.track(id);
+    const result = batcher.fetch(all);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.batchCalls.map((c) => c.length)).toEqual([50, 50, 20]);
+    expect(((await result) as Map<string, unknown>).size).toBe(0);
   });
 });
 
