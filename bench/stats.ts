@@ -39,12 +39,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `predicate` every `everyMs` until it returns a truthy value; rejects after `timeoutMs`. */
-export async function until<T>(
-  predicate: () => T | undefined | null | false,
-  timeoutMs: number,
-  what: string,
-  everyMs = 20,
-): Promise<T> {
+export async function until<T>(predicate: () => T | undefined | null | false, timeoutMs: number, what: string, everyMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = predicate();

@@ -34,7 +34,9 @@ function task(index: number): Task {
     userId: `u${index % 37}`,
     request: { prompt: 'a bench cat', model: MODELS[index % MODELS.length]!, duration: 10 },
     state: 'delivered',
-    ...(index % 11 === 0 ? { outcome: { kind: 'failed', code: 'api_error', message: 'x' } } : { outcome: { kind: 'succeeded', videoUrl: 'https://v' } }),
+    ...(index % 11 === 0
+      ? { outcome: { kind: 'failed', code: 'api_error', message: 'x' } }
+      : { outcome: { kind: 'succeeded', videoUrl: 'https://v' } }),
     providerTaskId: `p${index}`,
     uploadLimitBytes: 10 * 1024 * 1024,
     submitAttempts: 1,

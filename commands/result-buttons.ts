@@ -35,7 +35,11 @@ export function describeCancel(outcome: CancelOutcome, id: string, locale?: stri
 }
 
 /** A task of this guild by the id in a custom id; a task the store no longer has is refused plainly. */
-async function taskOf(interaction: ButtonInteraction | ModalSubmitInteraction, context: CommandContext, taskId: string | undefined): Promise<Task> {
+async function taskOf(
+  interaction: ButtonInteraction | ModalSubmitInteraction,
+  context: CommandContext,
+  taskId: string | undefined,
+): Promise<Task> {
   const task = interaction.guildId && taskId ? await context.generation.find(interaction.guildId, taskId) : undefined;
   if (!task) throw new UserFacingError('TASK_NOT_FOUND', 'error.videoUnknown');
   return task;
@@ -54,7 +58,9 @@ function askFrom(task: Task, prompt = task.request.prompt): GenerationAsk {
     extraAttachments: (extraImageUrls ?? []).map(checkedImage),
     endAttachment: endImageUrl ? checkedImage(endImageUrl) : null,
     negativePrompt: negativePrompt ?? null,
-    characterVideo: character ? { name: fileNameOf(character.videoUrl, 'character.mp4'), contentType: 'video/mp4', size: 0, url: character.videoUrl } : null,
+    characterVideo: character
+      ? { name: fileNameOf(character.videoUrl, 'character.mp4'), contentType: 'video/mp4', size: 0, url: character.videoUrl }
+      : null,
     characterStart: character?.startSeconds ?? null,
     characterEnd: character?.endSeconds ?? null,
   };
@@ -71,7 +77,17 @@ function checkedImage(url: string): NonNullable<GenerationAsk['attachment']> {
  */
 function askOnDefaultModel(task: Task): GenerationAsk {
   const ask = askFrom(task);
-  return { ...ask, model: null, duration: null, orientation: null, size: null, negativePrompt: null, characterVideo: null, characterStart: null, characterEnd: null };
+  return {
+    ...ask,
+    model: null,
+    duration: null,
+    orientation: null,
+    size: null,
+    negativePrompt: null,
+    characterVideo: null,
+    characterStart: null,
+    characterEnd: null,
+  };
 }
 
 function fileNameOf(url: string, fallback = 'image.png'): string {
@@ -179,7 +195,11 @@ async function cancelFromButton(interaction: ButtonInteraction, context: Command
   }
   await interaction.deferUpdate();
   const outcome = await context.generation.cancel(task.guildId, task.id, interaction.user.id);
-  await interaction.editReply({ content: describeCancel(outcome, task.id, interaction.locale), components: [], allowedMentions: { parse: [] } });
+  await interaction.editReply({
+    content: describeCancel(outcome, task.id, interaction.locale),
+    components: [],
+    allowedMentions: { parse: [] },
+  });
 }
 
 /** Buttons under results and progress replies, by action. */

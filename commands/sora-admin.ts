@@ -26,20 +26,10 @@ import { toBotPermissions } from '../src/discord/permissions.js';
 import { CONTENT_MAX } from '../src/discord/render.js';
 import { t, type MessageKey } from '../src/i18n/index.js';
 import { effectiveLimits } from '../src/settings/effective-limits.js';
-import {
-  SETTINGS_LIMITS,
-  splitBlockedWords,
-  type GuildSettings,
-  type SettingsEdit,
-} from '../src/settings/guild-settings.js';
+import { SETTINGS_LIMITS, splitBlockedWords, type GuildSettings, type SettingsEdit } from '../src/settings/guild-settings.js';
 
 // Where members may make videos: threads of these channels count as well.
-const VIDEO_CHANNEL_TYPES = [
-  ChannelType.GuildText,
-  ChannelType.GuildAnnouncement,
-  ChannelType.GuildForum,
-  ChannelType.GuildVoice,
-] as const;
+const VIDEO_CHANNEL_TYPES = [ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.GuildForum, ChannelType.GuildVoice] as const;
 // Where the bot posts on its own (showcase, admin log).
 const POST_CHANNEL_TYPES = [ChannelType.GuildText, ChannelType.GuildAnnouncement] as const;
 const LIMIT_NAMES = ['member-daily', 'guild-concurrency', 'daily-budget', 'cooldown', 'all'] as const;
@@ -54,7 +44,11 @@ const data = new SlashCommandBuilder()
       .setName('showcase')
       .setDescription('Set the showcase channel')
       .addChannelOption((o) =>
-        o.setName('channel').setDescription('The showcase channel').setRequired(true).addChannelTypes(...POST_CHANNEL_TYPES),
+        o
+          .setName('channel')
+          .setDescription('The showcase channel')
+          .setRequired(true)
+          .addChannelTypes(...POST_CHANNEL_TYPES),
       ),
   )
   .addSubcommand((sub) => sub.setName('showcase-clear').setDescription('Remove the showcase channel'))
@@ -73,7 +67,11 @@ const data = new SlashCommandBuilder()
           .setName('add')
           .setDescription('Allow videos in a channel (and its threads)')
           .addChannelOption((o) =>
-            o.setName('channel').setDescription('The channel').setRequired(true).addChannelTypes(...VIDEO_CHANNEL_TYPES),
+            o
+              .setName('channel')
+              .setDescription('The channel')
+              .setRequired(true)
+              .addChannelTypes(...VIDEO_CHANNEL_TYPES),
           ),
       )
       .addSubcommand((sub) =>
@@ -186,7 +184,11 @@ const data = new SlashCommandBuilder()
       .setName('log-channel')
       .setDescription('Where the bot reports problems to admins')
       .addChannelOption((o) =>
-        o.setName('channel').setDescription('The admin log channel').setRequired(true).addChannelTypes(...POST_CHANNEL_TYPES),
+        o
+          .setName('channel')
+          .setDescription('The admin log channel')
+          .setRequired(true)
+          .addChannelTypes(...POST_CHANNEL_TYPES),
       ),
   )
   .addSubcommand((sub) => sub.setName('log-channel-clear').setDescription('Stop posting in an admin log channel'))
@@ -307,8 +309,7 @@ const handlers: Record<string, Handler> = {
     }
     // A reset returns a limit to the default (null); a value given in the same command wins over it.
     const resets = (name: (typeof LIMIT_NAMES)[number]) => reset === name || reset === 'all';
-    const pick = (value: number | null, name: (typeof LIMIT_NAMES)[number]) =>
-      value !== null ? value : resets(name) ? null : undefined;
+    const pick = (value: number | null, name: (typeof LIMIT_NAMES)[number]) => (value !== null ? value : resets(name) ? null : undefined);
     const { settings } = await edit(context, guildId, {
       kind: 'set_limits',
       memberDailyQuota: pick(memberDaily, 'member-daily'),
@@ -360,7 +361,11 @@ const handlers: Record<string, Handler> = {
       // A default left outside the new list would make every plain command fail: it is dropped.
       ({ settings } = await edit(context, guildId, { kind: 'set_allowed_models', modelIds: ids }));
       if (settings.defaults.model && ids.length > 0 && !ids.includes(settings.defaults.model)) {
-        ({ settings } = await edit(context, guildId, { kind: 'set_defaults', defaults: { ...settings.defaults, model: undefined }, reset: true }));
+        ({ settings } = await edit(context, guildId, {
+          kind: 'set_defaults',
+          defaults: { ...settings.defaults, model: undefined },
+          reset: true,
+        }));
       }
     }
     await reply(interaction, `${allow ? `${t(L, 'admin.modelsUpdated')}\n` : ''}${describeModels(settings, context, L)}`);
@@ -369,7 +374,10 @@ const handlers: Record<string, Handler> = {
   async 'pro-roles/add'(interaction, context, guildId) {
     const roleId = interaction.options.getRole('role', true).id;
     const { settings } = await edit(context, guildId, { kind: 'add_pro_role', roleId });
-    await reply(interaction, t(interaction.locale, 'admin.proRolesAdded', { roles: roleList(settings.proRoleIds), models: premiumModels(context) }));
+    await reply(
+      interaction,
+      t(interaction.locale, 'admin.proRolesAdded', { roles: roleList(settings.proRoleIds), models: premiumModels(context) }),
+    );
   },
 
   async 'pro-roles/remove'(interaction, context, guildId) {
@@ -408,7 +416,10 @@ const handlers: Record<string, Handler> = {
     const { blockedWords } = await context.settings.get(guildId);
     const L = interaction.locale;
     if (blockedWords.length === 0) return reply(interaction, t(L, 'admin.blockedNone'));
-    await reply(interaction, `${t(L, 'admin.blockedList', { count: blockedWords.length })}\n${fencedList(blockedWords, CONTENT_MAX - 60, L)}`);
+    await reply(
+      interaction,
+      `${t(L, 'admin.blockedList', { count: blockedWords.length })}\n${fencedList(blockedWords, CONTENT_MAX - 60, L)}`,
+    );
   },
 
   async 'blocked-words/clear'(interaction, context, guildId) {
@@ -472,7 +483,11 @@ const handlers: Record<string, Handler> = {
 function describeModels(s: GuildSettings, context: CommandContext, L: Locale): string {
   const operator = context.preflightRules.offeredModelIds;
   const here = s.allowedModels.length > 0 ? operator.filter((id) => s.allowedModels.includes(id)) : operator;
-  const defaultModel = here.includes(s.defaults.model ?? '') ? s.defaults.model : here.includes(context.preflightRules.defaults.model) ? context.preflightRules.defaults.model : here[0];
+  const defaultModel = here.includes(s.defaults.model ?? '')
+    ? s.defaults.model
+    : here.includes(context.preflightRules.defaults.model)
+      ? context.preflightRules.defaults.model
+      : here[0];
   const lines = operator.map((id) => {
     const spec = findModel(id)!;
     const marks = [
@@ -515,7 +530,9 @@ async function autocomplete(interaction: AutocompleteInteraction, context: Comma
   const focused = interaction.options.getFocused(true);
   const rules = context.preflightRules;
   if (focused.name === 'size') {
-    return interaction.respond(suggestModelOptions('size', String(focused.value), interaction.options.getString('model'), rules, interaction.locale));
+    return interaction.respond(
+      suggestModelOptions('size', String(focused.value), interaction.options.getString('model'), rules, interaction.locale),
+    );
   }
   if (focused.name === 'model') {
     return interaction.respond(suggestModelOptions('model', String(focused.value), null, rules, interaction.locale));
@@ -524,8 +541,10 @@ async function autocomplete(interaction: AutocompleteInteraction, context: Comma
   const typed = String(focused.value);
   const cut = typed.lastIndexOf(',');
   const head = cut < 0 ? '' : `${typed.slice(0, cut + 1)}`;
-  const choices = suggestModelOptions('model', typed.slice(cut + 1), null, rules, interaction.locale)
-    .map((choice) => ({ name: `${head}${choice.value}`.slice(0, 100), value: `${head}${choice.value}`.slice(0, 100) }));
+  const choices = suggestModelOptions('model', typed.slice(cut + 1), null, rules, interaction.locale).map((choice) => ({
+    name: `${head}${choice.value}`.slice(0, 100),
+    value: `${head}${choice.value}`.slice(0, 100),
+  }));
   await interaction.respond(typed.trim() === '' ? [{ name: 'all', value: 'all' }, ...choices.slice(0, 24)] : choices);
 }
 
@@ -610,7 +629,10 @@ function describeLimits(s: GuildSettings, context: CommandContext, L: Locale): s
   const quotaText = orDefault(quota === 0 ? t(L, 'admin.unlimited') : String(quota), applied.isDefault.memberDailyQuota);
   const concurrencyText = orDefault(String(applied.guildMaxActiveGenerations), applied.isDefault.guildMaxActiveGenerations);
   const cooldown = applied.memberCooldownSeconds;
-  const cooldownText = orDefault(cooldown === 0 ? t(L, 'admin.none') : t(L, 'admin.seconds', { seconds: cooldown }), applied.isDefault.memberCooldownSeconds);
+  const cooldownText = orDefault(
+    cooldown === 0 ? t(L, 'admin.none') : t(L, 'admin.seconds', { seconds: cooldown }),
+    applied.isDefault.memberCooldownSeconds,
+  );
   const budget =
     s.dailyBudgetCredits === 0 ? t(L, 'admin.none') : t(L, 'admin.budgetCredits', { credits: formatCredits(s.dailyBudgetCredits) });
   return [
@@ -629,7 +651,10 @@ function describeDefaults(s: GuildSettings, context: CommandContext, L: Locale):
     value !== undefined && (allowed === undefined || allowed.includes(value)) ? String(value) : t(L, 'admin.modelsOwnDefault');
   return t(L, 'admin.defaultsValue', {
     model: d.model,
-    duration: d.duration !== undefined && (spec?.durations ?? []).includes(d.duration) ? t(L, 'admin.seconds', { seconds: d.duration }) : t(L, 'admin.modelsOwnDefault'),
+    duration:
+      d.duration !== undefined && (spec?.durations ?? []).includes(d.duration)
+        ? t(L, 'admin.seconds', { seconds: d.duration })
+        : t(L, 'admin.modelsOwnDefault'),
     orientation: d.orientation ? t(L, `choice.orientation.${d.orientation}` as MessageKey) : t(L, 'admin.modelsOwnDefault'),
     size: shown(d.size, spec?.sizes),
   });

@@ -25,15 +25,17 @@ const data = new SlashCommandBuilder()
     sub
       .setName('generate')
       .setDescription('Generate a video from a text prompt (and optionally an image)')
-      .addStringOption((o) =>
-        o.setName('prompt').setDescription('What the video should show').setRequired(true).setMaxLength(4000),
-      )
+      .addStringOption((o) => o.setName('prompt').setDescription('What the video should show').setRequired(true).setMaxLength(4000))
       .addAttachmentOption((o) => o.setName('image').setDescription('A reference image or first frame (PNG, JPEG, WebP or GIF)'))
       // Choices are fixed at registration and capped at 25, while the models and their values come
       // from the catalogue and each server's list: autocomplete offers what the chosen model allows,
       // and preflight checks whatever is typed before any spend.
       .addStringOption((o) =>
-        o.setName('model').setDescription('The video model (start typing: the server’s models are listed)').setAutocomplete(true).setMaxLength(64),
+        o
+          .setName('model')
+          .setDescription('The video model (start typing: the server’s models are listed)')
+          .setAutocomplete(true)
+          .setMaxLength(64),
       )
       .addIntegerOption((o) =>
         o.setName('duration').setDescription('Length in seconds (the values the chosen model allows are listed)').setAutocomplete(true),
@@ -45,7 +47,11 @@ const data = new SlashCommandBuilder()
           .addChoices(...ORIENTATIONS.map((v) => ({ name: v, value: v }))),
       )
       .addStringOption((o) =>
-        o.setName('size').setDescription('Quality or resolution (the values the chosen model allows are listed)').setAutocomplete(true).setMaxLength(32),
+        o
+          .setName('size')
+          .setDescription('Quality or resolution (the values the chosen model allows are listed)')
+          .setAutocomplete(true)
+          .setMaxLength(32),
       )
       .addAttachmentOption((o) => o.setName('image2').setDescription('A second reference image, for models that take several'))
       .addAttachmentOption((o) => o.setName('image3').setDescription('A third reference image, for models that take several'))
@@ -55,10 +61,18 @@ const data = new SlashCommandBuilder()
       )
       .addAttachmentOption((o) => o.setName('character').setDescription('Sora: a short video (MP4) of the character to reuse'))
       .addIntegerOption((o) =>
-        o.setName('character_start').setDescription('Sora: the second where the character appears in that video').setMinValue(0).setMaxValue(600),
+        o
+          .setName('character_start')
+          .setDescription('Sora: the second where the character appears in that video')
+          .setMinValue(0)
+          .setMaxValue(600),
       )
       .addIntegerOption((o) =>
-        o.setName('character_end').setDescription('Sora: the second where it ends (1 to 3 s after the start)').setMinValue(1).setMaxValue(603),
+        o
+          .setName('character_end')
+          .setDescription('Sora: the second where it ends (1 to 3 s after the start)')
+          .setMinValue(1)
+          .setMaxValue(603),
       ),
   )
   .addSubcommand((sub) =>
@@ -73,18 +87,14 @@ const data = new SlashCommandBuilder()
     sub
       .setName('cancel')
       .setDescription('Cancel a queued generation, or stop following a running one')
-      .addStringOption((o) =>
-        o.setName('task').setDescription('The task id').setRequired(true).setAutocomplete(true),
-      ),
+      .addStringOption((o) => o.setName('task').setDescription('The task id').setRequired(true).setAutocomplete(true)),
   )
   .addSubcommand((sub) => sub.setName('history').setDescription('Your recent generations in this server'));
 
 async function generate(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
   const attachmentOf = (name: string) => {
     const attachment = interaction.options.getAttachment(name);
-    return attachment
-      ? { name: attachment.name, contentType: attachment.contentType, size: attachment.size, url: attachment.url }
-      : null;
+    return attachment ? { name: attachment.name, contentType: attachment.contentType, size: attachment.size, url: attachment.url } : null;
   };
   const extraAttachments = [attachmentOf('image2'), attachmentOf('image3')].filter((a) => a !== null);
   await preflightAndStart(interaction, context, {
@@ -105,7 +115,11 @@ async function generate(interaction: ChatInputCommandInteraction, context: Comma
 
 async function cancel(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
   const id = interaction.options.getString('task', true);
-  const content = describeCancel(await context.generation.cancel(interaction.guildId ?? '', id, interaction.user.id), id, interaction.locale);
+  const content = describeCancel(
+    await context.generation.cancel(interaction.guildId ?? '', id, interaction.user.id),
+    id,
+    interaction.locale,
+  );
   await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
 }
 
@@ -161,7 +175,9 @@ export async function pageHistory(interaction: ButtonInteraction, context: Comma
   const pageNumber = Number(page);
   if (!Number.isInteger(pageNumber) || pageNumber < 0) throw new UserFacingError('OPTION_INVALID', 'error.optionUnknown');
   await interaction.deferUpdate();
-  await interaction.editReply(ephemeralReplyOptions(await historyPage(context, interaction.guildId, userId, pageNumber, interaction.locale)));
+  await interaction.editReply(
+    ephemeralReplyOptions(await historyPage(context, interaction.guildId, userId, pageNumber, interaction.locale)),
+  );
 }
 
 /** The generate options that autocomplete: each lists what the server offers and the chosen model takes. */
@@ -174,7 +190,13 @@ async function autocomplete(interaction: AutocompleteInteraction, context: Comma
     // Settings are held in memory: no I/O before the 3 s deadline.
     const rules = await generationRulesFor(context, interaction.guildId);
     return interaction.respond(
-      suggestModelOptions(focused.name as SuggestedOption, String(focused.value), interaction.options.getString('model'), rules, interaction.locale),
+      suggestModelOptions(
+        focused.name as SuggestedOption,
+        String(focused.value),
+        interaction.options.getString('model'),
+        rules,
+        interaction.locale,
+      ),
     );
   }
   const typed = interaction.options.getFocused().toLowerCase();

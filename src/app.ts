@@ -117,7 +117,12 @@ function createDiscordClients(config: Config, metrics: BotMetrics) {
 }
 
 /** Where the engine's results and progress go: channel posts (bot token) and interaction webhooks. */
-function discordOutputs(config: Config, client: Client, interactionRest: REST, deps: { metrics: BotMetrics; clock: Clock; logger: PinoLogger; downloadsStopping: AbortSignal }) {
+function discordOutputs(
+  config: Config,
+  client: Client,
+  interactionRest: REST,
+  deps: { metrics: BotMetrics; clock: Clock; logger: PinoLogger; downloadsStopping: AbortSignal },
+) {
   const { metrics, clock, logger } = deps;
   return {
     publisher: instrumentPublisher(
@@ -281,7 +286,12 @@ async function startHttpServer(
  * Commands appear by themselves: registered in the background when they differ from the last
  * registration. With several processes only the one running shard 0 registers.
  */
-function registerCommandsInBackground(config: Config, client: Client, backend: StoreBackend, logger: PinoLogger): Promise<unknown> | undefined {
+function registerCommandsInBackground(
+  config: Config,
+  client: Client,
+  backend: StoreBackend,
+  logger: PinoLogger,
+): Promise<unknown> | undefined {
   if (!registersCommands(config.sharding.shardIds)) return undefined;
   return registerCommandsIfChanged({
     rest: client.rest,

@@ -61,21 +61,18 @@ export const CONFIG_DEFAULTS = Object.freeze({
   VIDEO_DOWNLOAD_STALL_TIMEOUT_MS: 30_000,
 });
 
-
 function secretToken(prefix: string, what: string) {
-  return z
-    .string({ error: `is required (${what})` })
-    .check((ctx) => {
-      if (new RegExp(`^${prefix}\\s`, 'i').test(ctx.value)) {
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          message: `give the token alone, without the "${prefix} " prefix`,
-        });
-      } else if (/\s/.test(ctx.value)) {
-        ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must not contain spaces' });
-      }
-    });
+  return z.string({ error: `is required (${what})` }).check((ctx) => {
+    if (new RegExp(`^${prefix}\\s`, 'i').test(ctx.value)) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `give the token alone, without the "${prefix} " prefix`,
+      });
+    } else if (/\s/.test(ctx.value)) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must not contain spaces' });
+    }
+  });
 }
 
 function httpUrl(expected: string) {
@@ -155,7 +152,14 @@ const storeUrl = z
 const videoModelList = z
   .string()
   .transform((value, ctx) => {
-    const ids = [...new Set(value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))];
+    const ids = [
+      ...new Set(
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== ''),
+      ),
+    ];
     const unknown = ids.filter((id) => !MODEL_IDS.includes(id));
     if (ids.length === 0 || unknown.length > 0) {
       ctx.issues.push({
@@ -245,7 +249,10 @@ const shardIdList = z
   .string()
   .transform((value, ctx) => {
     const ids = new Set<number>();
-    for (const entry of value.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    for (const entry of value
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== '')) {
       const range = /^(\d+)(?:-(\d+))?$/.exec(entry);
       const from = Number(range?.[1]);
       const to = Number(range?.[2] ?? range?.[1]);
@@ -265,23 +272,20 @@ const shardIdList = z
 
 /** The variables `npm run deploy-commands` reads: the Discord token and where to register, no more. */
 const deployFields = {
-    DISCORD_TOKEN: secretToken('Bot', "the bot's token from the Discord developer portal"),
-    DISCORD_API_URL: httpUrl("Discord's REST base, e.g. http://127.0.0.1:3001/api").optional(),
-    DISCORD_GUILD_ID: z
-      .string()
-      .regex(SNOWFLAKE, { error: 'must be a guild id (17–20 digits)' })
-      .optional(),
-    LOG_LEVEL: z
-      .string()
-      .transform((value) => value.toLowerCase())
-      .pipe(
-        z.enum(LOG_LEVELS, {
-          error: `must be one of ${LOG_LEVELS.join(', ')} (default ${CONFIG_DEFAULTS.LOG_LEVEL})`,
-        }),
-      )
-      .optional()
-      .default(CONFIG_DEFAULTS.LOG_LEVEL),
-    LOG_PRETTY: booleanFlag,
+  DISCORD_TOKEN: secretToken('Bot', "the bot's token from the Discord developer portal"),
+  DISCORD_API_URL: httpUrl("Discord's REST base, e.g. http://127.0.0.1:3001/api").optional(),
+  DISCORD_GUILD_ID: z.string().regex(SNOWFLAKE, { error: 'must be a guild id (17–20 digits)' }).optional(),
+  LOG_LEVEL: z
+    .string()
+    .transform((value) => value.toLowerCase())
+    .pipe(
+      z.enum(LOG_LEVELS, {
+        error: `must be one of ${LOG_LEVELS.join(', ')} (default ${CONFIG_DEFAULTS.LOG_LEVEL})`,
+      }),
+    )
+    .optional()
+    .default(CONFIG_DEFAULTS.LOG_LEVEL),
+  LOG_PRETTY: booleanFlag,
 };
 
 const envSchema = z
@@ -290,9 +294,7 @@ const envSchema = z
     DISCORD_API_URL: deployFields.DISCORD_API_URL,
     DISCORD_GUILD_ID: deployFields.DISCORD_GUILD_ID,
     ACEDATA_API_TOKEN: secretToken('Bearer', 'your Ace Data Cloud API token'),
-    ACEDATA_BASE_URL: httpUrl(`default ${CONFIG_DEFAULTS.ACEDATA_BASE_URL}`)
-      .optional()
-      .default(CONFIG_DEFAULTS.ACEDATA_BASE_URL),
+    ACEDATA_BASE_URL: httpUrl(`default ${CONFIG_DEFAULTS.ACEDATA_BASE_URL}`).optional().default(CONFIG_DEFAULTS.ACEDATA_BASE_URL),
     ACEDATA_REQUEST_TIMEOUT_MS: integer({
       min: 100,
       max: 10 * MINUTE_MS,
@@ -398,7 +400,7 @@ const envSchema = z
       fallback: CONFIG_DEFAULTS.VIDEO_DOWNLOAD_STALL_TIMEOUT_MS,
       unit: 'milliseconds',
     }),
-    PUBLIC_URL: httpUrl('the address where Ace Data Cloud reaches this bot\'s HTTP server, e.g. https://bot.example.com').optional(),
+    PUBLIC_URL: httpUrl("the address where Ace Data Cloud reaches this bot's HTTP server, e.g. https://bot.example.com").optional(),
     REDIS_KEY_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_.-]{1,64}$/, {
@@ -440,7 +442,11 @@ const envSchema = z
       if (Array.isArray(shards)) {
         const count = env.DISCORD_SHARD_COUNT;
         if (!isNumber(count)) {
-          ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARDS'], message: 'needs DISCORD_SHARD_COUNT set to the total number of shards' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['DISCORD_SHARDS'],
+            message: 'needs DISCORD_SHARD_COUNT set to the total number of shards',
+          });
         } else if (shards.some((id) => id >= count)) {
           ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARDS'], message: `shard ids must be below DISCORD_SHARD_COUNT (${count})` });
         } else if (shards.length < count && typeof env.STORE_URL === 'string' && storeKindOf(env.STORE_URL) !== 'redis') {

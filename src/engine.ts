@@ -4,7 +4,19 @@ import { GenerationService, type BudgetReached } from './core/generation-service
 import { GuildOwnership } from './core/guild-ownership.js';
 import { ModelAvailability } from './core/model-availability.js';
 import type { QueueEtas } from './core/queue-etas.js';
-import type { Clock, DeliveryCheck, GuildLeases, GuildUsageLog, Logger, ProgressReporter, Publisher, SlotPool, TaskStore, Timers, VideoApi } from './core/ports.js';
+import type {
+  Clock,
+  DeliveryCheck,
+  GuildLeases,
+  GuildUsageLog,
+  Logger,
+  ProgressReporter,
+  Publisher,
+  SlotPool,
+  TaskStore,
+  Timers,
+  VideoApi,
+} from './core/ports.js';
 import { SubmitScheduler, type SubmitLimits } from './core/submit-scheduler.js';
 import type { Task } from './core/task.js';
 import type { Showcase } from './discord/command.js';

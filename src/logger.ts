@@ -18,16 +18,7 @@ const CENSOR = '[redacted]';
 // Keys whose values are secrets wherever they sit: bot and API tokens, interaction tokens (valid
 // 15 minutes), authorization headers, and callback URLs (they may carry a secret and come back
 // inside Ace Data Cloud task records).
-const SECRET_KEYS = [
-  'token',
-  'apiToken',
-  'authorization',
-  'Authorization',
-  'callbackUrl',
-  'callback_url',
-  'callbackSecret',
-  'secret',
-];
+const SECRET_KEYS = ['token', 'apiToken', 'authorization', 'Authorization', 'callbackUrl', 'callback_url', 'callbackSecret', 'secret'];
 
 // pino's `*.key` matches one level only, so list each key at depths 0 to 3; this covers e.g.
 // `interaction.token`, `config.discord.token` and `err.request.headers.authorization`.

@@ -199,9 +199,7 @@ describe('loadConfig problems', () => {
     };
     const problems = problemsFor(env);
     const named = problems.map((problem) => problem.split(':')[0]);
-    expect(named.sort()).toEqual(
-      ['DISCORD_TOKEN', 'ACEDATA_API_TOKEN', ...Object.keys(env)].sort(),
-    );
+    expect(named.sort()).toEqual(['DISCORD_TOKEN', 'ACEDATA_API_TOKEN', ...Object.keys(env)].sort());
   });
 
   it('builds a message with a heading and one line per problem', () => {
@@ -222,14 +220,11 @@ describe('loadConfig problems', () => {
     expect((caught as ConfigError).name).toBe('ConfigError');
   });
 
-  it.each(['5s', '1e3', '-1', '1.5', '0x10', '+5', '5 000', '١٢٣'])(
-    'rejects the non-integer %j',
-    (value) => {
-      expect(problemsFor({ ...REQUIRED, MAX_ACTIVE_GENERATIONS: value })).toEqual([
-        'MAX_ACTIVE_GENERATIONS: must be a whole number of generations from 1 to 1000 (default 5)',
-      ]);
-    },
-  );
+  it.each(['5s', '1e3', '-1', '1.5', '0x10', '+5', '5 000', '١٢٣'])('rejects the non-integer %j', (value) => {
+    expect(problemsFor({ ...REQUIRED, MAX_ACTIVE_GENERATIONS: value })).toEqual([
+      'MAX_ACTIVE_GENERATIONS: must be a whole number of generations from 1 to 1000 (default 5)',
+    ]);
+  });
 
   it.each([
     ['POLL_INTERVAL_MS', '99', false],
@@ -433,12 +428,10 @@ describe('.env.example', () => {
 describe('README configuration table', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   const rows = new Map(
-    readme
-      .split('\n')
-      .flatMap((line) => {
-        const match = /^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \|/.exec(line);
-        return match ? [[match[1] ?? '', match[2] ?? ''] as const] : [];
-      }),
+    readme.split('\n').flatMap((line) => {
+      const match = /^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \|/.exec(line);
+      return match ? [[match[1] ?? '', match[2] ?? ''] as const] : [];
+    }),
   );
 
   it('has a row for every variable loadConfig reads, showing its default', () => {
@@ -460,7 +453,9 @@ describe('VIDEO_MODELS and DEFAULT_VIDEO_MODEL', () => {
     expect(picked.models.enabled).toEqual(['sora-2', 'kling-v2-6']);
     // Unset default, catalogue default not enabled: the first enabled model.
     expect(picked.models.defaultModel).toBe('sora-2');
-    expect(loadConfig({ ...REQUIRED, VIDEO_MODELS: 'sora-2,kling-v2-6', DEFAULT_VIDEO_MODEL: 'kling-v2-6' }).models.defaultModel).toBe('kling-v2-6');
+    expect(loadConfig({ ...REQUIRED, VIDEO_MODELS: 'sora-2,kling-v2-6', DEFAULT_VIDEO_MODEL: 'kling-v2-6' }).models.defaultModel).toBe(
+      'kling-v2-6',
+    );
   });
 
   it('names unknown models and a default outside the list', () => {

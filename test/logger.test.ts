@@ -12,10 +12,7 @@ const BOT_TOKEN_SHAPED = ['MTIz'.padEnd(24, 'x'), 'GAbCdE', 'y'.repeat(38)].join
 
 function capture(options: Partial<LoggerOptions> = {}) {
   const lines: string[] = [];
-  const logger = createLogger(
-    { level: 'info', pretty: false, ...options },
-    { write: (line: string) => void lines.push(line) },
-  );
+  const logger = createLogger({ level: 'info', pretty: false, ...options }, { write: (line: string) => void lines.push(line) });
   const records = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   return { logger, lines, records };
 }
@@ -71,10 +68,7 @@ describe('createLogger redaction by key', () => {
     ['config.acedata.apiToken', { config: { acedata: { apiToken: API_TOKEN } } }],
     ['headers.authorization', { headers: { authorization: `Bearer ${API_TOKEN}` } }],
     ['req.headers.authorization', { req: { headers: { authorization: `Bot ${BOT_TOKEN}` } } }],
-    [
-      'err.request.headers.Authorization',
-      { err: { request: { headers: { Authorization: `Bearer ${API_TOKEN}` } } } },
-    ],
+    ['err.request.headers.Authorization', { err: { request: { headers: { Authorization: `Bearer ${API_TOKEN}` } } } }],
     ['options.callbackUrl', { options: { callbackUrl: CALLBACK_URL } }],
     ['task.request.callback_url', { task: { request: { callback_url: CALLBACK_URL } } }],
     ['records[0].callback_url', { records: [{ callback_url: CALLBACK_URL }] }],
@@ -159,10 +153,7 @@ describe('createLogger with pretty output', () => {
     }));
     const { createLogger: createLoggerWithoutPretty } = await import('../src/logger.js');
     const lines: string[] = [];
-    const logger = createLoggerWithoutPretty(
-      { level: 'info', pretty: true },
-      { write: (line: string) => void lines.push(line) },
-    );
+    const logger = createLoggerWithoutPretty({ level: 'info', pretty: true }, { write: (line: string) => void lines.push(line) });
     logger.info('started');
     const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.map((record) => [record.level, record.msg])).toEqual([

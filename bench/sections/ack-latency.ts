@@ -79,7 +79,9 @@ export async function ackLatency(mode: BenchMode): Promise<SectionResult> {
         section: SECTION,
         metric: `${label}: INTERACTION_CREATE → callback`,
         value: `${formatP50P99(acks)}${notAcked > 0 ? `; ${notAcked} not acked` : ''}`,
-        ...(size === 200 ? { target: `p99 ≤ ${ACK_P99_TARGET_MS} ms`, verdict: verdict(notAcked === 0 && p99 <= ACK_P99_TARGET_MS) } : { verdict: 'info' as const }),
+        ...(size === 200
+          ? { target: `p99 ≤ ${ACK_P99_TARGET_MS} ms`, verdict: verdict(notAcked === 0 && p99 <= ACK_P99_TARGET_MS) }
+          : { verdict: 'info' as const }),
       });
       rows.push({
         section: SECTION,
@@ -87,7 +89,10 @@ export async function ackLatency(mode: BenchMode): Promise<SectionResult> {
         value: formatP50P99(replyShownLatencies(handles)),
         verdict: 'info',
       });
-      if (size > 1) notes.push(`ack latency, burst of ${size}: the emulator needed ${formatMs(sendLoopMs)} to dispatch the burst (each latency counts from its own dispatch).`);
+      if (size > 1)
+        notes.push(
+          `ack latency, burst of ${size}: the emulator needed ${formatMs(sendLoopMs)} to dispatch the burst (each latency counts from its own dispatch).`,
+        );
     }
     const floor = await bareClientBurst(world, targets, 200).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
     rows.push({
@@ -97,7 +102,7 @@ export async function ackLatency(mode: BenchMode): Promise<SectionResult> {
       verdict: 'info',
     });
     notes.push(
-      'ack latency: the emulators run inside the benchmark process, so every latency includes their own work (dispatching the burst, answering the callbacks); the floor row runs bench/bare-ack-client.ts (the bot\'s discord.js client options, deferReply only) as its own process against the same emulator.',
+      "ack latency: the emulators run inside the benchmark process, so every latency includes their own work (dispatching the burst, answering the callbacks); the floor row runs bench/bare-ack-client.ts (the bot's discord.js client options, deferReply only) as its own process against the same emulator.",
     );
     return { rows, notes };
   } finally {

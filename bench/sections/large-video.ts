@@ -83,7 +83,10 @@ async function measureOneSize(large: number): Promise<{ rows: Row[]; hwmWorks: b
           `${formatMiB(overBaseline)} (${(overBaseline / bytes).toFixed(1)}× the video` +
           `${isLarge ? `; ${formatMiB(overBaseline - controlOverBaseline)} more than the control` : ''}; uploaded ${formatMiB(message.attachments[0]?.size ?? 0)})`,
         ...(isLarge
-          ? { target: `≤ ${formatMiB(PEAK_TARGET_RATIO * bytes)} (${PEAK_TARGET_RATIO}×; before: ${PREVIOUS_RATIO[bytes] ?? 'n/a'})`, verdict: verdict(overBaseline <= PEAK_TARGET_RATIO * bytes) }
+          ? {
+              target: `≤ ${formatMiB(PEAK_TARGET_RATIO * bytes)} (${PEAK_TARGET_RATIO}×; before: ${PREVIOUS_RATIO[bytes] ?? 'n/a'})`,
+              verdict: verdict(overBaseline <= PEAK_TARGET_RATIO * bytes),
+            }
           : { verdict: 'info' as const }),
       });
     }

@@ -11,7 +11,12 @@ const POLL_INTERVAL_MS = 250;
 const PRODUCTION_SUBMIT_MIN_INTERVAL_MS = 2000;
 
 /** Share of [fromMs, toMs] during which `slots` provider tasks ran at once, and the mean busy slots. */
-export function busyShare(tasks: readonly EmulatedTask[], slots: number, fromMs: number, toMs: number): { allBusy: number; meanBusy: number } {
+export function busyShare(
+  tasks: readonly EmulatedTask[],
+  slots: number,
+  fromMs: number,
+  toMs: number,
+): { allBusy: number; meanBusy: number } {
   const events: Array<[number, number]> = [];
   for (const task of tasks) {
     events.push([task.submittedAtMs, +1]);

@@ -159,7 +159,12 @@ async function measureGuildCount(guilds: number, intervals: number): Promise<Row
       const fromMs = nextBeat + POLL_INTERVAL_MS + POLL_INTERVAL_MS / 2;
       const toMs = fromMs + intervals * POLL_INTERVAL_MS;
       const naiveRequestsBefore = world.ace.requestsTo('/sora/tasks').filter((r) => action(r) === 'retrieve').length;
-      const naive = startNaivePoller({ baseUrl: world.ace.url, apiToken: world.ace.apiToken, intervalMs: POLL_INTERVAL_MS, ids: () => ids });
+      const naive = startNaivePoller({
+        baseUrl: world.ace.url,
+        apiToken: world.ace.apiToken,
+        intervalMs: POLL_INTERVAL_MS,
+        ids: () => ids,
+      });
       await sleep(toMs - Date.now());
       const ticks = naive.requestsSent / ids.length;
       await naive.stop();
@@ -174,7 +179,9 @@ async function measureGuildCount(guilds: number, intervals: number): Promise<Row
       const naivePerInterval = naiveReceived / ticks;
       const limit = Math.ceil(ids.length / BATCH) + 1;
       const ratio = naivePerInterval / botPerInterval;
-      const gaps = pollGaps(tasksRequests.filter((r) => action(r) === 'retrieve_batch' && r.timeMs >= fromMs - POLL_INTERVAL_MS && r.timeMs < toMs));
+      const gaps = pollGaps(
+        tasksRequests.filter((r) => action(r) === 'retrieve_batch' && r.timeMs >= fromMs - POLL_INTERVAL_MS && r.timeMs < toMs),
+      );
       const ok = botPerInterval <= limit && (running < 500 || ratio >= RATIO_TARGET);
       const usedGuilds = Math.min(guilds, ids.length);
       rows.push({

@@ -68,9 +68,7 @@ export class DeliveryService {
     // A `posting` task found at boot may have been posted already: look before posting again.
     const lookForExisting = task.state === 'posting' && recovered;
     if (task.state !== 'posting') {
-      task = await store.update(taskId, (t) =>
-        transition(t, 'posting', clock.now(), { postingStartedAt: clock.now().toISOString() }),
-      );
+      task = await store.update(taskId, (t) => transition(t, 'posting', clock.now(), { postingStartedAt: clock.now().toISOString() }));
     }
 
     let result: PublishOutcome;
@@ -98,7 +96,10 @@ export class DeliveryService {
                 deliveredAt: clock.now().toISOString(),
               }),
         );
-        log.info({ guildId: done.guildId, messageId: result.messageId, mode: result.mode }, isNotice ? 'timeout notice posted' : 'delivered');
+        log.info(
+          { guildId: done.guildId, messageId: result.messageId, mode: result.mode },
+          isNotice ? 'timeout notice posted' : 'delivered',
+        );
         void this.deps.progress.report(done, { kind: 'finished' });
         this.deps.onPublished?.(done);
         return;
@@ -128,7 +129,10 @@ export class DeliveryService {
               ? transition(t, 'timed_out', clock.now())
               : transition(t, 'undeliverable', clock.now(), { undeliverableReason: `gave up: ${result.reason}` }),
           );
-          log.error({ reason: result.reason, attempt }, isNotice ? 'timeout notice not posted after retries' : 'result undeliverable after retries');
+          log.error(
+            { reason: result.reason, attempt },
+            isNotice ? 'timeout notice not posted after retries' : 'result undeliverable after retries',
+          );
           this.deps.onPublished?.(done);
           return;
         }

@@ -149,7 +149,10 @@ export class GenerationService {
 
   private async startNow(input: NewGeneration): Promise<Enqueued> {
     const { store, scheduler, clock, breaker, limits, usage } = this.deps;
-    const guildLimits = (await this.deps.guildLimits?.(input.guildId)) ?? { ...limits, memberCooldownSeconds: limits.memberCooldownSeconds ?? 0 };
+    const guildLimits = (await this.deps.guildLimits?.(input.guildId)) ?? {
+      ...limits,
+      memberCooldownSeconds: limits.memberCooldownSeconds ?? 0,
+    };
     const quota = guildLimits.memberDailyQuota;
     const cooldownSeconds = guildLimits.memberCooldownSeconds;
     // One read of the member's recent tasks serves both the quota and the cooldown.
@@ -158,11 +161,7 @@ export class GenerationService {
     if (quota > 0) {
       usedToday = await this.usedToday(input.guildId, input.userId, recent);
       if (usedToday >= quota) {
-        throw new UserFacingError(
-          'QUOTA_REACHED',
-          'error.quotaReached',
-          { quota },
-        );
+        throw new UserFacingError('QUOTA_REACHED', 'error.quotaReached', { quota });
       }
     }
     const retryAt = memberCooldownEnd(recent[0], cooldownSeconds, clock.now());
@@ -379,10 +378,7 @@ export class GenerationService {
   private async checkBudget(input: NewGeneration, budget: number, day: string, usage: GuildUsageLog): Promise<void> {
     const ids = await usage.startedOn(input.guildId, day);
     const tasks = await Promise.all(ids.map((id) => this.deps.store.get(id)));
-    const spent = tasks.reduce(
-      (sum, task) => (task && countsAgainstBudget(task) ? sum + generationCredits(task.request) : sum),
-      0,
-    );
+    const spent = tasks.reduce((sum, task) => (task && countsAgainstBudget(task) ? sum + generationCredits(task.request) : sum), 0);
     const cost = generationCredits(input.request);
     const event: BudgetReached = {
       guildId: input.guildId,
@@ -398,17 +394,9 @@ export class GenerationService {
     this.deps.logger.info({ guildId: input.guildId, spent, budget, cost }, 'refused: over the guild daily budget');
     if (spent >= budget) {
       this.deps.onBudgetReached?.(event);
-      throw new UserFacingError(
-        'BUDGET_REACHED',
-        'error.budgetReached',
-        { spent: formatCredits(spent), budget: formatCredits(budget) },
-      );
+      throw new UserFacingError('BUDGET_REACHED', 'error.budgetReached', { spent: formatCredits(spent), budget: formatCredits(budget) });
     }
-    throw new UserFacingError(
-      'BUDGET_REACHED',
-      'error.budgetTooLow',
-      { left: formatCredits(budget - spent), cost: formatCredits(cost) },
-    );
+    throw new UserFacingError('BUDGET_REACHED', 'error.budgetTooLow', { left: formatCredits(budget - spent), cost: formatCredits(cost) });
   }
 
   /** `firstPage`: the member's newest RECENT_PAGE tasks when already read. */

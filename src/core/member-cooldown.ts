@@ -9,11 +9,7 @@ import type { Task } from './task.js';
  * stays in the ledger and still counts as a burst. It also survives a restart and is shared by
  * every process on one store, and the read is the one the quota check makes anyway. Pure.
  */
-export function memberCooldownEnd(
-  newestTask: Pick<Task, 'createdAt'> | undefined,
-  cooldownSeconds: number,
-  now: Date,
-): Date | undefined {
+export function memberCooldownEnd(newestTask: Pick<Task, 'createdAt'> | undefined, cooldownSeconds: number, now: Date): Date | undefined {
   if (cooldownSeconds <= 0 || !newestTask) return undefined;
   const endMs = Date.parse(newestTask.createdAt) + cooldownSeconds * 1000;
   return Number.isFinite(endMs) && endMs > now.getTime() ? new Date(endMs) : undefined;

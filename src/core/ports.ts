@@ -11,9 +11,7 @@ export const systemClock: Clock = { now: () => new Date() };
 
 /** What the provider said about one submitted task. */
 export type RemoteStatus =
-  | { kind: 'pending' }
-  | { kind: 'succeeded'; videoUrl: string }
-  | { kind: 'failed'; code: string; message: string };
+  { kind: 'pending' } | { kind: 'succeeded'; videoUrl: string } | { kind: 'failed'; code: string; message: string };
 
 /** Result of one submit; the core decides from the kind whether a resubmit is safe. */
 export type SubmitOutcome =

@@ -4,13 +4,7 @@ import type { GenerationRequest } from './task.js';
 import { UserFacingError } from './user-facing-error.js';
 
 /** Channel permissions the bot needs to deliver a result (Discord's flag names). */
-export type BotPermission =
-  | 'ViewChannel'
-  | 'SendMessages'
-  | 'SendMessagesInThreads'
-  | 'EmbedLinks'
-  | 'AttachFiles'
-  | 'ReadMessageHistory';
+export type BotPermission = 'ViewChannel' | 'SendMessages' | 'SendMessagesInThreads' | 'EmbedLinks' | 'AttachFiles' | 'ReadMessageHistory';
 
 /** What the member typed, plus the facts about the channel the command came from. */
 export interface GenerateCommandInput {
@@ -68,9 +62,7 @@ export interface PreflightRules {
 }
 
 /** Preflight's answer: a request safe to spend credits on, or the reason it is not. */
-export type PreflightResult =
-  | { ok: true; request: GenerationRequest }
-  | { ok: false; error: UserFacingError };
+export type PreflightResult = { ok: true; request: GenerationRequest } | { ok: false; error: UserFacingError };
 
 const IMAGE_TYPES = new Map([
   ['image/png', 'png'],
@@ -127,8 +119,9 @@ export function containsBlockedWord(prompt: string, blockedWords: readonly strin
 const EDGE_BLANK = /^[\s\u200B-\u200F\u2060-\u2064\u00AD\u180E\u061C\u202A-\u202E\u2066-\u2069\u3164\uFFA0\u115F\u1160\u2800\u034F]$/u;
 // What a prompt may not consist of alone: the above, any other format or control character (e.g.
 // Unicode tags), and combining marks or variation selectors, which have nothing to sit on.
-// eslint-disable-next-line no-misleading-character-class -- a lone combining mark is exactly what this looks for
-const NOT_BLANK = /[^\s\u200B-\u200F\u2060-\u2064\u00AD\u180E\u061C\u202A-\u202E\u2066-\u2069\u3164\uFFA0\u115F\u1160\u2800\u034F\p{Cf}\p{Cc}\p{M}]/u;
+const NOT_BLANK =
+  // eslint-disable-next-line no-misleading-character-class -- a lone combining mark is exactly what this looks for
+  /[^\s\u200B-\u200F\u2060-\u2064\u00AD\u180E\u061C\u202A-\u202E\u2066-\u2069\u3164\uFFA0\u115F\u1160\u2800\u034F\p{Cf}\p{Cc}\p{M}]/u;
 
 /** The prompt without blank or invisible characters at either end (those inside are kept). */
 export function trimPrompt(prompt: string): string {
@@ -160,11 +153,12 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
   if (allowedChannels && allowedChannels.size > 0) {
     const here = [input.channelId, input.parentChannelId].filter((id): id is string => typeof id === 'string');
     if (!here.some((id) => allowedChannels.has(id))) {
-      const listed = [...allowedChannels].slice(0, MAX_CHANNELS_LISTED).map((id) => `<#${id}>`).join(', ');
+      const listed = [...allowedChannels]
+        .slice(0, MAX_CHANNELS_LISTED)
+        .map((id) => `<#${id}>`)
+        .join(', ');
       const more = allowedChannels.size > MAX_CHANNELS_LISTED ? ' …' : '';
-      return fail(
-        new UserFacingError('CHANNEL_NOT_ALLOWED', 'error.channelNotAllowed', { channels: `${listed}${more}` }),
-      );
+      return fail(new UserFacingError('CHANNEL_NOT_ALLOWED', 'error.channelNotAllowed', { channels: `${listed}${more}` }));
     }
   }
 
@@ -186,19 +180,11 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
   }
   const promptChars = [...prompt].length;
   if (promptChars > rules.promptMaxChars) {
-    return fail(
-      new UserFacingError(
-        'PROMPT_TOO_LONG',
-        'error.promptTooLong',
-        { length: promptChars, max: rules.promptMaxChars },
-      ),
-    );
+    return fail(new UserFacingError('PROMPT_TOO_LONG', 'error.promptTooLong', { length: promptChars, max: rules.promptMaxChars }));
   }
   // The refusal never names the word: the list is the admins' and would teach how to get around it.
   if (rules.blockedWords && containsBlockedWord(prompt, rules.blockedWords)) {
-    return fail(
-      new UserFacingError('PROMPT_BLOCKED', 'error.promptBlocked'),
-    );
+    return fail(new UserFacingError('PROMPT_BLOCKED', 'error.promptBlocked'));
   }
 
   const chosen = chooseModel(input.model, rules);
@@ -206,7 +192,12 @@ export function preflightGenerate(input: GenerateCommandInput, rules: PreflightR
   const spec = chosen.spec;
   const proRoles = rules.proRoleIds;
   if (spec.premium && proRoles && proRoles.size > 0 && !(input.memberRoleIds ?? []).some((id) => proRoles.has(id))) {
-    return fail(new UserFacingError('MODEL_NOT_ALLOWED', 'error.premiumModelNotAllowed', { model: spec.id, models: listModels(rules.offeredModelIds.filter((id) => !findModel(id)?.premium)) }));
+    return fail(
+      new UserFacingError('MODEL_NOT_ALLOWED', 'error.premiumModelNotAllowed', {
+        model: spec.id,
+        models: listModels(rules.offeredModelIds.filter((id) => !findModel(id)?.premium)),
+      }),
+    );
   }
 
   const images = [input.attachment, ...(input.extraAttachments ?? [])].filter((a): a is AttachmentInput => !!a);
@@ -275,7 +266,12 @@ function chooseModel(asked: string | null | undefined, rules: PreflightRules): {
       return { error: new UserFacingError('MODEL_NOT_ALLOWED', 'error.modelNotOffered', { model: spec.id, models }) };
     }
     if (rules.unavailableModelIds?.has(spec.id)) {
-      return { error: new UserFacingError('NOT_AVAILABLE', 'error.modelUnavailableNow', { model: spec.id, models: listModels(offered.filter((m) => !rules.unavailableModelIds?.has(m))) }) };
+      return {
+        error: new UserFacingError('NOT_AVAILABLE', 'error.modelUnavailableNow', {
+          model: spec.id,
+          models: listModels(offered.filter((m) => !rules.unavailableModelIds?.has(m))),
+        }),
+      };
     }
     return { spec };
   }
@@ -283,14 +279,22 @@ function chooseModel(asked: string | null | undefined, rules: PreflightRules): {
   const spec = findModel(fallback);
   if (!spec) return { error: new UserFacingError('NOT_AVAILABLE', 'error.noModelOffered') };
   if (rules.unavailableModelIds?.has(spec.id)) {
-    return { error: new UserFacingError('NOT_AVAILABLE', 'error.modelUnavailableNow', { model: spec.id, models: listModels(offered.filter((m) => !rules.unavailableModelIds?.has(m))) }) };
+    return {
+      error: new UserFacingError('NOT_AVAILABLE', 'error.modelUnavailableNow', {
+        model: spec.id,
+        models: listModels(offered.filter((m) => !rules.unavailableModelIds?.has(m))),
+      }),
+    };
   }
   return { spec };
 }
 
 function listModels(ids: readonly string[]): string {
   if (ids.length === 0) return '—';
-  const listed = ids.slice(0, MAX_MODELS_LISTED).map((id) => `\`${id}\``).join(', ');
+  const listed = ids
+    .slice(0, MAX_MODELS_LISTED)
+    .map((id) => `\`${id}\``)
+    .join(', ');
   return ids.length > MAX_MODELS_LISTED ? `${listed} …` : listed;
 }
 

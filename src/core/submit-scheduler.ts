@@ -347,9 +347,7 @@ export class SubmitScheduler {
   private withdrawShared(): void {
     if (!this.offeredShared) return;
     this.offeredShared = false;
-    this.deps.slots
-      ?.withdraw()
-      .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not withdraw from the shared queue'));
+    this.deps.slots?.withdraw().catch((err: unknown) => this.deps.logger.warn({ err }, 'could not withdraw from the shared queue'));
   }
 
   /**
@@ -391,9 +389,7 @@ export class SubmitScheduler {
 
   private releaseShared(taskId: string): void {
     // A failed release leaks one slot until the guild is next taken over (reconciled at adoption).
-    this.deps.slots
-      ?.release(taskId)
-      .catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'could not release a shared slot'));
+    this.deps.slots?.release(taskId).catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'could not release a shared slot'));
   }
 
   private async submitOne(taskId: string, guildId: string): Promise<void> {
@@ -445,8 +441,7 @@ export class SubmitScheduler {
     void progress.report(task, { kind: 'generating', elapsedMs: 0 });
     let outcome: SubmitOutcome;
     try {
-      const callbackUrl =
-        this.deps.callbacks && task.callbackSecret ? this.deps.callbacks.urlFor(task.id, task.callbackSecret) : undefined;
+      const callbackUrl = this.deps.callbacks && task.callbackSecret ? this.deps.callbacks.urlFor(task.id, task.callbackSecret) : undefined;
       outcome = await api.submit(task.request, callbackUrl ? { callbackUrl } : undefined);
     } catch (err) {
       // The VideoApi returns values; a throw here is a bug, and the POST may have gone out.
@@ -483,9 +478,7 @@ export class SubmitScheduler {
         const pauseMs = outcome.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS;
         this.pausedUntilMs = clock.now().getTime() + pauseMs;
         // The whole account is busy, not just this process: the other processes hold their submits too.
-        this.deps.slots
-          ?.pause(pauseMs)
-          .catch((err: unknown) => log.warn({ err }, 'could not share the rate-limit pause'));
+        this.deps.slots?.pause(pauseMs).catch((err: unknown) => log.warn({ err }, 'could not share the rate-limit pause'));
         log.warn({ retryAfterMs: outcome.retryAfterMs }, 'provider busy (429); task back in the queue');
         void progress.report(task, { kind: 'queued', position: this.positionOf(task.id) ?? 1, providerBusy: true });
         this.wakeIn(this.pausedUntilMs - clock.now().getTime());
@@ -575,7 +568,10 @@ export class SubmitScheduler {
       try {
         const task = await this.deps.store.update(taskId, (t) => endedBlocked(t, verdict.reason, this.deps.clock.now()));
         ended++;
-        this.deps.logger.info({ taskId, guildId, reason: verdict.reason, permissions: verdict.permissions }, 'result could not be posted; waiting task ended');
+        this.deps.logger.info(
+          { taskId, guildId, reason: verdict.reason, permissions: verdict.permissions },
+          'result could not be posted; waiting task ended',
+        );
         void this.deps.progress.report(task, blockedView(verdict));
       } catch (err) {
         // Cancelled meanwhile (no longer queued) or a store error: the next boot sees it as it is.
@@ -672,11 +668,14 @@ export class SubmitScheduler {
     if (this.wakeTimer && this.wakeAtMs <= wakeAtMs) return;
     if (this.wakeTimer) this.deps.timers.clearTimeout(this.wakeTimer);
     this.wakeAtMs = wakeAtMs;
-    this.wakeTimer = this.deps.timers.setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wakeAtMs = Number.POSITIVE_INFINITY;
-      this.pump();
-    }, Math.max(ms, 0));
+    this.wakeTimer = this.deps.timers.setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wakeAtMs = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      Math.max(ms, 0),
+    );
   }
 }
 

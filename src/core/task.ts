@@ -164,12 +164,7 @@ export function canTransition(from: TaskState, to: TaskState): boolean {
 }
 
 /** Returns the task in its new state with the given fields, or throws InvalidTransitionError. */
-export function transition(
-  task: Task,
-  to: TaskState,
-  now: Date,
-  fields: Partial<Omit<Task, 'id' | 'state' | 'schemaVersion'>> = {},
-): Task {
+export function transition(task: Task, to: TaskState, now: Date, fields: Partial<Omit<Task, 'id' | 'state' | 'schemaVersion'>> = {}): Task {
   if (!canTransition(task.state, to)) throw new InvalidTransitionError(task.id, task.state, to);
   return { ...task, ...fields, state: to, updatedAt: now.toISOString() };
 }

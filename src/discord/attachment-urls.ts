@@ -27,8 +27,5 @@ export async function usableImageUrl(url: string, now: Date, discord: DiscordAct
   const renewed = refreshed?.get(url);
   const renewedExpiry = renewed ? attachmentUrlExpiresAt(renewed) : undefined;
   if (renewed && (!renewedExpiry || renewedExpiry.getTime() - now.getTime() > MIN_REMAINING_MS)) return renewed;
-  throw new UserFacingError(
-    'IMAGE_EXPIRED',
-    'error.imageExpired',
-  );
+  throw new UserFacingError('IMAGE_EXPIRED', 'error.imageExpired');
 }

@@ -45,9 +45,7 @@ export function createDiscordClient(options: DiscordClientOptions): Client {
 export function routeInteractionRequests(botRest: REST, interactionRest: REST): void {
   const viaBot = botRest.request.bind(botRest);
   botRest.request = (options) =>
-    options.auth === false && /^\/(interactions|webhooks)\//.test(options.fullRoute)
-      ? interactionRest.request(options)
-      : viaBot(options);
+    options.auth === false && /^\/(interactions|webhooks)\//.test(options.fullRoute) ? interactionRest.request(options) : viaBot(options);
 }
 
 /**

@@ -13,10 +13,7 @@ import type { MessageCommand, SlashCommand } from './command.js';
 export type CommandTarget = { applicationId: string; guildId: string | undefined };
 
 /** The JSON bodies Discord receives for our slash and message commands. */
-export function commandDefinitions(
-  commands: readonly SlashCommand[],
-  messageCommands: readonly MessageCommand[],
-): unknown[] {
+export function commandDefinitions(commands: readonly SlashCommand[], messageCommands: readonly MessageCommand[]): unknown[] {
   // The builders' toJSON(), as REST would send them.
   return JSON.parse(JSON.stringify([...commands.map((c) => c.data), ...messageCommands.map((c) => c.data)])) as unknown[];
 }
@@ -58,10 +55,7 @@ export function registersCommands(shardIds: readonly number[] | undefined): bool
   return shardIds === undefined || shardIds.includes(0);
 }
 
-export type AutoRegistration =
-  | { outcome: 'registered'; count: number }
-  | { outcome: 'unchanged' }
-  | { outcome: 'failed'; error: unknown };
+export type AutoRegistration = { outcome: 'registered'; count: number } | { outcome: 'unchanged' } | { outcome: 'failed'; error: unknown };
 
 /**
  * Registers the definitions when their hash differs from the one recorded for the target, then

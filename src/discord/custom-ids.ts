@@ -61,9 +61,7 @@ export function resultButtons(
   options: { switchModel?: boolean } = {},
 ): APIActionRowComponent<APIButtonComponent> {
   const buttons = [
-    ...(options.switchModel
-      ? [button(t(locale, 'button.switchModel'), customId('switch-model', task.id), ButtonStyle.Primary, '🔀')]
-      : []),
+    ...(options.switchModel ? [button(t(locale, 'button.switchModel'), customId('switch-model', task.id), ButtonStyle.Primary, '🔀')] : []),
     button(t(locale, 'button.regen'), customId('regen', task.id), ButtonStyle.Secondary, '🔁'),
     button(t(locale, 'button.remix'), customId('remix', task.id), ButtonStyle.Secondary, '✏️'),
     ...(withShare ? [button(t(locale, 'button.share'), customId('share', task.id), ButtonStyle.Secondary, '⭐')] : []),
@@ -73,14 +71,12 @@ export function resultButtons(
 }
 
 /** The Cancel button on the member's ephemeral reply while the task waits or runs. */
-export function cancelButton(
-  task: Pick<Task, 'id'>,
-  running: boolean,
-  locale?: string | null,
-): APIActionRowComponent<APIButtonComponent> {
+export function cancelButton(task: Pick<Task, 'id'>, running: boolean, locale?: string | null): APIActionRowComponent<APIButtonComponent> {
   return {
     type: ComponentType.ActionRow,
-    components: [button(t(locale, running ? 'button.stopFollowing' : 'button.cancel'), customId('cancel', task.id), ButtonStyle.Secondary, '✖️')],
+    components: [
+      button(t(locale, running ? 'button.stopFollowing' : 'button.cancel'), customId('cancel', task.id), ButtonStyle.Secondary, '✖️'),
+    ],
   };
 }
 
@@ -92,7 +88,12 @@ export function historyButtons(
   locale: string | null | undefined,
 ): APIActionRowComponent<APIButtonComponent> {
   // Ids stay distinct on the first and last page: the disabled button points at a page of its own.
-  const previous = button(t(locale, 'history.previous'), customId('history', userId, String(Math.max(0, page - 1))), ButtonStyle.Secondary, '◀️');
+  const previous = button(
+    t(locale, 'history.previous'),
+    customId('history', userId, String(Math.max(0, page - 1))),
+    ButtonStyle.Secondary,
+    '◀️',
+  );
   const next = button(t(locale, 'history.next'), customId('history', userId, String(page + 1)), ButtonStyle.Secondary, '▶️');
   return {
     type: ComponentType.ActionRow,

@@ -41,12 +41,7 @@ export interface RetryEnvironment {
  * bots that failed together do not all come back at the same instant yet always wait a little; a
  * longer Retry-After from the provider is honoured up to `maxDelayMs`.
  */
-export function downloadRetryDelayMs(
-  attempt: number,
-  policy: DownloadRetryPolicy,
-  random: () => number,
-  retryAfterMs?: number,
-): number {
+export function downloadRetryDelayMs(attempt: number, policy: DownloadRetryPolicy, random: () => number, retryAfterMs?: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   const jittered = ceiling / 2 + (random() * ceiling) / 2;
   return Math.round(Math.min(policy.maxDelayMs, Math.max(jittered, retryAfterMs ?? 0)));

@@ -86,9 +86,7 @@ export async function fitImageBytes(data: Buffer, target: PixelSize): Promise<Fi
 
   const png = format === 'png';
   try {
-    const pipeline = input()
-      .autoOrient()
-      .resize(target.width, target.height, { fit: 'cover', position: 'centre' });
+    const pipeline = input().autoOrient().resize(target.width, target.height, { fit: 'cover', position: 'centre' });
     const output = png
       ? await pipeline.png().toBuffer({ resolveWithObject: true })
       : await pipeline.flatten({ background: '#ffffff' }).jpeg({ quality: 90 }).toBuffer({ resolveWithObject: true });

@@ -1,9 +1,4 @@
-import {
-  PermissionFlagsBits,
-  type APIInteractionGuildMember,
-  type GuildMember,
-  type PermissionsBitField,
-} from 'discord.js';
+import { PermissionFlagsBits, type APIInteractionGuildMember, type GuildMember, type PermissionsBitField } from 'discord.js';
 import type { BotPermission } from '../core/preflight.js';
 
 const FLAGS: Record<BotPermission, bigint> = {

@@ -97,7 +97,11 @@ export function createDiscordPublisher(options: DiscordPublisherOptions): Publis
       }
     }
     log?.info(
-      { reason: download.reason, attempts: download.attempts, ...(download.reason === 'download_failed' ? { status: download.status } : {}) },
+      {
+        reason: download.reason,
+        attempts: download.attempts,
+        ...(download.reason === 'download_failed' ? { status: download.status } : {}),
+      },
       'posting the video link instead of uploading',
     );
     return post(task, renderResultMessage(task, { mode: 'link', reason: download.reason }), 'link', log);
@@ -147,10 +151,7 @@ export function createDiscordPublisher(options: DiscordPublisherOptions): Publis
       })) as APIMessage[];
     } catch (error) {
       const classified = classifyDiscordError(error);
-      logger?.warn(
-        { taskId: task.id, error: describeDiscordError(error), kind: classified.kind },
-        'could not read channel history',
-      );
+      logger?.warn({ taskId: task.id, error: describeDiscordError(error), kind: classified.kind }, 'could not read channel history');
       // Transient: look again later rather than risk a double post. Anything else (e.g. no
       // ReadMessageHistory): post anyway; the post itself tells whether the channel is usable.
       if (classified.kind === 'retry') {

@@ -64,7 +64,10 @@ export function renderHistory(tasks: readonly Task[], now: Date, view: HistoryPa
       task.resultMessageId !== undefined
         ? ` · [${t(locale, 'history.result')}](https://discord.com/channels/${task.guildId}/${task.channelId}/${task.resultMessageId})`
         : '';
-    return t(locale, 'history.line', { id: task.id, state: stateLabel(task, locale), model: task.request.model, minutes: ageMinutes, prompt }) + link;
+    return (
+      t(locale, 'history.line', { id: task.id, state: stateLabel(task, locale), model: task.request.model, minutes: ageMinutes, prompt }) +
+      link
+    );
   });
   const paged = view.page > 0 || view.hasNext;
   const embed: APIEmbed = {

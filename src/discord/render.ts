@@ -1,10 +1,4 @@
-import type {
-  APIActionRowComponent,
-  APIButtonComponent,
-  APIEmbed,
-  APIEmbedField,
-  RESTPostAPIChannelMessageJSONBody,
-} from 'discord.js';
+import type { APIActionRowComponent, APIButtonComponent, APIEmbed, APIEmbedField, RESTPostAPIChannelMessageJSONBody } from 'discord.js';
 import type { QuotaLeft } from '../core/generation-service.js';
 import type { DeliveryBlockedReason, ProgressView, QueuedEta } from '../core/ports.js';
 import { findModel } from '../core/models/catalogue.js';
@@ -30,9 +24,7 @@ const COLOR_NEUTRAL = 0x95a5a6;
 const COLOR_WORKING = 0x3498db;
 
 /** How a succeeded video reaches the channel: as a file, or as the provider's link (and why). */
-export type ResultDelivery =
-  | { mode: 'upload' }
-  | { mode: 'link'; reason?: 'too_large' | 'download_failed' };
+export type ResultDelivery = { mode: 'upload' } | { mode: 'link'; reason?: 'too_large' | 'download_failed' };
 
 /** Which public message a footer belongs to: the result itself, or the interim timeout notice. */
 export type ResultMarker = 'video' | 'failed' | 'still generating' | 'interrupted';
@@ -71,7 +63,10 @@ export function resultNonce(task: Pick<Task, 'id'>, kind: TaskOutcome['kind']): 
 }
 
 /** The footer text of a result message: `Task <id> · <marker>[ · Ace Data Cloud task <id>]`. */
-export function resultFooter(task: Pick<Task, 'id' | 'providerTaskId'> & { request?: Pick<Task['request'], 'model'> }, kind: TaskOutcome['kind']): string {
+export function resultFooter(
+  task: Pick<Task, 'id' | 'providerTaskId'> & { request?: Pick<Task['request'], 'model'> },
+  kind: TaskOutcome['kind'],
+): string {
   const model = task.request ? ` · ${task.request.model}` : '';
   const provider = task.providerTaskId ? ` · Ace Data Cloud task ${task.providerTaskId}` : '';
   return truncate(`Task ${task.id} · ${resultMarker(kind)}${model}${provider}`, EMBED_FOOTER_MAX);
@@ -124,10 +119,7 @@ export function renderResultMessage(task: Task, delivery: ResultDelivery): RESTP
       content = t(locale, 'result.failed', { mention });
       outcomeFields.push({
         name: t(locale, 'result.fieldReason'),
-        value: fitField(
-          (reason) => `${reason}\n${t(locale, 'result.notBilled')}`,
-          failureReason(outcome, task, locale),
-        ),
+        value: fitField((reason) => `${reason}\n${t(locale, 'result.notBilled')}`, failureReason(outcome, task, locale)),
       });
       break;
     case 'timed_out': {
@@ -208,12 +200,7 @@ export function renderShowcaseMessage(task: Task, videoUrl: string, mode: 'uploa
   return body;
 }
 
-function linkFieldValue(
-  videoUrl: string,
-  linkInContent: boolean,
-  reason: 'too_large' | 'download_failed' | undefined,
-  task: Task,
-): string {
+function linkFieldValue(videoUrl: string, linkInContent: boolean, reason: 'too_large' | 'download_failed' | undefined, task: Task): string {
   const locale = task.locale;
   const why =
     reason === 'too_large'
@@ -265,7 +252,10 @@ export function renderProgress(
       color = COLOR_WAITING;
       break;
     case 'failed':
-      content = truncate(t(locale, 'progress.failed', { reason: safeText(reasonText(view.reason, locale)) || t(locale, 'result.noReason') }), CONTENT_MAX);
+      content = truncate(
+        t(locale, 'progress.failed', { reason: safeText(reasonText(view.reason, locale)) || t(locale, 'result.noReason') }),
+        CONTENT_MAX,
+      );
       color = COLOR_FAILURE;
       break;
     case 'delivery_blocked':
@@ -398,11 +388,15 @@ export function renderStatus(task: Task, now: Date, queuePosition?: number, loca
   if (task.submittedAt && (task.state === 'submitted' || task.state === 'timed_out')) {
     fields.push({ name: t(locale, 'status.fieldGeneratingFor'), value: formatElapsed(elapsedMs(task.submittedAt, now)), inline: true });
   }
-  if (task.providerTaskId) fields.push({ name: t(locale, 'status.fieldProviderTask'), value: truncate(task.providerTaskId, 100), inline: true });
+  if (task.providerTaskId)
+    fields.push({ name: t(locale, 'status.fieldProviderTask'), value: truncate(task.providerTaskId, 100), inline: true });
 
   const outcome = task.outcome;
   if (outcome?.kind === 'failed') {
-    fields.push({ name: t(locale, 'result.fieldReason'), value: truncate(safeText(failureReason(outcome, task, locale)), EMBED_FIELD_VALUE_MAX) });
+    fields.push({
+      name: t(locale, 'result.fieldReason'),
+      value: truncate(safeText(failureReason(outcome, task, locale)), EMBED_FIELD_VALUE_MAX),
+    });
   }
   if (outcome?.kind === 'succeeded' && isWebUrl(outcome.videoUrl) && outcome.videoUrl.length <= 1000) {
     fields.push({ name: t(locale, 'result.fieldVideo'), value: t(locale, 'status.videoLink', { url: outcome.videoUrl }) });
@@ -411,7 +405,10 @@ export function renderStatus(task: Task, now: Date, queuePosition?: number, loca
     fields.push({ name: t(locale, 'status.fieldResult'), value: messageLink(task, task.resultMessageId) });
   }
   if (task.state === 'undeliverable' && task.undeliverableReason) {
-    fields.push({ name: t(locale, 'status.fieldWhyNotPosted'), value: truncate(safeText(task.undeliverableReason), EMBED_FIELD_VALUE_MAX) });
+    fields.push({
+      name: t(locale, 'status.fieldWhyNotPosted'),
+      value: truncate(safeText(task.undeliverableReason), EMBED_FIELD_VALUE_MAX),
+    });
   }
   fields.push({ name: t(locale, 'status.fieldOptions'), value: optionSummary(task) });
 
@@ -546,8 +543,7 @@ function buildEmbed(parts: EmbedParts): APIEmbed {
     value: truncate(field.value, EMBED_FIELD_VALUE_MAX),
   }));
   const footer = truncate(parts.footer, EMBED_FOOTER_MAX);
-  const used =
-    (title?.length ?? 0) + footer.length + fields.reduce((sum, field) => sum + field.name.length + field.value.length, 0);
+  const used = (title?.length ?? 0) + footer.length + fields.reduce((sum, field) => sum + field.name.length + field.value.length, 0);
   // The description takes what the 6000-character embed total leaves.
   const room = Math.min(parts.promptMax ?? EMBED_DESCRIPTION_MAX, EMBED_DESCRIPTION_MAX, EMBED_TOTAL_MAX - used);
   const embed: APIEmbed = { color: parts.color, fields, footer: { text: footer } };

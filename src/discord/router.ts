@@ -96,9 +96,7 @@ export class InteractionRouter {
       return {
         name,
         interaction,
-        run: interaction.isButton()
-          ? () => components.button(interaction, context)
-          : () => components.modal(interaction, context),
+        run: interaction.isButton() ? () => components.button(interaction, context) : () => components.modal(interaction, context),
       };
     }
     return undefined;

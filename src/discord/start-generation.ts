@@ -134,7 +134,9 @@ async function soraV2ImageUrl(
       case 'too_large':
         throw new UserFacingError('ATTACHMENT_TOO_LARGE', 'error.referenceImageTooLarge', { max: formatMegabytes(fitted.maxBytes) });
       case 'too_many_pixels':
-        throw new UserFacingError('ATTACHMENT_TOO_LARGE', 'error.referenceImageTooManyPixels', { max: fitted.maxPixels.toLocaleString('en-US') });
+        throw new UserFacingError('ATTACHMENT_TOO_LARGE', 'error.referenceImageTooManyPixels', {
+          max: fitted.maxPixels.toLocaleString('en-US'),
+        });
       case 'not_an_image':
         throw new UserFacingError('ATTACHMENT_NOT_IMAGE', 'error.referenceImageNotDecodable');
       case 'download_failed':

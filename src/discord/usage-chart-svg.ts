@@ -105,7 +105,9 @@ export function usageChartSvg(input: UsageChartInput, layout: UsageChartLayout =
   ];
   for (let step = 1; step <= USAGE_CHART_GRID_STEPS; step += 1) {
     const y = roundTo(yOf(step * gridStepCredits));
-    parts.push(`<line class="grid" x1="${plotLeft}" y1="${y}" x2="${plotLeft + plotWidth}" y2="${y}" stroke="${USAGE_CHART_COLOURS.grid}" stroke-width="1"/>`);
+    parts.push(
+      `<line class="grid" x1="${plotLeft}" y1="${y}" x2="${plotLeft + plotWidth}" y2="${y}" stroke="${USAGE_CHART_COLOURS.grid}" stroke-width="1"/>`,
+    );
   }
   for (const bar of bars) {
     const fill = budget > 0 && bar.credits > budget ? USAGE_CHART_COLOURS.overBudget : USAGE_CHART_COLOURS.bar;
@@ -113,9 +115,13 @@ export function usageChartSvg(input: UsageChartInput, layout: UsageChartLayout =
       `<rect class="bar" data-day="${bar.day}" data-credits="${bar.credits}" x="${bar.x}" y="${bar.y}" width="${bar.width}" height="${bar.height}" fill="${fill}"/>`,
     );
     const tickX = roundTo(bar.x + bar.width / 2);
-    parts.push(`<line class="tick" x1="${tickX}" y1="${baseline}" x2="${tickX}" y2="${baseline + 6}" stroke="${USAGE_CHART_COLOURS.grid}" stroke-width="2"/>`);
+    parts.push(
+      `<line class="tick" x1="${tickX}" y1="${baseline}" x2="${tickX}" y2="${baseline + 6}" stroke="${USAGE_CHART_COLOURS.grid}" stroke-width="2"/>`,
+    );
   }
-  parts.push(`<line class="axis" x1="${plotLeft}" y1="${baseline}" x2="${plotLeft + plotWidth}" y2="${baseline}" stroke="${USAGE_CHART_COLOURS.grid}" stroke-width="2"/>`);
+  parts.push(
+    `<line class="axis" x1="${plotLeft}" y1="${baseline}" x2="${plotLeft + plotWidth}" y2="${baseline}" stroke="${USAGE_CHART_COLOURS.grid}" stroke-width="2"/>`,
+  );
   let budgetY: number | undefined;
   if (budget > 0) {
     budgetY = roundTo(yOf(budget));

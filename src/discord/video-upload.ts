@@ -16,8 +16,7 @@ import { describeDiscordError } from './discord-errors.js';
  * the provider's HTTP status when there was one, `retryAfterMs` its Retry-After.
  */
 export type DownloadFailure =
-  | { ok: false; reason: 'too_large' }
-  | { ok: false; reason: 'download_failed'; retryable: boolean; status?: number; retryAfterMs?: number };
+  { ok: false; reason: 'too_large' } | { ok: false; reason: 'download_failed'; retryable: boolean; status?: number; retryAfterMs?: number };
 
 /** A video held in memory for an upload, or why it is not. */
 export type VideoDownload = { ok: true; data: Buffer } | DownloadFailure;

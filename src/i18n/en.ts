@@ -72,7 +72,8 @@ export const en = {
   'usage.total': 'Total: **{videos}** videos · **{credits}** credits',
   'usage.budget': 'Daily budget: **{budget}** credits (dashed line) · over it on {over} of these days',
   'usage.noBudget': 'No daily budget is set (`/sora-admin limits daily-budget`).',
-  'usage.notCounted': '{count} not counted: failed at the provider or cancelled before their submit (the budget does not count them either).',
+  'usage.notCounted':
+    '{count} not counted: failed at the provider or cancelled before their submit (the budget does not count them either).',
   'usage.scale': 'Chart: one bar per UTC day, oldest on the left; a grid line every {step} credits; red bars went over the budget.',
   'usage.perDay': 'Per day',
   'usage.dayLine': '`{day}` · {videos} videos · {credits} credits',
@@ -99,8 +100,7 @@ export const en = {
   'error.optionUnknown': 'One of the options has a value I do not know.',
   'error.modelUnknown': 'There is no model called `{model}`. Models on this server: {models}.',
   'error.modelNotOffered': '`{model}` is not offered on this server. Models on this server: {models}.',
-  'error.modelUnavailableNow':
-    '`{model}` is not served by Ace Data Cloud right now, so nothing was charged. Models that work: {models}.',
+  'error.modelUnavailableNow': '`{model}` is not served by Ace Data Cloud right now, so nothing was charged. Models that work: {models}.',
   'error.noModelOffered': 'No video model is enabled on this server. Ask an admin to check `/sora-admin models`.',
   'error.premiumModelNotAllowed': 'On this server `{model}` is reserved for some roles. You can use {models}.',
   'error.durationNotAllowed': '`{model}` makes videos of {allowed} seconds, not {value}.',
@@ -116,8 +116,7 @@ export const en = {
   'error.endFrameNotTaken': '`{model}` does not take an end frame: remove `end_image`.',
   'error.endFrameNeedsFirst': 'An end frame needs a first frame: attach `image` too.',
   'error.characterNotTaken': '`{model}` does not take a character video; use `sora-2` or `sora-2-pro`.',
-  'error.characterSpan':
-    'The character must appear for 1 to 3 seconds of its clip: from {start} s to {end} s does not fit.',
+  'error.characterSpan': 'The character must appear for 1 to 3 seconds of its clip: from {start} s to {end} s does not fit.',
   'error.characterTimesWithoutVideo': 'character_start and character_end need a `character` video attachment.',
   'error.attachmentNotVideo': '"{name}" is not an MP4, MOV or WebM video.',
   'error.negativePromptNotTaken': '`{model}` does not take a negative prompt: remove `avoid`.',
@@ -133,8 +132,7 @@ export const en = {
   'error.referenceImageDownload':
     'The reference image could not be downloaded to fit it to {size} for `{model}`. Nothing was spent; try again, or attach the image again.',
   'error.referenceImageTooLarge': 'The reference image is larger than {max}. Nothing was spent; attach a smaller image.',
-  'error.referenceImageTooManyPixels':
-    'The reference image has more than {max} pixels. Nothing was spent; attach a smaller image.',
+  'error.referenceImageTooManyPixels': 'The reference image has more than {max} pixels. Nothing was spent; attach a smaller image.',
   'error.referenceImageNotDecodable':
     'The reference image could not be read as a PNG, JPEG, WebP or GIF image. Nothing was spent; attach another image.',
   'error.referenceImageUpload':
@@ -142,8 +140,7 @@ export const en = {
   'referenceImage.fitting': '🖼️ Fitting your reference image to {size} for `{model}`…',
   'referenceImage.fitted': 'Your reference image, fitted to {size} for `{model}`.',
   'error.quotaReached': 'You have used your {quota} videos for today (UTC). The quota resets at midnight UTC.',
-  'error.budgetReached':
-    'This server has used its daily video budget ({spent} of {budget} credits today, UTC). It resets at midnight UTC.',
+  'error.budgetReached': 'This server has used its daily video budget ({spent} of {budget} credits today, UTC). It resets at midnight UTC.',
   'error.budgetTooLow':
     'This server has {left} credits left today and this video would cost {cost} (premium models and longer videos cost more). Try a cheaper model or a shorter video, or wait for midnight UTC.',
   'error.noImage': 'That message has no PNG, JPEG, WebP or GIF image to animate.',
@@ -153,7 +150,8 @@ export const en = {
   'error.shareUnavailable': 'Sharing is not available right now.',
   'error.limitsMissing': 'Give at least one of member-daily, guild-concurrency, daily-budget, cooldown or reset.',
   'error.defaultsMissing': 'Give at least one of model, duration, orientation or size (or reset).',
-  'error.memberCooldown': 'You are starting videos too quickly: on this server a member can start one every {seconds} s. Try again <t:{retryAt}:R>.',
+  'error.memberCooldown':
+    'You are starting videos too quickly: on this server a member can start one every {seconds} s. Try again <t:{retryAt}:R>.',
   'error.settingNoWords': 'Give at least one word or phrase.',
   'error.settingTooManyChannels': 'At most {max} channels can be allowed.',
   'error.settingTooManyProRoles': 'At most {max} roles can be allowed to use the premium models.',
@@ -218,8 +216,7 @@ export const en = {
   'result.fieldWhatHappened': 'What happened',
   'result.notBilled': '*Failed generations are not billed by the provider.*',
   'result.noReason': 'no reason given',
-  'result.stillGenerating1':
-    'Still generating after 1 minute — the bot keeps checking for 24 h and will post it here if it arrives.',
+  'result.stillGenerating1': 'Still generating after 1 minute — the bot keeps checking for 24 h and will post it here if it arrives.',
   'result.stillGenerating':
     'Still generating after {minutes} minutes — the bot keeps checking for 24 h and will post it here if it arrives.',
   'result.interruptedDetail':
@@ -253,13 +250,11 @@ export const en = {
   'progress.queued': '⏳ Queued — position {position}, waiting {elapsed}.',
   'progress.queuedBusy':
     '⏳ Queued — position {position}, waiting {elapsed}. The provider is busy right now; your request will be sent automatically.',
-  'progress.generating':
-    '🎬 Generating… {elapsed} elapsed (usually 1–5 minutes). The video will be posted in {channel}.',
+  'progress.generating': '🎬 Generating… {elapsed} elapsed (usually 1–5 minutes). The video will be posted in {channel}.',
   'progress.accountProblem':
     "⚠️ The bot's Ace Data Cloud account needs attention (admins have been told); your request is kept in the queue.",
   'progress.failed': '❌ Failed: {reason}',
-  'progress.timedOut':
-    '⌛ Still generating — a notice was posted in {channel}; the video will be posted there if it arrives within 24 h.',
+  'progress.timedOut': '⌛ Still generating — a notice was posted in {channel}; the video will be posted there if it arrives within 24 h.',
   'progress.failedFinal': '❌ The generation failed: {reason}. Details posted in {channel}.{jump}',
   'progress.interrupted': '⚠️ Interrupted by a bot restart — see {channel}.{jump}',
   'progress.done': '✅ Done — posted in {channel}.{jump}',
@@ -362,7 +357,8 @@ export const en = {
   'admin.blockedList': 'Blocked words ({count}):',
   'admin.blockedListMore': '… and {count} more',
   'admin.blockedCleared': 'No words are blocked any more.',
-  'admin.logChannelSet': 'The admin log goes to {channel}: account problems, the daily budget reached and results that could not be posted.',
+  'admin.logChannelSet':
+    'The admin log goes to {channel}: account problems, the daily budget reached and results that could not be posted.',
   'admin.logChannelOff': 'The admin log is off.',
   'admin.logChannelNone': 'There was no admin log channel.',
   'admin.cannotPostThere': "⚠️ I can't post there yet: I'm missing {permissions}.",
@@ -409,18 +405,22 @@ export const en = {
   'admin.limitsCooldown': 'Wait between two videos of a member: {value}',
   'admin.unlimited': 'unlimited',
   'admin.botDefault': "{value} (bot's default)",
-  'admin.budgetCredits': '{credits} credits (sora-2 10 s = 1; each model\'s weight is in the README)',
+  'admin.budgetCredits': "{credits} credits (sora-2 10 s = 1; each model's weight is in the README)",
   'admin.seconds': '{seconds} s',
-  'adminLog.accountProblem': "⚠️ Ace Data Cloud refused the bot's account (`{code}`), so new videos are paused on every server until the cool-down ends or the bot restarts. The bot's owner should check the Ace Data Cloud token and balance; queued requests wait and are sent afterwards.",
-  'adminLog.budgetReached': '📊 This server reached its daily video budget: {spent} of {budget} credits on {day} (UTC). New videos are refused until midnight UTC; change it with `/sora-admin limits daily-budget:<credits>`.',
-  'adminLog.undeliverable': "📭 The result of task `{id}` (asked by {mention}) could not be posted in {channel}: {reason}. Check the bot's permissions there with `/sora-admin check`.",
+  'adminLog.accountProblem':
+    "⚠️ Ace Data Cloud refused the bot's account (`{code}`), so new videos are paused on every server until the cool-down ends or the bot restarts. The bot's owner should check the Ace Data Cloud token and balance; queued requests wait and are sent afterwards.",
+  'adminLog.budgetReached':
+    '📊 This server reached its daily video budget: {spent} of {budget} credits on {day} (UTC). New videos are refused until midnight UTC; change it with `/sora-admin limits daily-budget:<credits>`.',
+  'adminLog.undeliverable':
+    "📭 The result of task `{id}` (asked by {mention}) could not be posted in {channel}: {reason}. Check the bot's permissions there with `/sora-admin check`.",
   'adminLog.unknownReason': 'unknown reason',
   'adminLog.modelUnavailable':
     '⚠️ Ace Data Cloud does not serve `{model}` right now (`{code}`). Its waiting videos were not sent (nothing was charged) and their members were offered this server’s default model. The bot tries `{model}` again {retry}; `/sora-admin models` changes which models members may pick.',
   'progress.etaStart': 'Estimated start: {start}.',
   'progress.etaStartReady': 'Estimated start: {start}, ready {ready}.',
   'progress.readyAt': 'Estimated ready {ready}.',
-  'animate.imagesCapped': 'ℹ️ {model} takes at most {max} reference image(s), so only the first {max} of the message’s {count} images were used.',
+  'animate.imagesCapped':
+    'ℹ️ {model} takes at most {max} reference image(s), so only the first {max} of the message’s {count} images were used.',
   // Failure reasons the core gives as codes (FailureReason).
   'reason.submitUnconfirmed':
     'Ace Data Cloud did not confirm the request ({code}). It was not sent again, so you are not charged twice; run the command again.',

@@ -99,8 +99,10 @@ export const ja: Catalogue = {
   'error.optionUnknown': 'オプションのいずれかに不明な値があります。',
   'error.modelUnknown': '`{model}` というモデルはありません。このサーバーのモデル：{models}。',
   'error.modelNotOffered': '`{model}` はこのサーバーでは提供されていません。このサーバーのモデル：{models}。',
-  'error.modelUnavailableNow': '`{model}` は現在 Ace Data Cloud で提供されていないため、料金は発生していません。利用できるモデル：{models}。',
-  'error.noModelOffered': 'このサーバーでは動画モデルが 1 つも有効になっていません。管理者に `/sora-admin models` の確認を依頼してください。',
+  'error.modelUnavailableNow':
+    '`{model}` は現在 Ace Data Cloud で提供されていないため、料金は発生していません。利用できるモデル：{models}。',
+  'error.noModelOffered':
+    'このサーバーでは動画モデルが 1 つも有効になっていません。管理者に `/sora-admin models` の確認を依頼してください。',
   'error.premiumModelNotAllowed': 'このサーバーでは `{model}` は一部のロール専用です。{models} を使えます。',
   'error.durationNotAllowed': '`{model}` で作れる動画は {allowed} 秒です。{value} 秒は指定できません。',
   'error.durationWithEndFrame': '最後のフレームを指定した場合、`{model}` で作れる動画は {allowed} 秒のみです。{value} 秒は指定できません。',
@@ -126,7 +128,8 @@ export const ja: Catalogue = {
   'error.settingModelNotEnabled': '`{model}` はボットの運営者によって有効にされていません（VIDEO_MODELS）。',
   'error.attachmentNotImage': '「{name}」は PNG、JPEG、WebP、GIF 画像ではありません。',
   'error.attachmentTooLarge': '「{name}」は {size} です。画像は最大 {max} までです。',
-  'error.imageExpired': '参考画像のリンクの期限が切れ、Discord が更新できませんでした。もう一度 `/sora generate` を実行して画像を添付してください。',
+  'error.imageExpired':
+    '参考画像のリンクの期限が切れ、Discord が更新できませんでした。もう一度 `/sora generate` を実行して画像を添付してください。',
   'error.referenceImageDownload':
     '`{model}` 用に {size} へ合わせるための参考画像をダウンロードできませんでした。何も消費されていません。もう一度試すか、画像を添付し直してください。',
   'error.referenceImageTooLarge': '参考画像が {max} を超えています。何も消費されていません。もっと小さい画像を添付してください。',
@@ -139,8 +142,10 @@ export const ja: Catalogue = {
   'referenceImage.fitting': '🖼️ 参考画像を `{model}` 用に {size} へ合わせています…',
   'referenceImage.fitted': '`{model}` 用に {size} へ合わせた参考画像です。',
   'error.quotaReached': '今日（UTC）の {quota} 本の動画枠を使い切りました。枠は UTC の午前 0 時にリセットされます。',
-  'error.budgetReached': 'このサーバーは今日（UTC）の動画予算を使い切りました（{spent} / {budget} クレジット）。UTC の午前 0 時にリセットされます。',
-  'error.budgetTooLow': 'このサーバーの今日の残りは {left} クレジットですが、この動画には {cost} かかります（プレミアムモデルや長い動画はより多くかかります）。より安いモデルか短い動画を試すか、UTC の午前 0 時までお待ちください。',
+  'error.budgetReached':
+    'このサーバーは今日（UTC）の動画予算を使い切りました（{spent} / {budget} クレジット）。UTC の午前 0 時にリセットされます。',
+  'error.budgetTooLow':
+    'このサーバーの今日の残りは {left} クレジットですが、この動画には {cost} かかります（プレミアムモデルや長い動画はより多くかかります）。より安いモデルか短い動画を試すか、UTC の午前 0 時までお待ちください。',
   'error.noImage': 'そのメッセージにはアニメーションにできる PNG、JPEG、WebP、GIF 画像がありません。',
   'error.imageGone': '画像がありません（メッセージが削除または編集されました）。代わりに `/sora generate` に添付してください。',
   'error.animateUnavailable': '現在アニメーション機能は利用できません。',
@@ -148,7 +153,8 @@ export const ja: Catalogue = {
   'error.shareUnavailable': '現在共有機能は利用できません。',
   'error.limitsMissing': 'member-daily、guild-concurrency、daily-budget、cooldown、reset のいずれかを指定してください。',
   'error.defaultsMissing': 'model、duration、orientation、size のいずれか（または reset）を指定してください。',
-  'error.memberCooldown': '動画の作成が速すぎます：このサーバーでは、メンバーは {seconds} 秒に 1 本まで作成を始められます。<t:{retryAt}:R>にもう一度お試しください。',
+  'error.memberCooldown':
+    '動画の作成が速すぎます：このサーバーでは、メンバーは {seconds} 秒に 1 本まで作成を始められます。<t:{retryAt}:R>にもう一度お試しください。',
   'error.settingNoWords': '単語またはフレーズを 1 つ以上指定してください。',
   'error.settingTooManyChannels': '許可できるチャンネルは最大 {max} 個です。',
   'error.settingTooManyProRoles': 'プレミアムモデルを許可できるロールは最大 {max} 個です。',
@@ -201,7 +207,8 @@ export const ja: Catalogue = {
   'result.readyLink': '{mention} 動画ができました：{url}',
   'result.readyFromTitle': '{mention} 動画ができました（下のタイトルから開いてください）。',
   'result.failed': '{mention} 動画を作成できませんでした。',
-  'result.modelUnavailable': '{model} は現在 Ace Data Cloud で提供されていないため、リクエストは送信されませんでした。下のボタンで、同じプロンプトをこのサーバーの既定のモデルで実行できます。',
+  'result.modelUnavailable':
+    '{model} は現在 Ace Data Cloud で提供されていないため、リクエストは送信されませんでした。下のボタンで、同じプロンプトをこのサーバーの既定のモデルで実行できます。',
   'result.timedOut': '{mention} 動画の生成にいつもより時間がかかっています。',
   'result.interrupted': '{mention} 動画のリクエストが中断されました。',
   'result.fieldVideo': '動画',
@@ -212,7 +219,8 @@ export const ja: Catalogue = {
   'result.noReason': '理由は示されていません',
   'result.stillGenerating1': '1 分経ってもまだ生成中です。ボットは 24 時間確認を続け、届いたらここに投稿します。',
   'result.stillGenerating': '{minutes} 分経ってもまだ生成中です。ボットは 24 時間確認を続け、届いたらここに投稿します。',
-  'result.interruptedDetail': '送信中にボットが再起動しました。二重の支払いを避けるため再送信していません。もう一度 `/sora generate` を実行してください。',
+  'result.interruptedDetail':
+    '送信中にボットが再起動しました。二重の支払いを避けるため再送信していません。もう一度 `/sora generate` を実行してください。',
   'result.linkTooLarge': 'このサーバーにアップロードするには大きすぎるため（上限 {limit}）、リンクを載せます。',
   'result.linkDownloadFailed': 'ボットがファイルを取得してアップロードできなかったため、リンクを載せます。',
   'result.linkExpires': 'プロバイダーのリンクは約 30 日で失効します。保存するには動画をダウンロードしてください。',
@@ -238,15 +246,18 @@ export const ja: Catalogue = {
   'button.stopFollowing': '追跡を停止',
 
   'progress.queued': '⏳ 待機中 — {position} 番目、{elapsed} 待機中。',
-  'progress.queuedBusy': '⏳ 待機中 — {position} 番目、{elapsed} 待機中。プロバイダーが混み合っています。リクエストは自動的に送信されます。',
+  'progress.queuedBusy':
+    '⏳ 待機中 — {position} 番目、{elapsed} 待機中。プロバイダーが混み合っています。リクエストは自動的に送信されます。',
   'progress.generating': '🎬 生成中… 経過 {elapsed}（通常 1〜5 分）。動画は {channel} に投稿されます。',
-  'progress.accountProblem': '⚠️ ボットの Ace Data Cloud アカウントに対応が必要です（管理者に通知済み）。リクエストはキューに残っています。',
+  'progress.accountProblem':
+    '⚠️ ボットの Ace Data Cloud アカウントに対応が必要です（管理者に通知済み）。リクエストはキューに残っています。',
   'progress.failed': '❌ 失敗：{reason}',
   'progress.timedOut': '⌛ まだ生成中です — {channel} にお知らせを投稿しました。24 時間以内に届けばそこに投稿されます。',
   'progress.failedFinal': '❌ 生成に失敗しました：{reason}。詳細は {channel} に投稿しました。{jump}',
   'progress.interrupted': '⚠️ ボットの再起動により中断されました — {channel} を確認してください。{jump}',
   'progress.done': '✅ 完了 — {channel} に投稿しました。{jump}',
-  'cancel.stopped': '✖️ `{id}` の追跡を停止しました。Ace Data Cloud には取消機能がないため生成は続き、1日の枠とサーバーの予算に計上されます。投稿はされません。',
+  'cancel.stopped':
+    '✖️ `{id}` の追跡を停止しました。Ace Data Cloud には取消機能がないため生成は続き、1日の枠とサーバーの予算に計上されます。投稿はされません。',
   'cancel.cancelled': '✖️ Ace Data Cloud に送信する前に `{id}` を取り消しました — 費用はかかっていません。',
   // 結果を投稿できないため、送信せずに終えた待機中のタスク。
   'deliveryBlocked.guildGone':
@@ -335,8 +346,10 @@ export const ja: Catalogue = {
   'admin.proRolesOnly': 'プレミアムモデル（{models}）は {roles} 専用です。',
   'admin.proRolesEveryone': '誰でもプレミアムモデル（{models}）を使えます。',
   'admin.proRolesCleared': '再び誰でもプレミアムモデル（{models}）を使えます。',
-  'admin.blockedAddedOne': '1 個の単語またはフレーズをブロックしました。リストは {total} 個です。含むプロンプトは、どの語かを示さずに拒否されます。',
-  'admin.blockedAdded': '{count} 個の単語またはフレーズをブロックしました。リストは {total} 個です。含むプロンプトは、どの語かを示さずに拒否されます。',
+  'admin.blockedAddedOne':
+    '1 個の単語またはフレーズをブロックしました。リストは {total} 個です。含むプロンプトは、どの語かを示さずに拒否されます。',
+  'admin.blockedAdded':
+    '{count} 個の単語またはフレーズをブロックしました。リストは {total} 個です。含むプロンプトは、どの語かを示さずに拒否されます。',
   'admin.blockedRemoved': '{count} 個を削除しました。リストは {total} 個です。',
   'admin.blockedNone': 'ブロックされている単語はありません。',
   'admin.blockedList': 'ブロックされている単語（{count} 個）：',
@@ -361,7 +374,8 @@ export const ja: Catalogue = {
   'perm.AttachFiles': 'ファイルを添付',
   'perm.ReadMessageHistory': 'メッセージ履歴を読む',
   'admin.modelsUpdated': 'このサーバーのモデルを更新しました。',
-  'admin.modelsAll': 'このサーバーのメンバーは、ボットが提供するすべてのモデル（✅）を使えます。重みは予算のクレジット単位です（sora-2 10 秒 = 1）：',
+  'admin.modelsAll':
+    'このサーバーのメンバーは、ボットが提供するすべてのモデル（✅）を使えます。重みは予算のクレジット単位です（sora-2 10 秒 = 1）：',
   'admin.modelsSome': 'このサーバーのメンバーは ✅ の付いたモデルを使えます。重みは予算のクレジット単位です（sora-2 10 秒 = 1）：',
   'admin.modelWeight': '{credits} クレジット',
   'admin.modelsOwnDefault': 'モデルの既定値',
@@ -391,11 +405,15 @@ export const ja: Catalogue = {
   'admin.botDefault': '{value}（ボットの既定値）',
   'admin.budgetCredits': '{credits} クレジット（sora-2 10 秒 = 1、各モデルの重みは README を参照）',
   'admin.seconds': '{seconds} 秒',
-  'adminLog.accountProblem': '⚠️ Ace Data Cloud がボットのアカウントを拒否したため（`{code}`）、クールダウンが終わるかボットが再起動するまで、すべてのサーバーで新しい動画の作成を停止しています。ボットの所有者は Ace Data Cloud のトークンと残高を確認してください。キュー内のリクエストは待機し、その後送信されます。',
-  'adminLog.budgetReached': '📊 このサーバーは1日の動画予算に達しました：{day}（UTC）に {budget} クレジット中 {spent} を使用。UTC の深夜 0 時まで新しい動画は拒否されます。`/sora-admin limits daily-budget:<credits>` で変更できます。',
-  'adminLog.undeliverable': '📭 タスク `{id}`（{mention} さんの依頼）の結果を {channel} に投稿できませんでした：{reason}。`/sora-admin check` でそこでのボットの権限を確認してください。',
+  'adminLog.accountProblem':
+    '⚠️ Ace Data Cloud がボットのアカウントを拒否したため（`{code}`）、クールダウンが終わるかボットが再起動するまで、すべてのサーバーで新しい動画の作成を停止しています。ボットの所有者は Ace Data Cloud のトークンと残高を確認してください。キュー内のリクエストは待機し、その後送信されます。',
+  'adminLog.budgetReached':
+    '📊 このサーバーは1日の動画予算に達しました：{day}（UTC）に {budget} クレジット中 {spent} を使用。UTC の深夜 0 時まで新しい動画は拒否されます。`/sora-admin limits daily-budget:<credits>` で変更できます。',
+  'adminLog.undeliverable':
+    '📭 タスク `{id}`（{mention} さんの依頼）の結果を {channel} に投稿できませんでした：{reason}。`/sora-admin check` でそこでのボットの権限を確認してください。',
   'adminLog.unknownReason': '不明な理由',
-  'adminLog.modelUnavailable': '⚠️ Ace Data Cloud は現在 `{model}` を提供していません（`{code}`）。待機中の動画は送信されず（料金は発生していません）、依頼したメンバーにはこのサーバーの既定のモデルが提案されました。ボットは {retry}に `{model}` を再試行します。メンバーが選べるモデルは `/sora-admin models` で変更できます。',
+  'adminLog.modelUnavailable':
+    '⚠️ Ace Data Cloud は現在 `{model}` を提供していません（`{code}`）。待機中の動画は送信されず（料金は発生していません）、依頼したメンバーにはこのサーバーの既定のモデルが提案されました。ボットは {retry}に `{model}` を再試行します。メンバーが選べるモデルは `/sora-admin models` で変更できます。',
   'progress.etaStart': '開始見込み {start}。',
   'progress.etaStartReady': '開始見込み {start}、完成見込み {ready}。',
   'progress.readyAt': '完成見込み {ready}。',

@@ -126,20 +126,17 @@ export const zhCN: Catalogue = {
   'error.attachmentNotImage': '“{name}”不是 PNG、JPEG、WebP 或 GIF 图片。',
   'error.attachmentTooLarge': '“{name}”大小为 {size}；图片最大为 {max}。',
   'error.imageExpired': '参考图片的链接已过期，且 Discord 未能续期。请重新运行 `/sora generate` 并附上图片。',
-  'error.referenceImageDownload':
-    '无法下载参考图片以将其调整为 `{model}` 所需的 {size}。未产生任何消耗；请重试，或重新附上图片。',
+  'error.referenceImageDownload': '无法下载参考图片以将其调整为 `{model}` 所需的 {size}。未产生任何消耗；请重试，或重新附上图片。',
   'error.referenceImageTooLarge': '参考图片超过 {max}。未产生任何消耗；请附上更小的图片。',
-  'error.referenceImageTooManyPixels':
-    '参考图片超过 {max} 像素。未产生任何消耗；请附上更小的图片。',
-  'error.referenceImageNotDecodable':
-    '无法将参考图片读取为 PNG、JPEG、WebP 或 GIF 图片。未产生任何消耗；请附上另一张图片。',
-  'error.referenceImageUpload':
-    '为 `{model}` 调整为 {size} 的参考图片无法上传到 Discord。未产生任何消耗；请重试。',
+  'error.referenceImageTooManyPixels': '参考图片超过 {max} 像素。未产生任何消耗；请附上更小的图片。',
+  'error.referenceImageNotDecodable': '无法将参考图片读取为 PNG、JPEG、WebP 或 GIF 图片。未产生任何消耗；请附上另一张图片。',
+  'error.referenceImageUpload': '为 `{model}` 调整为 {size} 的参考图片无法上传到 Discord。未产生任何消耗；请重试。',
   'referenceImage.fitting': '🖼️ 正在将参考图片调整为 `{model}` 所需的 {size}…',
   'referenceImage.fitted': '这是为 `{model}` 调整为 {size} 的参考图片。',
   'error.quotaReached': '你今天（UTC）的 {quota} 个视频额度已用完。额度在 UTC 午夜重置。',
   'error.budgetReached': '本服务器今天（UTC）的视频预算已用完（已用 {spent} / {budget} 额度）。将在 UTC 午夜重置。',
-  'error.budgetTooLow': '本服务器今天还剩 {left} 额度，而此视频需要 {cost}（高级模型和更长的视频花费更多）。请尝试更便宜的模型或更短的视频，或等到 UTC 午夜。',
+  'error.budgetTooLow':
+    '本服务器今天还剩 {left} 额度，而此视频需要 {cost}（高级模型和更长的视频花费更多）。请尝试更便宜的模型或更短的视频，或等到 UTC 午夜。',
   'error.noImage': '该消息中没有可用于动画的 PNG、JPEG、WebP 或 GIF 图片。',
   'error.imageGone': '图片已不存在（消息已被删除或编辑）。请改为在 `/sora generate` 中附上图片。',
   'error.animateUnavailable': '动画功能目前不可用。',
@@ -390,11 +387,15 @@ export const zhCN: Catalogue = {
   'admin.botDefault': '{value}（机器人默认值）',
   'admin.budgetCredits': '{credits} 额度（sora-2 10 秒 = 1；各模型的权重见 README）',
   'admin.seconds': '{seconds} 秒',
-  'adminLog.accountProblem': '⚠️ Ace Data Cloud 拒绝了机器人的账户（`{code}`），因此所有服务器的新视频都已暂停，直到冷却结束或机器人重启。机器人的所有者应检查 Ace Data Cloud 令牌和余额；排队中的请求会等待，之后再发送。',
-  'adminLog.budgetReached': '📊 本服务器已达到每日视频预算：{day}（UTC）已用 {spent} / {budget} 额度。在 UTC 午夜之前将拒绝新视频；可用 `/sora-admin limits daily-budget:<credits>` 修改。',
-  'adminLog.undeliverable': '📭 任务 `{id}`（由 {mention} 请求）的结果无法发布到 {channel}：{reason}。请用 `/sora-admin check` 检查机器人在那里的权限。',
+  'adminLog.accountProblem':
+    '⚠️ Ace Data Cloud 拒绝了机器人的账户（`{code}`），因此所有服务器的新视频都已暂停，直到冷却结束或机器人重启。机器人的所有者应检查 Ace Data Cloud 令牌和余额；排队中的请求会等待，之后再发送。',
+  'adminLog.budgetReached':
+    '📊 本服务器已达到每日视频预算：{day}（UTC）已用 {spent} / {budget} 额度。在 UTC 午夜之前将拒绝新视频；可用 `/sora-admin limits daily-budget:<credits>` 修改。',
+  'adminLog.undeliverable':
+    '📭 任务 `{id}`（由 {mention} 请求）的结果无法发布到 {channel}：{reason}。请用 `/sora-admin check` 检查机器人在那里的权限。',
   'adminLog.unknownReason': '原因未知',
-  'adminLog.modelUnavailable': '⚠️ Ace Data Cloud 目前不提供 `{model}`（`{code}`）。等待中的相关视频未发送（未产生任何费用），并已向对应成员提供本服务器的默认模型。机器人将于 {retry} 再次尝试 `{model}`；可用 `/sora-admin models` 更改成员可选的模型。',
+  'adminLog.modelUnavailable':
+    '⚠️ Ace Data Cloud 目前不提供 `{model}`（`{code}`）。等待中的相关视频未发送（未产生任何费用），并已向对应成员提供本服务器的默认模型。机器人将于 {retry} 再次尝试 `{model}`；可用 `/sora-admin models` 更改成员可选的模型。',
   'progress.etaStart': '预计 {start}开始。',
   'progress.etaStartReady': '预计 {start}开始，约 {ready}完成。',
   'progress.readyAt': '预计 {ready}完成。',

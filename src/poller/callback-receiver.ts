@@ -5,9 +5,7 @@ import type { PollerEvents } from './guild-poller.js';
 
 /** What a callback request gets back; 404 for anything we did not expect, so nothing leaks. */
 export type CallbackVerdict =
-  | { status: 200; applied: 'succeeded' | 'failed' }
-  | { status: 202; applied: 'nothing' }
-  | { status: 400 | 404; reason: string };
+  { status: 200; applied: 'succeeded' | 'failed' } | { status: 202; applied: 'nothing' } | { status: 400 | 404; reason: string };
 
 /** A fresh per-task callback secret (192 random bits, URL-safe). */
 export function newCallbackSecret(): string {
@@ -73,9 +71,7 @@ export class CallbackReceiver {
         : { kind: 'failed' as const, code: status.code, message: status.message };
     let updated: Task;
     try {
-      updated = await this.deps.store.update(taskId, (t) =>
-        transition(t, status.kind, now, { outcome, finishedAt: now.toISOString() }),
-      );
+      updated = await this.deps.store.update(taskId, (t) => transition(t, status.kind, now, { outcome, finishedAt: now.toISOString() }));
     } catch (err) {
       if (err instanceof InvalidTransitionError) return { status: 404, reason: 'task is not waiting for a result' };
       throw err;

@@ -220,7 +220,10 @@ export class GuildPoller {
         const updated = await this.transitionOrWait(task, 'timed_out', { outcome: { kind: 'timed_out' } });
         if (!updated) return;
         this.followed.set(task.id, updated);
-        this.nextCheckAtMs.set(task.id, onBeat(now.getTime() + this.deps.schedule.slowPollIntervalMs, this.deps.schedule.slowPollIntervalMs));
+        this.nextCheckAtMs.set(
+          task.id,
+          onBeat(now.getTime() + this.deps.schedule.slowPollIntervalMs, this.deps.schedule.slowPollIntervalMs),
+        );
         log.warn({}, 'gave up fast polling; slow check continues');
         this.deps.events.onOutcome(updated);
         return;
@@ -338,11 +341,14 @@ export class GuildPoller {
     if (this.timer && this.timerAtMs <= earliestMs) return;
     if (this.timer) this.deps.timers.clearTimeout(this.timer);
     this.timerAtMs = earliestMs;
-    this.timer = this.deps.timers.setTimeout(() => {
-      this.timer = undefined;
-      this.timerAtMs = Number.POSITIVE_INFINITY;
-      void this.pass();
-    }, Math.max(earliestMs - this.nowMs(), 0));
+    this.timer = this.deps.timers.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAtMs = Number.POSITIVE_INFINITY;
+        void this.pass();
+      },
+      Math.max(earliestMs - this.nowMs(), 0),
+    );
   }
 
   private nowMs(): number {

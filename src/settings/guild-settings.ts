@@ -96,16 +96,16 @@ const guildSettingsSchema = z.object({
     .default({}),
   allowedModels: z.array(z.string().min(1).max(64)).max(SETTINGS_LIMITS.allowedModels).default([]),
   proRoleIds: idList(SETTINGS_LIMITS.proRoles),
-  blockedWords: z
-    .array(z.string().min(1).max(SETTINGS_LIMITS.blockedWordMaxChars))
-    .max(SETTINGS_LIMITS.blockedWords)
-    .default([]),
+  blockedWords: z.array(z.string().min(1).max(SETTINGS_LIMITS.blockedWordMaxChars)).max(SETTINGS_LIMITS.blockedWords).default([]),
   adminLogChannelId: snowflake.nullable().default(null),
 });
 
 /** A stored settings record that does not parse; never shown to members. */
 export class InvalidGuildSettingsError extends Error {
-  constructor(readonly guildId: string, detail: string) {
+  constructor(
+    readonly guildId: string,
+    detail: string,
+  ) {
     super(`stored settings of guild ${guildId} are invalid: ${detail}`);
     this.name = 'InvalidGuildSettingsError';
   }
@@ -134,7 +134,14 @@ export function normalizeBlockedWord(word: string): string {
 
 /** Splits an admin's input into blocked words: commas (ASCII, full-width, ideographic) or new lines. */
 export function splitBlockedWords(input: string): string[] {
-  return [...new Set(input.split(/[,，、\n]/).map(normalizeBlockedWord).filter((word) => word !== ''))];
+  return [
+    ...new Set(
+      input
+        .split(/[,，、\n]/)
+        .map(normalizeBlockedWord)
+        .filter((word) => word !== ''),
+    ),
+  ];
 }
 
 /** One change an admin asks for. */
@@ -171,9 +178,7 @@ export interface SettingsProblem {
 }
 
 /** The settings after an edit (`changed` false when it changed nothing), or why it is refused. */
-export type SettingsEditResult =
-  | { ok: true; settings: GuildSettings; changed: boolean }
-  | { ok: false; problem: SettingsProblem };
+export type SettingsEditResult = { ok: true; settings: GuildSettings; changed: boolean } | { ok: false; problem: SettingsProblem };
 
 const problem = (key: MessageKey, params: MessageParams = {}): SettingsProblem => ({ key, params });
 
@@ -267,7 +272,14 @@ function findProblem(s: GuildSettings): SettingsProblem | undefined {
     }
     // A default every plain command would trip is a mistake: check it against the default model.
     const { duration, orientation, size } = s.defaults;
-    const check = chooseModelOptions(spec, { duration, orientation, size, imageCount: spec.images.min, hasEndImage: false, hasCharacter: false });
+    const check = chooseModelOptions(spec, {
+      duration,
+      orientation,
+      size,
+      imageCount: spec.images.min,
+      hasEndImage: false,
+      hasCharacter: false,
+    });
     if (!check.ok) return { key: check.error.key, params: check.error.params };
   }
   return undefined;
@@ -279,9 +291,7 @@ export function guildPreflightRules(base: PreflightRules, settings: GuildSetting
     ...base,
     defaults: { ...base.defaults, ...settings.defaults },
     offeredModelIds:
-      settings.allowedModels.length > 0
-        ? base.offeredModelIds.filter((id) => settings.allowedModels.includes(id))
-        : base.offeredModelIds,
+      settings.allowedModels.length > 0 ? base.offeredModelIds.filter((id) => settings.allowedModels.includes(id)) : base.offeredModelIds,
     allowedChannelIds: new Set(settings.allowedChannelIds),
     blockedWords: settings.blockedWords,
     proRoleIds: new Set(settings.proRoleIds),

@@ -37,13 +37,7 @@ export class SoraApiError extends Error {
 }
 
 // Codes that mean "try again later" even when they arrive on an unexpected HTTP status.
-const RETRYABLE_CODES: ReadonlySet<string> = new Set([
-  'too_many_requests',
-  'rate_limited',
-  'api_error',
-  'timeout',
-  'busy',
-]);
+const RETRYABLE_CODES: ReadonlySet<string> = new Set(['too_many_requests', 'rate_limited', 'api_error', 'timeout', 'busy']);
 
 const MAX_MESSAGE_CHARS = 500;
 
@@ -53,10 +47,7 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** Parses a Retry-After header (delay seconds or an HTTP date) into milliseconds from now. */
-export function parseRetryAfterMs(
-  value: string | string[] | undefined,
-  nowMs: number = Date.now(),
-): number | undefined {
+export function parseRetryAfterMs(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
   const raw = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!raw) return undefined;
   if (/^\d+(\.\d+)?$/.test(raw)) return Math.round(Number(raw) * 1000);
@@ -86,9 +77,7 @@ export function errorFromHttpAnswer(answer: {
   const details = readErrorBody(body);
   const isHttpError = status < 200 || status >= 300;
   const code = details.code ?? (isHttpError ? `http_${status}` : 'malformed_response');
-  const retryable = isHttpError
-    ? isRetryableStatus(status)
-    : details.code === undefined || RETRYABLE_CODES.has(details.code);
+  const retryable = isHttpError ? isRetryableStatus(status) : details.code === undefined || RETRYABLE_CODES.has(details.code);
   const message = details.message ?? `Ace Data Cloud answered HTTP ${status} without an error message.`;
   return new SoraApiError({
     code,

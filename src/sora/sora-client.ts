@@ -1,13 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { SoraApiError, errorFromHttpAnswer, sanitizeMessage } from './errors.js';
-import {
-  batchResponseSchema,
-  isEmptyAnswer,
-  isErrorOnlyBody,
-  submitResponseSchema,
-  taskRecordSchema,
-  type TaskRecord,
-} from './wire.js';
+import { batchResponseSchema, isEmptyAnswer, isErrorOnlyBody, submitResponseSchema, taskRecordSchema, type TaskRecord } from './wire.js';
 
 /** The most ids one `retrieve_batch` call carries (the vendor's MCP server suggests about 50). */
 export const RETRIEVE_BATCH_MAX_IDS = 50;

@@ -66,9 +66,7 @@ export function toSubmitBody(request: GenerationRequest): Record<string, unknown
 export function submitOutcomeFromError(error: SoraApiError): SubmitOutcome {
   const { code, message, status } = error;
   if (RATE_LIMIT_CODES.has(code) || status === 429) {
-    return error.retryAfterMs === undefined
-      ? { kind: 'rate_limited' }
-      : { kind: 'rate_limited', retryAfterMs: error.retryAfterMs };
+    return error.retryAfterMs === undefined ? { kind: 'rate_limited' } : { kind: 'rate_limited', retryAfterMs: error.retryAfterMs };
   }
   // A 404 on the submit path, whatever its body: the path (the service) does not exist.
   if (SERVICE_UNAVAILABLE_CODES.has(code) || status === 404) {

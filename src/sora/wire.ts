@@ -26,7 +26,10 @@ export const videoItemSchema = z.looseObject({
 });
 
 /** A response's `data`: an array of videos (Sora, Veo, Hailuo) or one object (Seedance). */
-const dataSchema = z.union([z.array(videoItemSchema.catch({})), videoItemSchema]).nullish().catch(undefined);
+const dataSchema = z
+  .union([z.array(videoItemSchema.catch({})), videoItemSchema])
+  .nullish()
+  .catch(undefined);
 
 /** The final `/<service>/videos` answer (or callback body) stored under a task record's `response`. */
 export const taskResponseSchema = z.looseObject({

@@ -81,9 +81,7 @@ export async function runMigrateStoreCli(
 
 /** The summary as the admin reads it. */
 export function formatSummary(summary: MigrationSummary): string {
-  const lines = [
-    `${summary.dryRun ? 'Dry run (nothing written)' : 'Migrated'}: ${summary.source} -> ${summary.target}`,
-  ];
+  const lines = [`${summary.dryRun ? 'Dry run (nothing written)' : 'Migrated'}: ${summary.source} -> ${summary.target}`];
   if (summary.namespaces.length === 0) lines.push('  the source holds nothing to copy');
   for (const ns of summary.namespaces) {
     let line = `  ${ns.namespace}: ${ns.keys} keys`;
@@ -107,4 +105,3 @@ export function formatSummary(summary: MigrationSummary): string {
   }
   return `${lines.join('\n')}\n`;
 }
-

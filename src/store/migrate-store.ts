@@ -4,13 +4,7 @@ import { createClient } from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import type { Keyv } from 'keyv';
 import { TASKS_NAMESPACE, USER_HISTORY_LENGTH, createKeyvTaskStore } from './keyv-task-store.js';
-import {
-  DEFAULT_REDIS_KEY_PREFIX,
-  NAMESPACE_PATTERN,
-  openStoreBackend,
-  parseStoreUrl,
-  type StoreLocation,
-} from './open-store.js';
+import { DEFAULT_REDIS_KEY_PREFIX, NAMESPACE_PATTERN, openStoreBackend, parseStoreUrl, type StoreLocation } from './open-store.js';
 import { upgradeTask } from './task-record.js';
 
 /** What `migrateStore` is asked to do. */
@@ -114,9 +108,7 @@ export async function migrateStore(options: MigrateStoreOptions): Promise<Migrat
     for (const namespace of sourceNamespaces) {
       const into = dryRun ? undefined : targetBackend!.keyv<unknown>(namespace);
       const mergeWithTarget = summary.targetKeysBefore > 0 && targetNamespaces.includes(namespace);
-      summary.namespaces.push(
-        await copyNamespace(namespace, sourceBackend.keyv<unknown>(namespace), into, mergeWithTarget, summary),
-      );
+      summary.namespaces.push(await copyNamespace(namespace, sourceBackend.keyv<unknown>(namespace), into, mergeWithTarget, summary));
     }
 
     if (!dryRun && sourceNamespaces.includes(TASKS_NAMESPACE)) {
@@ -237,7 +229,10 @@ export async function listNamespaces(location: StoreLocation, redisKeyPrefix: st
       const adapter = new KeyvSqlite({ uri: `sqlite://${location.path}`, table: TASKS_NAMESPACE });
       try {
         const rows = (await adapter.query("SELECT name FROM sqlite_master WHERE type = 'table'")) as { name: string }[];
-        return rows.map((row) => row.name).filter((name) => NAMESPACE_PATTERN.test(name)).sort();
+        return rows
+          .map((row) => row.name)
+          .filter((name) => NAMESPACE_PATTERN.test(name))
+          .sort();
       } finally {
         await adapter.disconnect();
       }

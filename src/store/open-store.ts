@@ -50,10 +50,7 @@ const REDIS_DEFAULTS = {
 } as const;
 
 /** Opens one keyv namespace on its own connection; errors reject the operation (`throwOnErrors`) and are logged. */
-export function openKeyv<Value>(
-  storeUrl: string,
-  options: StoreOptions & { namespace: string },
-): Keyv<Value> {
+export function openKeyv<Value>(storeUrl: string, options: StoreOptions & { namespace: string }): Keyv<Value> {
   return openNamespace<Value>(parseStoreUrl(storeUrl), options.namespace, options);
 }
 
@@ -99,12 +96,7 @@ function openNamespace<Value>(location: StoreLocation, namespace: string, option
   return keyv;
 }
 
-function createKeyv<Value>(
-  location: StoreLocation,
-  namespace: string,
-  redis: RedisStoreOptions,
-  log: Logger | undefined,
-): Keyv<Value> {
+function createKeyv<Value>(location: StoreLocation, namespace: string, redis: RedisStoreOptions, log: Logger | undefined): Keyv<Value> {
   switch (location.kind) {
     case 'memory':
       return new Keyv<Value>({ namespace, throwOnErrors: true });
@@ -139,8 +131,7 @@ function createKeyv<Value>(
             connectTimeout: connectTimeoutMs,
             // Give up after a few attempts so an operation fails instead of waiting for Redis
             // forever; @keyv/redis reconnects on the next operation.
-            reconnectStrategy: (attempt: number) =>
-              attempt >= maxReconnectAttempts ? false : Math.min(100 * 2 ** attempt, 2_000),
+            reconnectStrategy: (attempt: number) => (attempt >= maxReconnectAttempts ? false : Math.min(100 * 2 ** attempt, 2_000)),
           },
           // Bounds commands parked in the offline queue while the connection is down.
           commandOptions: { timeout: commandTimeoutMs },

@@ -4,10 +4,7 @@
 export type StoreKind = 'memory' | 'sqlite' | 'redis';
 
 /** Where `STORE_URL` points, parsed; `redis.url` may hold a password, so never log it. */
-export type StoreLocation =
-  | { kind: 'memory' }
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'redis'; url: string };
+export type StoreLocation = { kind: 'memory' } | { kind: 'sqlite'; path: string } | { kind: 'redis'; url: string };
 
 /** `STORE_URL` is malformed or names an unsupported backend; the message never repeats the URL. */
 export class StoreUrlError extends Error {

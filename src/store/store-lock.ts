@@ -29,7 +29,10 @@ export interface StoreLock {
 
 /** Another live process holds the store; the message says what to do instead. */
 export class StoreLockedError extends Error {
-  constructor(readonly storePath: string, readonly lockPath: string) {
+  constructor(
+    readonly storePath: string,
+    readonly lockPath: string,
+  ) {
     super(
       `another bot process is already running on the sqlite store ${storePath} (it holds ${lockPath}). ` +
         'Run one process per sqlite file; to run several processes or shards, scale out with ' +

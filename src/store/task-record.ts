@@ -41,9 +41,7 @@ const taskSchema = z.strictObject({
   guildId: z.string().regex(NO_WHITESPACE),
   channelId: z.string().min(1),
   userId: z.string().regex(NO_WHITESPACE),
-  interaction: z
-    .strictObject({ applicationId: z.string(), token: z.string(), expiresAt: isoTime })
-    .optional(),
+  interaction: z.strictObject({ applicationId: z.string(), token: z.string(), expiresAt: isoTime }).optional(),
   // The model's allowed values are the catalogue's and checked before spend; a record keeps what was
   // sent, so a model later dropped from the catalogue still reads back.
   request: z.strictObject({
@@ -56,9 +54,7 @@ const taskSchema = z.strictObject({
     extraImageUrls: z.array(z.string()).optional(),
     endImageUrl: z.string().optional(),
     negativePrompt: z.string().optional(),
-    character: z
-      .strictObject({ videoUrl: z.string(), startSeconds: z.number(), endSeconds: z.number() })
-      .optional(),
+    character: z.strictObject({ videoUrl: z.string(), startSeconds: z.number(), endSeconds: z.number() }).optional(),
   }),
   state: z.enum(TASK_STATES),
   uploadLimitBytes: z.number().int().nonnegative(),

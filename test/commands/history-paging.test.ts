@@ -129,7 +129,9 @@ describe('/sora history paging', () => {
     // A member with no videos yet sees the full quota above the empty history.
     const newcomer = createFakeInteraction({ commandName: 'sora', subcommand: 'history', userId: '500000000000000078', locale: 'zh-CN' });
     await router.handle(newcomer.interaction);
-    expect(newcomer.lastReply()).toBe('今天（UTC）还可以制作 10 个视频（每天共 10 个）。\n你在本服务器还没有生成记录。试试 `/sora generate`。');
+    expect(newcomer.lastReply()).toBe(
+      '今天（UTC）还可以制作 10 个视频（每天共 10 个）。\n你在本服务器还没有生成记录。试试 `/sora generate`。',
+    );
   });
 
   it('shows no quota line when the quota is unlimited', async () => {

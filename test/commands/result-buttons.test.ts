@@ -153,13 +153,21 @@ describe('result buttons, cancel and "Animate with Sora"', () => {
     }
     const remix = (await press({ customId: 'sora:remix:k7m2p9q4x1', locale: 'zh-CN' })).answers[0]!.body as unknown as Modal;
     expect(remix.title).toBe('重新混合此视频');
-    expect(remix.components[0]!.components[0]).toMatchObject({ label: '提示', placeholder: '描述新版本的视频', value: 'a fox in the snow' });
+    expect(remix.components[0]!.components[0]).toMatchObject({
+      label: '提示',
+      placeholder: '描述新版本的视频',
+      value: 'a fox in the snow',
+    });
 
     const menu = await press({
       type: 'message-command',
       commandName: 'Animate with Sora',
       locale: 'ja',
-      targetMessage: { id: '500000000000000400', channelId: FAKE_CHANNEL_ID, attachments: [{ name: 'cat.png', contentType: 'image/png', size: 1, url: 'https://cdn.discordapp.com/a/cat.png' }] },
+      targetMessage: {
+        id: '500000000000000400',
+        channelId: FAKE_CHANNEL_ID,
+        attachments: [{ name: 'cat.png', contentType: 'image/png', size: 1, url: 'https://cdn.discordapp.com/a/cat.png' }],
+      },
     });
     const animate = menu.answers[0]!.body as unknown as Modal;
     expect(animate.title).toBe('Sora でアニメーション化');
@@ -272,7 +280,11 @@ describe('result buttons, cancel and "Animate with Sora"', () => {
     const fake = await press({
       type: 'message-command',
       commandName: 'Animate with Sora',
-      targetMessage: { id: '500000000000000400', channelId: FAKE_CHANNEL_ID, attachments: [{ name: 'notes.txt', contentType: 'text/plain', size: 10, url: 'https://cdn.discordapp.com/a/notes.txt' }] },
+      targetMessage: {
+        id: '500000000000000400',
+        channelId: FAKE_CHANNEL_ID,
+        attachments: [{ name: 'notes.txt', contentType: 'text/plain', size: 10, url: 'https://cdn.discordapp.com/a/notes.txt' }],
+      },
     });
     expect(fake.answers).toEqual([expect.objectContaining({ kind: 'reply' })]);
     expect(fake.lastText()).toMatch(/no PNG, JPEG, WebP or GIF image/);
@@ -320,7 +332,10 @@ describe('result buttons, cancel and "Animate with Sora"', () => {
   it('an expired image URL Discord will not renew is refused, never sent to the provider', async () => {
     discord.refreshAttachmentUrls.mockResolvedValueOnce(new Map());
     const expired = `https://cdn.discordapp.com/attachments/1/2/cat.png?ex=${(Math.floor(Date.now() / 1000) - 60).toString(16)}`;
-    discord.fetchMessage.mockResolvedValueOnce({ id: '4', attachments: [{ id: '1', filename: 'cat.png', content_type: 'image/png', size: 1, url: expired }] });
+    discord.fetchMessage.mockResolvedValueOnce({
+      id: '4',
+      attachments: [{ id: '1', filename: 'cat.png', content_type: 'image/png', size: 1, url: expired }],
+    });
     const submit = await press({ type: 'modal', customId: `sora:animate-modal:${FAKE_CHANNEL_ID}:4`, fields: { prompt: 'go' } });
     expect(submit.lastText()).toMatch(/expired.*attach the image/);
     expect(await tasksOf(FAKE_USER_ID)).toHaveLength(0);

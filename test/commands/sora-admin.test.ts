@@ -71,7 +71,11 @@ describe('/sora-admin', () => {
   });
 
   it('refuses a member without Manage Server, even when a server override shows the command', async () => {
-    const reply = await run({ subcommand: 'showcase', options: { channel: { id: SHOWCASE } }, memberPermissions: PermissionFlagsBits.SendMessages });
+    const reply = await run({
+      subcommand: 'showcase',
+      options: { channel: { id: SHOWCASE } },
+      memberPermissions: PermissionFlagsBits.SendMessages,
+    });
     expect(reply).toMatch(/^⚠️ Only members with the Manage Server permission/);
     expect(settings.peek(FAKE_GUILD_ID).showcaseChannelId).toBeNull();
     expect(await run({ subcommand: 'settings', memberPermissions: 0n })).toMatch(/Manage Server/);
@@ -160,7 +164,12 @@ describe('/sora-admin', () => {
     expect(settings.peek(FAKE_GUILD_ID).memberCooldownSeconds).toBeNull();
 
     const limits = (soraAdminCommand.data.options ?? []).find((o) => o.name === 'limits') as {
-      options: { name: string; min_value?: number; max_value?: number; choices?: { value: string; name_localizations?: Record<string, string> }[] }[];
+      options: {
+        name: string;
+        min_value?: number;
+        max_value?: number;
+        choices?: { value: string; name_localizations?: Record<string, string> }[];
+      }[];
     };
     expect(limits.options.find((o) => o.name === 'cooldown')).toMatchObject({ min_value: 0, max_value: 3600 });
     const resetChoices = limits.options.find((o) => o.name === 'reset')?.choices ?? [];
@@ -233,7 +242,11 @@ describe('/sora-admin', () => {
       ],
     });
     const lines = reply.split('\n');
-    const about = (id: string) => lines.slice(lines.findIndex((l) => l.startsWith(`<#${id}>`))).slice(0, 2).join('\n');
+    const about = (id: string) =>
+      lines
+        .slice(lines.findIndex((l) => l.startsWith(`<#${id}>`)))
+        .slice(0, 2)
+        .join('\n');
     expect(about(FAKE_CHANNEL_ID)).toContain('(this channel): ready');
     expect(about(VIDEOS)).toContain('(videos allowed): ⚠️ cannot deliver results');
     expect(about(VIDEOS)).toContain('❌ Attach Files');

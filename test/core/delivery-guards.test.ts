@@ -63,7 +63,9 @@ describe('delivery guards: a waiting task whose result could not be posted is ne
     const second = await h.service.start({ ...newGeneration('g1', 'u2', 'second'), channelId: 'doomed' });
     guard.verdicts.set('doomed', { ok: false, reason: 'channel_gone' });
 
-    await h.store.update(first.id, (t) => transition(t, 'succeeded', new Date(), { outcome: { kind: 'succeeded', videoUrl: 'https://v/1.mp4' } }));
+    await h.store.update(first.id, (t) =>
+      transition(t, 'succeeded', new Date(), { outcome: { kind: 'succeeded', videoUrl: 'https://v/1.mp4' } }),
+    );
     h.scheduler.release(first.id);
     await vi.advanceTimersByTimeAsync(5_000);
 

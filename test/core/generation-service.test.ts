@@ -91,10 +91,7 @@ describe('GenerationService', () => {
 
     it('cannot be beaten by two commands at the same moment', async () => {
       const h = createCoreHarness({ memberDailyQuota: 1 });
-      const results = await Promise.allSettled([
-        h.service.start(newGeneration('g1', 'u1')),
-        h.service.start(newGeneration('g1', 'u1')),
-      ]);
+      const results = await Promise.allSettled([h.service.start(newGeneration('g1', 'u1')), h.service.start(newGeneration('g1', 'u1'))]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'QUOTA_REACHED' } });
       expect(h.store.all()).toHaveLength(1);
@@ -170,7 +167,9 @@ describe('GenerationService', () => {
       const expiresAt = new Date(START.getTime() + 14 * 60_000).toISOString();
       const started = [];
       for (let i = 0; i < 131; i++) {
-        started.push(await h.service.start({ ...newGeneration('g1', `u${i}`), interaction: { applicationId: 'app', token: `t${i}`, expiresAt } }));
+        started.push(
+          await h.service.start({ ...newGeneration('g1', `u${i}`), interaction: { applicationId: 'app', token: `t${i}`, expiresAt } }),
+        );
       }
       const waiting = started.slice(1);
       const edited = () => waiting.filter((e) => h.progress.viewsFor(e.task.id).some((v) => v.kind === 'queued' && v.eta)).length;
@@ -230,7 +229,7 @@ describe('GenerationService', () => {
       await h.store.create(theirs);
 
       expect((await h.service.find('g1', 'abc234defg'))?.id).toBe(mine.id);
-      expect((await h.service.find('g1', '  ABC234DEFG ')))?.toMatchObject({ id: mine.id });
+      expect(await h.service.find('g1', '  ABC234DEFG '))?.toMatchObject({ id: mine.id });
       expect((await h.service.find('g1', 'f3c1-provider-id'))?.id).toBe(mine.id);
       expect(await h.service.find('g1', 'zzz234defg')).toBeUndefined();
       expect(await h.service.find('g1', 'other-provider-id')).toBeUndefined();

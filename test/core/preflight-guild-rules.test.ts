@@ -23,7 +23,7 @@ const base: PreflightRules = {
   promptMaxChars: 2000,
   imageMaxBytes: 25 * 1024 * 1024,
   defaults: { model: 'sora-2', duration: 10, orientation: 'landscape', size: 'small' },
-      offeredModelIds: MODEL_IDS,
+  offeredModelIds: MODEL_IDS,
 };
 
 function input(overrides: Partial<GenerateCommandInput> = {}): GenerateCommandInput {
@@ -101,9 +101,7 @@ describe('preflight with guild settings', () => {
       const error = refusal(preflightGenerate(input({ model: 'sora-2-pro', memberRoleIds: ['role-other'] }), rules));
       expect(error.code).toBe('MODEL_NOT_ALLOWED');
       expect(error.message).toContain('sora-2');
-      expect(refusal(preflightGenerate(input({ model: 'sora-2-pro', memberRoleIds: undefined }), rules)).code).toBe(
-        'MODEL_NOT_ALLOWED',
-      );
+      expect(refusal(preflightGenerate(input({ model: 'sora-2-pro', memberRoleIds: undefined }), rules)).code).toBe('MODEL_NOT_ALLOWED');
     });
 
     it('accepts sora-2-pro for a member with the role, and sora-2 for everyone', () => {

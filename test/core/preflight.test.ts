@@ -90,7 +90,9 @@ describe('preflightGenerate', () => {
   });
 
   it('names the missing permissions in the member’s language, as Discord’s settings show them', () => {
-    const error = errorOf(preflightGenerate(input({ botPermissions: new Set(['ViewChannel', 'EmbedLinks', 'ReadMessageHistory']) }), rules));
+    const error = errorOf(
+      preflightGenerate(input({ botPermissions: new Set(['ViewChannel', 'EmbedLinks', 'ReadMessageHistory']) }), rules),
+    );
     expect(error.localized('en')).toContain('Send Messages, Attach Files');
     expect(error.localized('zh-CN')).toContain(`${t('zh-CN', 'perm.SendMessages')}、${t('zh-CN', 'perm.AttachFiles')}`);
     expect(error.localized('ja')).toContain(`${t('ja', 'perm.SendMessages')}、${t('ja', 'perm.AttachFiles')}`);
@@ -147,9 +149,7 @@ describe('preflightGenerate', () => {
   });
 
   it('carries the chosen options (large with sora-2 is sent as asked)', () => {
-    const request = requestOf(
-      preflightGenerate(input({ model: 'sora-2', duration: 10, orientation: 'landscape', size: 'large' }), rules),
-    );
+    const request = requestOf(preflightGenerate(input({ model: 'sora-2', duration: 10, orientation: 'landscape', size: 'large' }), rules));
     expect(request).toMatchObject({ model: 'sora-2', duration: 10, orientation: 'landscape', size: 'large' });
   });
 
@@ -207,9 +207,7 @@ describe('preflightGenerate', () => {
       botPermissions: new Set(),
       prompt: ' ',
     });
-    expect(errorOf(preflightGenerate(everythingWrong, { ...rules, allowedGuildIds: new Set(['guild-1']) })).code).toBe(
-      'GUILD_NOT_ALLOWED',
-    );
+    expect(errorOf(preflightGenerate(everythingWrong, { ...rules, allowedGuildIds: new Set(['guild-1']) })).code).toBe('GUILD_NOT_ALLOWED');
     expect(errorOf(preflightGenerate(everythingWrong, rules)).code).toBe('MISSING_PERMISSIONS');
   });
 });

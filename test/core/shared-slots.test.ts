@@ -97,7 +97,10 @@ describe('SubmitScheduler with a slot pool shared by two processes', () => {
     const w = world(pool);
     const a = w.processOn('A');
     const b = w.processOn('B');
-    stops.push(() => a.scheduler.stop(), () => b.scheduler.stop());
+    stops.push(
+      () => a.scheduler.stop(),
+      () => b.scheduler.stop(),
+    );
     return { pool, ...w, a, b };
   }
 
@@ -137,7 +140,7 @@ describe('SubmitScheduler with a slot pool shared by two processes', () => {
     expect(h.pool.heldSlots().size).toBe(0);
   });
 
-  it('serves guilds round-robin across both processes: a process with one busy guild gets that guild\'s share, not half', async () => {
+  it("serves guilds round-robin across both processes: a process with one busy guild gets that guild's share, not half", async () => {
     const h = setup({ maxActiveGenerations: 1 });
     const busy = await h.queued('guild-a', 6);
     const others = [...(await h.queued('guild-b1', 2)), ...(await h.queued('guild-b2', 2)), ...(await h.queued('guild-b3', 2))];
@@ -274,7 +277,7 @@ describe('SubmitScheduler with a slot pool shared by two processes', () => {
     expect(h.api.submitCalls).toHaveLength(0);
   });
 
-  it('forgetGuild drops the guild\'s queue and running tasks here, leaving their shared slots to the new owner', async () => {
+  it("forgetGuild drops the guild's queue and running tasks here, leaving their shared slots to the new owner", async () => {
     const h = setup({ maxActiveGenerations: 2 });
     const [g1, g2, g3] = await h.queued('guild-a', 3);
     const [other] = await h.queued('guild-x', 1);
@@ -357,7 +360,7 @@ describe('SubmitScheduler with a slot pool shared by two processes', () => {
     expect(h.submitOrder()).toEqual([t1!.id, t2!.id]);
   });
 
-  it('a rate-limited submit (429) gives the shared slot back and holds both processes for the provider\'s pause', async () => {
+  it("a rate-limited submit (429) gives the shared slot back and holds both processes for the provider's pause", async () => {
     const h = setup({ maxActiveGenerations: 1, latencyMs: 1 });
     h.api.scriptSubmits({ kind: 'rate_limited', retryAfterMs: 5_000 });
     const [ta] = await h.queued('guild-a', 1);

@@ -35,17 +35,14 @@ function setup(limits: Partial<SubmitLimits> = {}, cooldownMs = 60_000) {
     },
   });
   /** Prompts of submitted requests mapped back to task ids, in submit order. */
-  const submitOrder = (tasks: Task[]) =>
-    api.submitCalls.map((call) => tasks.find((t) => t.request.prompt === call.request.prompt)?.id);
+  const submitOrder = (tasks: Task[]) => api.submitCalls.map((call) => tasks.find((t) => t.request.prompt === call.request.prompt)?.id);
   const runningInStore = () => store.all().filter((t) => RUNNING_STATES.has(t.state)).length;
   return { store, api, progress, breaker, scheduler, submitted, finishedWithoutGeneration, accountProblems, submitOrder, runningInStore };
 }
 
 /** Distinct prompts so submit order can be mapped back to tasks. */
 async function createDistinct(store: MemoryTaskStore, guildIds: string[]): Promise<Task[]> {
-  const tasks = guildIds.map((guildId, i) =>
-    makeTask({ guildId, request: { ...makeTask().request, prompt: `p${i}-${guildId}` } }),
-  );
+  const tasks = guildIds.map((guildId, i) => makeTask({ guildId, request: { ...makeTask().request, prompt: `p${i}-${guildId}` } }));
   for (const task of tasks) await store.create(task);
   return tasks;
 }
@@ -60,7 +57,10 @@ describe('SubmitScheduler', () => {
 
   it('never runs more than maxActiveGenerations at once', async () => {
     const h = setup({ maxActiveGenerations: 3 });
-    const tasks = await createDistinct(h.store, Array.from({ length: 8 }, (_, i) => `guild-${i % 4}`));
+    const tasks = await createDistinct(
+      h.store,
+      Array.from({ length: 8 }, (_, i) => `guild-${i % 4}`),
+    );
     for (const task of tasks) h.scheduler.enqueue(task);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(h.api.submitCalls).toHaveLength(3);
@@ -105,10 +105,14 @@ describe('SubmitScheduler', () => {
     expect(h.submitOrder(tasks)).toEqual([a1, b1, c1, a2, b2, a3]);
   });
 
-  it('serves the members of a guild round-robin: one member\'s burst cannot starve the others', async () => {
+  it("serves the members of a guild round-robin: one member's burst cannot starve the others", async () => {
     const h = setup({ maxActiveGenerations: 1 });
-    const burst = ['m1', 'm1', 'm1', 'm1'].map((userId, i) => makeTask({ guildId: 'G', userId, request: { ...makeTask().request, prompt: `burst ${i}` } }));
-    const late = ['m2', 'm3'].map((userId) => makeTask({ guildId: 'G', userId, request: { ...makeTask().request, prompt: `late ${userId}` } }));
+    const burst = ['m1', 'm1', 'm1', 'm1'].map((userId, i) =>
+      makeTask({ guildId: 'G', userId, request: { ...makeTask().request, prompt: `burst ${i}` } }),
+    );
+    const late = ['m2', 'm3'].map((userId) =>
+      makeTask({ guildId: 'G', userId, request: { ...makeTask().request, prompt: `late ${userId}` } }),
+    );
     const tasks = [...burst, ...late];
     for (const task of tasks) await h.store.create(task);
     for (const task of tasks) h.scheduler.enqueue(task);
@@ -305,7 +309,11 @@ describe('SubmitScheduler', () => {
     const next = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
     const tasks: Task[] = [];
     for (let i = 0; i < 120; i++) {
-      const task = makeTask({ guildId: `guild-${next(7)}`, userId: `user-${next(3)}`, request: { ...makeTask().request, prompt: `p${i}` } });
+      const task = makeTask({
+        guildId: `guild-${next(7)}`,
+        userId: `user-${next(3)}`,
+        request: { ...makeTask().request, prompt: `p${i}` },
+      });
       await h.store.create(task);
       tasks.push(task);
     }

@@ -1,12 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import {
-  canTransition,
-  InvalidTransitionError,
-  isUnfinished,
-  transition,
-  TASK_STATES,
-  type TaskState,
-} from '../../src/core/task.js';
+import { canTransition, InvalidTransitionError, isUnfinished, transition, TASK_STATES, type TaskState } from '../../src/core/task.js';
 import { makeTask } from '../fakes/task-factory.js';
 
 const TERMINAL: TaskState[] = ['delivered', 'undeliverable', 'expired', 'cancelled'];

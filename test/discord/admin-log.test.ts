@@ -98,12 +98,22 @@ describe('AdminLog', () => {
     });
     localized.accountProblem('used_up');
     await localized.idle();
-    expect((postsTo(LOG_A)[0]?.json as { content: string }).content).toMatch(/^⚠️ Ace Data Cloud がボットのアカウントを拒否したため（`used_up`）/);
+    expect((postsTo(LOG_A)[0]?.json as { content: string }).content).toMatch(
+      /^⚠️ Ace Data Cloud がボットのアカウントを拒否したため（`used_up`）/,
+    );
     // No locale known for guild B: English.
     expect((postsTo(LOG_B)[0]?.json as { content: string }).content).toMatch(/^⚠️ Ace Data Cloud refused the bot's account/);
 
     localized.budgetReached({ guildId: GUILD_B, utcDay: '2025-03-01', spentCredits: 2, budgetCredits: 2, locale: 'zh-CN' });
-    localized.taskPublished(makeTask({ id: 'undeliv1', guildId: GUILD_A, locale: 'zh-CN', state: 'undeliverable', undeliverableReason: '10003: Unknown Channel' }));
+    localized.taskPublished(
+      makeTask({
+        id: 'undeliv1',
+        guildId: GUILD_A,
+        locale: 'zh-CN',
+        state: 'undeliverable',
+        undeliverableReason: '10003: Unknown Channel',
+      }),
+    );
     await localized.idle();
     expect((postsTo(LOG_B)[1]?.json as { content: string }).content).toBe(
       '📊 本服务器已达到每日视频预算：2025-03-01（UTC）已用 2 / 2 额度。在 UTC 午夜之前将拒绝新视频；可用 `/sora-admin limits daily-budget:<credits>` 修改。',

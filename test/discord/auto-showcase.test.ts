@@ -5,7 +5,9 @@ import { createCoreHarness, newGeneration } from '../fakes/core-harness.js';
 import { FakeVideoApi } from '../fakes/fake-video-api.js';
 
 /** A showcase that records what it was asked to share. */
-function recordingShowcase(outcome: () => Promise<ShareOutcome> = () => Promise.resolve({ kind: 'shared', channelId: 'c', messageId: 'm' })) {
+function recordingShowcase(
+  outcome: () => Promise<ShareOutcome> = () => Promise.resolve({ kind: 'shared', channelId: 'c', messageId: 'm' }),
+) {
   const shared: Task[] = [];
   const showcase: Showcase = {
     share: (task) => {

@@ -48,7 +48,9 @@ function capturingLogger() {
   return { logger, lines };
 }
 
-const slash = (description: string) => [{ name: 'sora', description, options: [{ name: 'generate', type: 1, description: 'Make a video' }] }];
+const slash = (description: string) => [
+  { name: 'sora', description, options: [{ name: 'generate', type: 1, description: 'Make a video' }] },
+];
 
 describe('definitionsHash', () => {
   it('is the same for the same commands whatever the order of their properties', () => {
@@ -88,8 +90,7 @@ describe('registerCommandsIfChanged', () => {
     const { rest, puts } = fakeRest();
     const record = memoryRecord();
     const { logger } = capturingLogger();
-    const run = (definitions: unknown[], guildId?: string) =>
-      registerCommandsIfChanged({ rest, record, guildId, definitions, logger });
+    const run = (definitions: unknown[], guildId?: string) => registerCommandsIfChanged({ rest, record, guildId, definitions, logger });
 
     expect(await run(slash('Videos'), GUILD_ID)).toEqual({ outcome: 'registered', count: 1 });
     expect(puts.map((p) => p.route)).toEqual([`/applications/${APP_ID}/guilds/${GUILD_ID}/commands`]);
@@ -110,7 +111,14 @@ describe('registerCommandsIfChanged', () => {
 
   it('uses the application id from the gateway when given, without asking Discord', async () => {
     const { rest, puts, gets } = fakeRest();
-    await registerCommandsIfChanged({ rest, record: memoryRecord(), guildId: undefined, definitions: slash('x'), logger: capturingLogger().logger, applicationId: '444444444444444444' });
+    await registerCommandsIfChanged({
+      rest,
+      record: memoryRecord(),
+      guildId: undefined,
+      definitions: slash('x'),
+      logger: capturingLogger().logger,
+      applicationId: '444444444444444444',
+    });
     expect(gets()).toBe(0);
     expect(puts[0]!.route).toBe('/applications/444444444444444444/commands');
   });
@@ -126,7 +134,9 @@ describe('registerCommandsIfChanged', () => {
     expect(error?.msg).toMatch(/could not register the slash commands.*keeps running/);
 
     const working = fakeRest();
-    expect(await registerCommandsIfChanged({ rest: working.rest, record, guildId: GUILD_ID, definitions: slash('Videos'), logger })).toMatchObject({ outcome: 'registered' });
+    expect(
+      await registerCommandsIfChanged({ rest: working.rest, record, guildId: GUILD_ID, definitions: slash('Videos'), logger }),
+    ).toMatchObject({ outcome: 'registered' });
     expect(working.puts).toHaveLength(1);
   });
 });

@@ -102,10 +102,14 @@ describe('withDownloadRetries', () => {
 
   it('hands back a video that arrived even when the signal aborted meanwhile', async () => {
     const stopping = new AbortController();
-    const result = await withDownloadRetries(() => {
-      stopping.abort();
-      return Promise.resolve(done);
-    }, POLICY, { signal: stopping.signal });
+    const result = await withDownloadRetries(
+      () => {
+        stopping.abort();
+        return Promise.resolve(done);
+      },
+      POLICY,
+      { signal: stopping.signal },
+    );
     expect(result).toMatchObject({ ok: true, aborted: false });
   });
 
@@ -113,7 +117,11 @@ describe('withDownloadRetries', () => {
     const stopping = new AbortController();
     const started = Date.now();
     setTimeout(() => stopping.abort(), 20);
-    const result = await withDownloadRetries(() => Promise.resolve(transient), { ...POLICY, baseDelayMs: 60_000 }, { signal: stopping.signal });
+    const result = await withDownloadRetries(
+      () => Promise.resolve(transient),
+      { ...POLICY, baseDelayMs: 60_000 },
+      { signal: stopping.signal },
+    );
     expect(result.aborted).toBe(true);
     expect(Date.now() - started).toBeLessThan(30_000);
   });

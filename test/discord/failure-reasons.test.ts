@@ -13,7 +13,9 @@ const UNCONFIRMED: Task['outcome'] = {
 
 /** Every field of the result embed (the reason field's name is localized too). */
 function reasonField(task: Task): string {
-  return renderResultMessage(task, { mode: 'link' }).embeds![0]!.fields!.map((field) => field.value).join('\n');
+  return renderResultMessage(task, { mode: 'link' })
+    .embeds![0]!.fields!.map((field) => field.value)
+    .join('\n');
 }
 
 describe('failure reasons given as codes', () => {
@@ -41,7 +43,8 @@ describe('failure reasons given as codes', () => {
       outcome: {
         kind: 'failed',
         code: 'timeout',
-        message: 'Ace Data Cloud did not confirm the request (timeout). It was not sent again, so you are not charged twice; run the command again.',
+        message:
+          'Ace Data Cloud did not confirm the request (timeout). It was not sent again, so you are not charged twice; run the command again.',
       },
     });
     expect(() => assertValidTask(old)).not.toThrow();

@@ -26,7 +26,6 @@ async function image(
   return pipeline.toFormat(format).toBuffer();
 }
 
-
 /** A small PNG whose header claims `width`×`height` (a decompression bomb's shape). */
 async function claimedSizePng(width: number, height: number): Promise<Buffer> {
   const png = Buffer.from(await image(8, 8, 'png'));
@@ -57,7 +56,21 @@ describe('fitTarget', () => {
   });
 
   it('refuses anything that is not WIDTHxHEIGHT', () => {
-    for (const size of [undefined, '', 'small', 'large', '1280×720', '1280X720', '0x720', '1280x', 'x720', '1280x720 ', '-1280x720', '1e3x720', '123456x720']) {
+    for (const size of [
+      undefined,
+      '',
+      'small',
+      'large',
+      '1280×720',
+      '1280X720',
+      '0x720',
+      '1280x',
+      'x720',
+      '1280x720 ',
+      '-1280x720',
+      '1e3x720',
+      '123456x720',
+    ]) {
       expect(fitTarget(size), String(size)).toBeUndefined();
     }
   });
@@ -78,14 +91,22 @@ describe('fitReferenceImage (real sharp, images over HTTP on 127.0.0.1)', () => 
     // Stored as 720×1280 with EXIF orientation 6 (rotate 90°): displayed as 1280×720.
     routes.set('/rotated.jpg', bytes(await image(720, 1280, 'jpeg', { orientation: 6 }), 'image/jpeg'));
     // Noise: no encoder squeezes it under the limit.
-    const large = await sharp(randomBytes(1200 * 1200 * 3), { raw: { width: 1200, height: 1200, channels: 3 } }).png().toBuffer();
+    const large = await sharp(randomBytes(1200 * 1200 * 3), { raw: { width: 1200, height: 1200, channels: 3 } })
+      .png()
+      .toBuffer();
     expect(large.length).toBeGreaterThan(MAX_BYTES);
     routes.set('/large-declared.png', bytes(large, 'image/png'));
     routes.set('/large-chunked.png', bytes(large, 'image/png', { contentLength: false }));
     routes.set('/bomb.png', bytes(await claimedSizePng(20_000, 20_000), 'image/png'));
     routes.set('/not-an-image.png', bytes(Buffer.from('<html>this is not a picture</html>'), 'image/png'));
     routes.set('/truncated.png', bytes((await image(640, 640, 'png')).subarray(0, 200), 'image/png'));
-    routes.set('/drawing.svg', bytes(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64"/></svg>'), 'image/png'));
+    routes.set(
+      '/drawing.svg',
+      bytes(
+        Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64"/></svg>'),
+        'image/png',
+      ),
+    );
     routes.set('/silent.png', (_req, res) => {
       pending.add(res); // never answers
     });
@@ -183,7 +204,11 @@ describe('fitReferenceImage (real sharp, images over HTTP on 127.0.0.1)', () => 
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const outcome = await fitReferenceImage(`http://127.0.0.1:${port}/x.png`, { width: 1280, height: 720 }, { maxBytes: MAX_BYTES, timeoutMs: 2_000 });
+    const outcome = await fitReferenceImage(
+      `http://127.0.0.1:${port}/x.png`,
+      { width: 1280, height: 720 },
+      { maxBytes: MAX_BYTES, timeoutMs: 2_000 },
+    );
     expect(outcome).toMatchObject({ ok: false, reason: 'download_failed' });
   });
 });

@@ -135,7 +135,10 @@ describe('createProgressReporter', () => {
     const timedOut = interactionTask({ state: 'timed_out', outcome: { kind: 'timed_out' } });
     await progress.report(timedOut, { kind: 'finished' });
     const delivered = interactionTask({ state: 'delivered', outcome: { kind: 'succeeded', videoUrl: 'https://x.example/v.mp4' } });
-    await progress.report(delivered, { kind: 'failed', reason: { code: 'not_posted', params: { channelId: '1', reason: 'could not post' } } });
+    await progress.report(delivered, {
+      kind: 'failed',
+      reason: { code: 'not_posted', params: { channelId: '1', reason: 'could not post' } },
+    });
     expect(edits()).toHaveLength(2);
   });
 
@@ -172,15 +175,9 @@ describe('createProgressReporter', () => {
     const progress = reporter();
     const task = interactionTask();
 
-    await Promise.all([
-      progress.report(task, { kind: 'generating', elapsedMs: 0 }),
-      progress.report(task, { kind: 'finished' }),
-    ]);
+    await Promise.all([progress.report(task, { kind: 'generating', elapsedMs: 0 }), progress.report(task, { kind: 'finished' })]);
 
-    expect(edits().map((_, i) => contentOf(i))).toEqual([
-      expect.stringContaining('Generating'),
-      expect.stringContaining('Done'),
-    ]);
+    expect(edits().map((_, i) => contentOf(i))).toEqual([expect.stringContaining('Generating'), expect.stringContaining('Done')]);
   });
 
   it('keeps only the latest waiting view while an edit is in flight, so a slow webhook builds no backlog', async () => {
@@ -189,9 +186,7 @@ describe('createProgressReporter', () => {
     const task = interactionTask();
 
     const first = progress.report(task, { kind: 'queued', position: 9, providerBusy: false });
-    const later = [8, 7, 6, 5, 4, 3].map((position) =>
-      progress.report(task, { kind: 'queued', position, providerBusy: false }),
-    );
+    const later = [8, 7, 6, 5, 4, 3].map((position) => progress.report(task, { kind: 'queued', position, providerBusy: false }));
     const last = progress.report(task, { kind: 'generating', elapsedMs: 0 });
     await Promise.all([first, ...later, last]);
 

@@ -339,11 +339,7 @@ describe('createDiscordPublisher', () => {
     const interrupted = await p.publish(makeTask({ id: 'interrupt1', outcome: { kind: 'interrupted' } }), { lookForExisting: false });
 
     for (const result of [failed, timedOut, interrupted]) expect(result).toMatchObject({ kind: 'posted', mode: 'notice' });
-    expect(posts().map((r) => (r.json as RESTPostAPIChannelMessageJSONBody).nonce)).toEqual([
-      'k3m9q2x7ab',
-      'timedout01-t',
-      'interrupt1',
-    ]);
+    expect(posts().map((r) => (r.json as RESTPostAPIChannelMessageJSONBody).nonce)).toEqual(['k3m9q2x7ab', 'timedout01-t', 'interrupt1']);
     expect(posts().every((r) => r.files.length === 0)).toBe(true);
   });
 
@@ -355,7 +351,12 @@ describe('createDiscordPublisher', () => {
       // Another member quoting our footer must not count.
       { id: '600000000000000003', author: { id: '999999999999999999' }, embeds: footer(`Task ${task.id} · video`), attachments: [] },
       { id: '600000000000000002', author: { id: stub.botUserId }, embeds: footer(`Task ${task.id}x · video`), attachments: [] },
-      { id: '600000000000000001', author: { id: stub.botUserId }, embeds: footer(`Task ${task.id} · video · Ace Data Cloud task y`), attachments: [{ id: '1' }] },
+      {
+        id: '600000000000000001',
+        author: { id: stub.botUserId },
+        embeds: footer(`Task ${task.id} · video · Ace Data Cloud task y`),
+        attachments: [{ id: '1' }],
+      },
     ] as unknown as APIMessage[]);
 
     const result = await publisher().publish(task, { lookForExisting: true });
@@ -371,7 +372,12 @@ describe('createDiscordPublisher', () => {
     video = await startVideoServer({ size: 1024, contentLength: true });
     const task = succeededTask();
     stub.messages.set(task.channelId, [
-      { id: '600000000000000004', author: { id: stub.botUserId }, embeds: [{ footer: { text: `Task ${task.id} · still generating` } }], attachments: [] },
+      {
+        id: '600000000000000004',
+        author: { id: stub.botUserId },
+        embeds: [{ footer: { text: `Task ${task.id} · still generating` } }],
+        attachments: [],
+      },
     ] as unknown as APIMessage[]);
 
     const result = await publisher().publish(task, { lookForExisting: true });

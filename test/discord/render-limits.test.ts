@@ -1,6 +1,14 @@
 import type { APIEmbed } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { cutToFit, ephemeralReplyOptions, renderProgress, renderResultMessage, renderShowcaseMessage, renderStatus, truncate } from '../../src/discord/render.js';
+import {
+  cutToFit,
+  ephemeralReplyOptions,
+  renderProgress,
+  renderResultMessage,
+  renderShowcaseMessage,
+  renderStatus,
+  truncate,
+} from '../../src/discord/render.js';
 import { trickyPrompt, ZWJ_FAMILY } from '../fakes/tricky-prompt.js';
 import { makeTask } from './rest-stub.js';
 
@@ -22,7 +30,9 @@ function expectWithinLimits(body: { content?: string; embeds?: APIEmbed[] }): vo
       expect(field.value.length).toBeLessThanOrEqual(1024);
     }
     const total =
-      (embed.title?.length ?? 0) + (embed.description?.length ?? 0) + (embed.footer?.text.length ?? 0) +
+      (embed.title?.length ?? 0) +
+      (embed.description?.length ?? 0) +
+      (embed.footer?.text.length ?? 0) +
       fields.reduce((sum, f) => sum + f.name.length + f.value.length, 0);
     expect(total).toBeLessThanOrEqual(6000);
   }
@@ -94,7 +104,12 @@ describe.each([
   });
 
   it('the showcase post credits the member without pinging anyone', () => {
-    const task = makeTask({ request: { ...makeTask().request, prompt }, state: 'delivered', resultMessageId: '300000000000000010', outcome: { kind: 'succeeded', videoUrl: VIDEO_URL } });
+    const task = makeTask({
+      request: { ...makeTask().request, prompt },
+      state: 'delivered',
+      resultMessageId: '300000000000000010',
+      outcome: { kind: 'succeeded', videoUrl: VIDEO_URL },
+    });
     for (const mode of ['upload', 'link'] as const) {
       const body = renderShowcaseMessage(task, VIDEO_URL, mode);
       expectWithinLimits(body);

@@ -199,18 +199,30 @@ describe('renderProgress', () => {
     const unix = (ms: number) => Math.ceil(ms / 1000);
     const start = now.getTime() + 180_000;
     const ready = start + 300_000;
-    const both = renderProgress({ kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: ready } }, task, now);
+    const both = renderProgress(
+      { kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: ready } },
+      task,
+      now,
+    );
     expect(both.content).toContain(`Estimated start: <t:${unix(start)}:R>, ready <t:${unix(ready)}:R>.`);
-    const startOnly = renderProgress({ kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: undefined } }, task, now);
+    const startOnly = renderProgress(
+      { kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: undefined } },
+      task,
+      now,
+    );
     expect(startOnly.content).toContain(`Estimated start: <t:${unix(start)}:R>.`);
-    const overdue = renderProgress({ kind: 'queued', position: 1, providerBusy: false, eta: { startAtMs: now.getTime() - 9_000, readyAtMs: undefined } }, task, now);
+    const overdue = renderProgress(
+      { kind: 'queued', position: 1, providerBusy: false, eta: { startAtMs: now.getTime() - 9_000, readyAtMs: undefined } },
+      task,
+      now,
+    );
     expect(overdue.content).toContain(`<t:${unix(now.getTime())}:R>`);
     expect(renderProgress({ kind: 'queued', position: 3, providerBusy: false }, task, now).content).not.toContain('<t:');
 
     const ja = makeTask({ ...task, memberLocale: 'ja' });
-    expect(renderProgress({ kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: ready } }, ja, now).content).toContain(
-      `開始見込み <t:${unix(start)}:R>`,
-    );
+    expect(
+      renderProgress({ kind: 'queued', position: 3, providerBusy: false, eta: { startAtMs: start, readyAtMs: ready } }, ja, now).content,
+    ).toContain(`開始見込み <t:${unix(start)}:R>`);
   });
 
   it('says when a generation should be ready, but not once it is past that time', () => {
@@ -228,7 +240,11 @@ describe('renderProgress', () => {
   });
 
   it('points to the channel and the message when finished', () => {
-    const done = makeTask({ state: 'delivered', outcome: { kind: 'succeeded', videoUrl: VIDEO_URL }, resultMessageId: '500000000000000001' });
+    const done = makeTask({
+      state: 'delivered',
+      outcome: { kind: 'succeeded', videoUrl: VIDEO_URL },
+      resultMessageId: '500000000000000001',
+    });
     const body = renderProgress({ kind: 'finished' }, done, now);
     expect(body.content).toContain(`done — posted in <#${done.channelId}>`.replace('done', 'Done'));
     expect(body.content).toContain(`https://discord.com/channels/${done.guildId}/${done.channelId}/500000000000000001`);
@@ -242,7 +258,11 @@ describe('renderProgress', () => {
   });
 
   it('keeps a long failure message within 2000 characters and inert', () => {
-    const body = renderProgress({ kind: 'failed', reason: { code: 'not_posted', params: { channelId: '1', reason: '@everyone '.repeat(500) } } }, task, now);
+    const body = renderProgress(
+      { kind: 'failed', reason: { code: 'not_posted', params: { channelId: '1', reason: '@everyone '.repeat(500) } } },
+      task,
+      now,
+    );
     expectWithinLimits(body);
     expect(body.content).not.toContain('@everyone');
   });
@@ -319,13 +339,21 @@ describe('a waiting task ended because its result could not be posted', () => {
 
   it('the reply says why, names the missing permissions and offers no button', () => {
     const task = blocked('missing_permissions');
-    const body = renderProgress({ kind: 'delivery_blocked', reason: 'missing_permissions', permissions: ['AttachFiles', 'EmbedLinks'] }, task, now);
+    const body = renderProgress(
+      { kind: 'delivery_blocked', reason: 'missing_permissions', permissions: ['AttachFiles', 'EmbedLinks'] },
+      task,
+      now,
+    );
     expect(body.content).toContain(`\`${task.id}\` was not sent to Ace Data Cloud`);
     expect(body.content).toContain(`<#${task.channelId}>`);
     expect(body.content).toContain('missing: AttachFiles, EmbedLinks');
     expect(body.components).toEqual([]);
-    expect(renderProgress({ kind: 'delivery_blocked', reason: 'channel_gone' }, blocked('channel_gone'), now).content).toMatch(/no longer exists/);
-    expect(renderProgress({ kind: 'delivery_blocked', reason: 'guild_gone' }, blocked('guild_gone'), now).content).toMatch(/no longer in this server/);
+    expect(renderProgress({ kind: 'delivery_blocked', reason: 'channel_gone' }, blocked('channel_gone'), now).content).toMatch(
+      /no longer exists/,
+    );
+    expect(renderProgress({ kind: 'delivery_blocked', reason: 'guild_gone' }, blocked('guild_gone'), now).content).toMatch(
+      /no longer in this server/,
+    );
   });
 
   it("in the member's language", () => {

@@ -147,7 +147,7 @@ describe('downloadVideoUpload', () => {
       expect(result).toEqual({ ok: false, reason: 'download_failed', retryable: true });
     });
 
-    it('follows the CDN\'s redirects to the video, as fetch did', async () => {
+    it("follows the CDN's redirects to the video, as fetch did", async () => {
       const video = videoBytes(50 * KiB);
       const url = await answering((res) => {
         if (res.req.url === '/video.mp4') res.writeHead(302, { location: '/signed/video.mp4?sig=1' }).end();
@@ -159,7 +159,11 @@ describe('downloadVideoUpload', () => {
 
     it('an address that is not http(s) is not retried', async () => {
       for (const url of ['ftp://example.com/a.mp4', 'not a url']) {
-        expect(await downloadVideoUpload(url, MiB, PAYLOAD, 'a.mp4', options)).toEqual({ ok: false, reason: 'download_failed', retryable: false });
+        expect(await downloadVideoUpload(url, MiB, PAYLOAD, 'a.mp4', options)).toEqual({
+          ok: false,
+          reason: 'download_failed',
+          retryable: false,
+        });
       }
     });
   });

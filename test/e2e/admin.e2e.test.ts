@@ -12,7 +12,12 @@ describe('e2e: /sora-admin', { timeout: 60_000 }, () => {
   let general: string;
   let videos: ChannelState;
 
-  const admin = (subcommandGroup: string | undefined, subcommand: string, options: Record<string, OptionInput> = {}, userId = guild.ownerId) =>
+  const admin = (
+    subcommandGroup: string | undefined,
+    subcommand: string,
+    options: Record<string, OptionInput> = {},
+    userId = guild.ownerId,
+  ) =>
     world.discord.sendCommand({
       guildId: guild.id,
       channelId: general,
@@ -24,7 +29,14 @@ describe('e2e: /sora-admin', { timeout: 60_000 }, () => {
     });
 
   const generate = (channelId: string, prompt: string) =>
-    world.discord.sendCommand({ guildId: guild.id, channelId, userId: MEMBER_ID, name: 'sora', subcommand: 'generate', options: { prompt } });
+    world.discord.sendCommand({
+      guildId: guild.id,
+      channelId,
+      userId: MEMBER_ID,
+      name: 'sora',
+      subcommand: 'generate',
+      options: { prompt },
+    });
 
   beforeAll(async () => {
     world = await createWorld();

@@ -8,7 +8,10 @@ const COMMAND = 'Animate with Sora';
 
 /** `npm run deploy-commands` for one guild; asynchronous, as the emulator answering it runs in this process. */
 function deployCommands(world: World, guildId: string): Promise<number | null> {
-  const child = spawn(process.execPath, ['dist/src/deploy-commands.js'], { env: { ...world.env, DISCORD_GUILD_ID: guildId }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['dist/src/deploy-commands.js'], {
+    env: { ...world.env, DISCORD_GUILD_ID: guildId },
+    stdio: 'ignore',
+  });
   return new Promise((resolve) => child.once('exit', resolve));
 }
 
@@ -179,7 +182,14 @@ describe('e2e: “Animate with Sora” (message context menu)', { timeout: 60_00
 
   it('on a model taking one image: sends the first and says the others were left out', async () => {
     const admin = await ephemeralText(
-      world.discord.sendCommand({ guildId: guild.id, channelId: general, userId: guild.ownerId, name: 'sora-admin', subcommand: 'defaults', options: { model: 'kling-v2-6' } }),
+      world.discord.sendCommand({
+        guildId: guild.id,
+        channelId: general,
+        userId: guild.ownerId,
+        name: 'sora-admin',
+        subcommand: 'defaults',
+        options: { model: 'kling-v2-6' },
+      }),
     );
     expect(admin).toContain('kling-v2-6');
     const message = threePhotos('three dogs');
@@ -188,7 +198,11 @@ describe('e2e: “Animate with Sora” (message context menu)', { timeout: 60_00
     const prompt = 'the first dog jumps';
     const answer = await ephemeralText(world.discord.submitModal(opened, { prompt }));
     expect(answer).toContain('takes at most 1 reference image(s), so only the first 1 of the message’s 3 images were used.');
-    await waitUntil(() => world.ace.requestsTo('/kling/videos').find((r) => (r.body as { prompt?: unknown }).prompt === prompt), WAIT_MS, 'the Kling submit');
+    await waitUntil(
+      () => world.ace.requestsTo('/kling/videos').find((r) => (r.body as { prompt?: unknown }).prompt === prompt),
+      WAIT_MS,
+      'the Kling submit',
+    );
     const sent = world.ace.requestsTo('/kling/videos').filter((r) => (r.body as { prompt?: unknown }).prompt === prompt);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.body).toMatchObject({ action: 'image2video', start_image_url: imageUrls(message)[0] });

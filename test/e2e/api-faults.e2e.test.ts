@@ -142,7 +142,12 @@ describe('e2e: Ace Data Cloud faults (status retries, submit outcomes, circuit b
     const cases: { name: string; fault: EmulatorFault; code: string; accepted: boolean }[] = [
       { name: '500 api error', fault: apiErrorFault(500, 'api_error', 'Internal error.'), code: 'api_error', accepted: false },
       { name: 'a timeout', fault: { kind: 'delay', delayMs: REQUEST_TIMEOUT_MS + 1_000 }, code: 'timeout', accepted: true },
-      { name: 'a connection dropped after the API took it', fault: { kind: 'drop', afterProcessing: true }, code: 'network_error', accepted: true },
+      {
+        name: 'a connection dropped after the API took it',
+        fault: { kind: 'drop', afterProcessing: true },
+        code: 'network_error',
+        accepted: true,
+      },
     ];
     for (const { name, fault, code, accepted } of cases) {
       it(`submit answered with ${name}`, async () => {
@@ -203,7 +208,10 @@ describe('e2e: Ace Data Cloud faults (status retries, submit outcomes, circuit b
     expect(firstMessage.attachments).toHaveLength(1);
     expect(secondMessage.attachments).toHaveLength(1);
 
-    const later = world.ace.requestsTo('/sora/videos').slice(submitsBefore).filter((s) => s !== refused);
+    const later = world.ace
+      .requestsTo('/sora/videos')
+      .slice(submitsBefore)
+      .filter((s) => s !== refused);
     // Nothing was sent during the cool-down (submits after a slow test machine's second refusal are later still).
     for (const submit of later) expect(submit.timeMs - refused.timeMs).toBeGreaterThanOrEqual(COOLDOWN_MS - 20);
     for (const prompt of [first, second]) {

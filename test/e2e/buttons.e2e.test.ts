@@ -39,7 +39,14 @@ describe('e2e: result buttons', { timeout: 60_000 }, () => {
     });
     expect(await ephemeralText(set)).toMatch(/Showcase channel set/);
 
-    world.discord.sendCommand({ guildId: guild.id, channelId: general, userId: MEMBER_ID, name: 'sora', subcommand: 'generate', options: { prompt: 'a paper boat on a river' } });
+    world.discord.sendCommand({
+      guildId: guild.id,
+      channelId: general,
+      userId: MEMBER_ID,
+      name: 'sora',
+      subcommand: 'generate',
+      options: { prompt: 'a paper boat on a river' },
+    });
     const first = await world.discord.waitForMessage(general, (m) => resultFooterOf(m)?.marker === 'video', WAIT_MS);
     const buttons = JSON.stringify(first.components);
     for (const action of ['regen', 'remix', 'share', 'delete']) expect(buttons).toContain(`sora:${action}:`);
@@ -59,7 +66,11 @@ describe('e2e: result buttons', { timeout: 60_000 }, () => {
     expect(world.discord.message(second.id)).toBeDefined();
     const del = click(second.id, 'delete');
     expect(await ephemeralText(del)).toMatch(/Deleted/);
-    await world.discord.waitFor(() => !world.discord.channelMessages(general).some((m) => m.id === second.id), WAIT_MS, 'the deleted message');
+    await world.discord.waitFor(
+      () => !world.discord.channelMessages(general).some((m) => m.id === second.id),
+      WAIT_MS,
+      'the deleted message',
+    );
 
     // Share: posted once in the showcase channel; a second press is refused.
     const share = click(first.id, 'share');

@@ -43,17 +43,11 @@ async function newWorld(options: WorldOptions = {}): Promise<World> {
     discord: { ackDeadlineMs: 10_000, ...options.discord },
   });
   worlds.push(world);
-  world.ace.setTaskPlanner((body) =>
-    String(body.prompt).startsWith(SLOW) ? { generationTimeMs: SLOW_GENERATION_MS } : undefined,
-  );
+  world.ace.setTaskPlanner((body) => (String(body.prompt).startsWith(SLOW) ? { generationTimeMs: SLOW_GENERATION_MS } : undefined));
   return world;
 }
 
-function generate(
-  world: World,
-  prompt: string,
-  options: { guildIndex?: number; tokenTtlMs?: number } = {},
-): InteractionHandle {
+function generate(world: World, prompt: string, options: { guildIndex?: number; tokenTtlMs?: number } = {}): InteractionHandle {
   const guild = world.guilds[options.guildIndex ?? 0]!;
   const handle = world.discord.sendCommand({
     guildId: guild.id,
@@ -172,7 +166,10 @@ describe('e2e: kill -9 and restart on the same store', () => {
 
       // Submitting at the kill: the provider did accept it, yet it is neither resubmitted nor followed.
       expect(submitsOf(world.ace, submittingPrompt), 'submitting task: submits').toHaveLength(1);
-      expect(world.ace.requests.some((r) => idsAskedIn(r).includes(lost.id)), 'submitting task: polled').toBe(false);
+      expect(
+        world.ace.requests.some((r) => idsAskedIn(r).includes(lost.id)),
+        'submitting task: polled',
+      ).toBe(false);
       const notices = world.discord.channelMessages(channelId).filter((m) => resultFooterOf(m)?.marker === 'interrupted');
       expect(notices, 'submitting task: "interrupted" messages').toHaveLength(1);
       expectResultMessage(world, notices[0], 'interrupted', 'submitting task');
@@ -197,7 +194,10 @@ describe('e2e: kill -9 and restart on the same store', () => {
       await settle(SETTLE_MS);
 
       expect(submitsOf(world.ace, droppedPrompt), 'dropped answer: submits').toHaveLength(1);
-      expect(world.ace.requests.some((r) => idsAskedIn(r).includes(accepted.id)), 'dropped answer: polled').toBe(false);
+      expect(
+        world.ace.requests.some((r) => idsAskedIn(r).includes(accepted.id)),
+        'dropped answer: polled',
+      ).toBe(false);
       const messages = world.discord.channelMessages(channelId);
       expect(messages).toHaveLength(4);
       expectResultMessage(world, messages[3], 'failed', 'dropped answer');
@@ -274,9 +274,10 @@ describe('e2e: kill -9 and restart on the same store', () => {
       }
 
       // Answer lost: the restart found the message in the channel and recorded it.
-      expect(messagesFor(world, firstChannel, answerLostId).map((m) => m.id), 'answer lost: messages').toEqual([
-        createdBeforeKill!.id,
-      ]);
+      expect(
+        messagesFor(world, firstChannel, answerLostId).map((m) => m.id),
+        'answer lost: messages',
+      ).toEqual([createdBeforeKill!.id]);
       expectResultMessage(world, createdBeforeKill, 'video', 'answer lost');
       expect(answerLostReply.content, 'answer lost: the recorded message').toContain(createdBeforeKill!.id);
 

@@ -168,7 +168,14 @@ describe('e2e: delivery guards across a restart', { timeout: 90_000 }, () => {
     const guild = world.guilds[0]!;
     const side = world.discord.addChannel(guild.id, { name: 'side' }).id;
     const generate = (prompt: string, channelId: string) =>
-      world.discord.sendCommand({ guildId: guild.id, channelId, userId: MEMBER_ID, name: 'sora', subcommand: 'generate', options: { prompt } });
+      world.discord.sendCommand({
+        guildId: guild.id,
+        channelId,
+        userId: MEMBER_ID,
+        name: 'sora',
+        subcommand: 'generate',
+        options: { prompt },
+      });
     world.ace.setGenerationTimeMs(10 * 60_000);
     generate('holds the slot', world.channelOf(guild));
     await world.discord.waitFor(() => world.ace.requestsTo('/sora/videos').length === 1, WAIT_MS, 'the first submit');

@@ -148,7 +148,11 @@ describe('e2e: delivering results (failures, large videos, mentions, deleted cha
   it('pings only the member: a prompt with @everyone, @here, a user and a role pings nobody else', async () => {
     const prompt = `@everyone @here <@${OTHER_MEMBER_ID}> <@&${guild.memberRoleId}> look at this`;
     generate(prompt);
-    const message = await world.discord.waitForMessage(channelId, (m) => m.embeds[0]?.description?.includes('look at this') ?? false, WAIT_MS);
+    const message = await world.discord.waitForMessage(
+      channelId,
+      (m) => m.embeds[0]?.description?.includes('look at this') ?? false,
+      WAIT_MS,
+    );
 
     expect(message.attachments).toHaveLength(1);
     expect(message.content).toBe(`<@${MEMBER_ID}> your video is ready.`);

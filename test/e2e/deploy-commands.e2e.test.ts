@@ -47,7 +47,12 @@ describe('e2e: npm run deploy-commands', () => {
   it('needs only the Discord token: no Ace Data Cloud token, no store', async () => {
     const guild = world.guilds[0]!;
     const child = spawn(process.execPath, ['dist/src/deploy-commands.js'], {
-      env: { PATH: process.env.PATH ?? '', DISCORD_TOKEN: world.env.DISCORD_TOKEN!, DISCORD_API_URL: world.env.DISCORD_API_URL!, DISCORD_GUILD_ID: guild.id },
+      env: {
+        PATH: process.env.PATH ?? '',
+        DISCORD_TOKEN: world.env.DISCORD_TOKEN!,
+        DISCORD_API_URL: world.env.DISCORD_API_URL!,
+        DISCORD_GUILD_ID: guild.id,
+      },
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -120,10 +120,14 @@ describe('e2e: video download faults', { timeout: 90_000 }, () => {
     world.ace.failNext(VIDEO_DOWNLOAD_PATH, { kind: 'respond', status: 503, body: { error: 'busy' } }, 2);
     generate(prompt);
     // The first 503 was answered: the bot now waits before its second try.
-    await waitUntil(() => {
-      const task = taskOf(prompt);
-      return task && downloadsOf(task).some((r) => r.status === 503);
-    }, WAIT_MS, 'the first failed download');
+    await waitUntil(
+      () => {
+        const task = taskOf(prompt);
+        return task && downloadsOf(task).some((r) => r.status === 503);
+      },
+      WAIT_MS,
+      'the first failed download',
+    );
     await crashBot(world);
     expect(messagesFor(prompt)).toHaveLength(0);
 

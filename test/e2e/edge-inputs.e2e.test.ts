@@ -53,7 +53,14 @@ describe('e2e: edge inputs (invisible prompts, prompts at the limit, a 429 on th
   let showcase: ChannelState;
 
   const generate = (prompt: string): InteractionHandle =>
-    world.discord.sendCommand({ guildId: guild.id, channelId, userId: MEMBER_ID, name: 'sora', subcommand: 'generate', options: { prompt } });
+    world.discord.sendCommand({
+      guildId: guild.id,
+      channelId,
+      userId: MEMBER_ID,
+      name: 'sora',
+      subcommand: 'generate',
+      options: { prompt },
+    });
 
   const submitsWith = (prompt: string) =>
     world.ace.requestsTo('/sora/videos').filter((r) => (r.body as { prompt?: unknown } | undefined)?.prompt === prompt);

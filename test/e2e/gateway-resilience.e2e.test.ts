@@ -1,16 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InteractionHandle, RecordedMessage } from '../emulators/discord/index.js';
 import { GatewayOp } from '../emulators/discord/index.js';
-import {
-  createWorld,
-  freePort,
-  idsAskedIn,
-  MEMBER_ID,
-  resultFooterOf,
-  settle,
-  waitUntil,
-  type World,
-} from './harness.js';
+import { createWorld, freePort, idsAskedIn, MEMBER_ID, resultFooterOf, settle, waitUntil, type World } from './harness.js';
 
 /**
  * Gateway resilience (issue 11, item 3): the real bot process loses its gateway connection while
@@ -84,9 +75,7 @@ async function startWorld(): Promise<Running> {
   const port = await freePort();
   const world = await createWorld({ ace: { generationTimeMs: 2500 }, env: { HTTP_PORT: String(port) } });
   worlds.push(world);
-  world.ace.setTaskPlanner((body) =>
-    String(body.prompt).startsWith(SLOW) ? { generationTimeMs: SLOW_GENERATION_MS } : undefined,
-  );
+  world.ace.setTaskPlanner((body) => (String(body.prompt).startsWith(SLOW) ? { generationTimeMs: SLOW_GENERATION_MS } : undefined));
   await world.startBot();
   return { world, channelId: world.channelOf(world.guilds[0]!), readyzUrl: `http://127.0.0.1:${port}/readyz` };
 }
@@ -162,7 +151,11 @@ async function survives(disruption: Disruption): Promise<void> {
     disruption.cause(world);
 
     // The bot is back on a socket and asked to RESUME (or IDENTIFY); the emulator holds the answer.
-    await discord.waitFor(() => discord.framesReceived(handshake).length > handshakesBefore, WAIT_MS, `${disruption.name}: the bot's op ${handshake}`);
+    await discord.waitFor(
+      () => discord.framesReceived(handshake).length > handshakesBefore,
+      WAIT_MS,
+      `${disruption.name}: the bot's op ${handshake}`,
+    );
     expect(discord.isGatewayConnected).toBe(false);
     const notReady = await readyz(run.readyzUrl);
     expect(notReady.status).toBe(503);
@@ -225,7 +218,10 @@ async function survives(disruption: Disruption): Promise<void> {
   const results = discord.channelMessages(run.channelId).filter((m) => resultFooterOf(m) !== undefined);
   expect(results).toHaveLength(allIds.length);
   expect(world.bot!.child.exitCode).toBeNull();
-  expect(world.bot!.logs.filter((l) => l.level >= 50).map((l) => l.msg), 'error logs of the bot').toEqual([]);
+  expect(
+    world.bot!.logs.filter((l) => l.level >= 50).map((l) => l.msg),
+    'error logs of the bot',
+  ).toEqual([]);
 }
 
 /** /readyz answers 200 again (the shard is ready), within a generous wait. */

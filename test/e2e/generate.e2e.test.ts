@@ -21,7 +21,13 @@ describe('e2e: /sora generate, happy path', () => {
       userId: MEMBER_ID,
       name: 'sora',
       subcommand: 'generate',
-      options: { prompt: 'a red fox running through snow @everyone', model: 'sora-2-pro', duration: 15, orientation: 'portrait', size: 'large' },
+      options: {
+        prompt: 'a red fox running through snow @everyone',
+        model: 'sora-2-pro',
+        duration: 15,
+        orientation: 'portrait',
+        size: 'large',
+      },
     });
     await handle.waitForAck();
     expect(handle.ackLatencyMs).toBeLessThan(3000);

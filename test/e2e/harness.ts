@@ -197,11 +197,7 @@ function spawnBot(env: Record<string, string>): BotProcess {
 // ---- helpers for crash, restart and scale scenarios (additions) ----
 
 /** Resolves once `predicate` returns a value (checked every 20 ms): for state an emulator does not announce. */
-export function waitUntil<T>(
-  predicate: () => T | undefined | null | false,
-  timeoutMs = 10_000,
-  what = 'a condition',
-): Promise<T> {
+export function waitUntil<T>(predicate: () => T | undefined | null | false, timeoutMs = 10_000, what = 'a condition'): Promise<T> {
   return new Promise((resolve, reject) => {
     const startedAt = Date.now();
     const check = () => {
@@ -250,7 +246,10 @@ export function waitForDiscordRequestArrival(
     const onRequest = (req: IncomingMessage) => {
       const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
       if (!pathname.startsWith('/api/v10/')) return;
-      const arriving: ArrivingRequest = { method: (req.method ?? 'GET').toUpperCase(), path: decodeURIComponent(pathname.slice('/api/v10'.length)) };
+      const arriving: ArrivingRequest = {
+        method: (req.method ?? 'GET').toUpperCase(),
+        path: decodeURIComponent(pathname.slice('/api/v10'.length)),
+      };
       if (!predicate(arriving)) return;
       clearTimeout(timer);
       server.off('request', onRequest);
@@ -287,7 +286,10 @@ export interface ResultFooter {
 /** Reads the bot's result footer from a message's embeds (undefined for any other message). */
 export function resultFooterOf(message: { embeds: ReadonlyArray<{ footer?: { text?: string } }> }): ResultFooter | undefined {
   for (const embed of message.embeds) {
-    const match = /^Task (\S+) · (video|failed|still generating|interrupted)(?: · (?!Ace Data Cloud)[\w.-]+)?(?: · Ace Data Cloud task (\S+))?/.exec(embed.footer?.text ?? '');
+    const match =
+      /^Task (\S+) · (video|failed|still generating|interrupted)(?: · (?!Ace Data Cloud)[\w.-]+)?(?: · Ace Data Cloud task (\S+))?/.exec(
+        embed.footer?.text ?? '',
+      );
     if (match) return { taskId: match[1]!, marker: match[2]!, providerTaskId: match[3] };
   }
   return undefined;

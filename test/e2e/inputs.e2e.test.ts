@@ -34,7 +34,13 @@ describe('e2e: what members type (options, refusals, status, history)', { timeou
   const send = (
     guild: GuildState | null,
     options: Record<string, OptionInput>,
-    extra: { attachments?: Record<string, AttachmentInput>; appPermissions?: bigint; channelId?: string; userId?: string; subcommand?: string } = {},
+    extra: {
+      attachments?: Record<string, AttachmentInput>;
+      appPermissions?: bigint;
+      channelId?: string;
+      userId?: string;
+      subcommand?: string;
+    } = {},
   ): InteractionHandle =>
     world.discord.sendCommand({
       ...(guild ? { guildId: guild.id, channelId: extra.channelId ?? world.channelOf(guild) } : {}),
@@ -86,11 +92,7 @@ describe('e2e: what members type (options, refusals, status, history)', { timeou
     const imageUrl = Object.values(resolved.attachments)[0]!.url;
 
     const channelId = world.channelOf(home);
-    const message = await world.discord.waitForMessage(
-      channelId,
-      (m) => m.embeds[0]?.description === prompt,
-      WAIT_MS,
-    );
+    const message = await world.discord.waitForMessage(channelId, (m) => m.embeds[0]?.description === prompt, WAIT_MS);
     const submits = submitsWithPrompt(prompt);
     expect(submits).toHaveLength(1);
     expect(submits[0]!.body).toEqual({
@@ -119,11 +121,7 @@ describe('e2e: what members type (options, refusals, status, history)', { timeou
   });
 
   it('refuses an attachment that is not an image', async () => {
-    const text = await refused(
-      home,
-      { prompt: 'from my notes' },
-      { attachments: { image: { filename: 'notes.txt', size: 300 } } },
-    );
+    const text = await refused(home, { prompt: 'from my notes' }, { attachments: { image: { filename: 'notes.txt', size: 300 } } });
     expect(text).toMatch(/"notes\.txt" is not a PNG, JPEG, WebP or GIF image/);
   });
 

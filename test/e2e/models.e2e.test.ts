@@ -107,13 +107,38 @@ describe('e2e: one generation per service through the real bot', { timeout: 120_
 
   // One model of each service with options it takes, and the body its service must receive.
   const cases: Array<{ model: string; options: Record<string, OptionInput>; path: string; body: Record<string, unknown> }> = [
-    { model: 'veo31', options: { orientation: 'portrait', size: '4k' }, path: '/veo/videos', body: { action: 'text2video', model: 'veo31', aspect_ratio: '9:16', resolution: '4k' } },
-    { model: 'kling-v2-6', options: { duration: 10, orientation: 'square', size: 'pro', avoid: 'blur' }, path: '/kling/videos', body: { action: 'text2video', model: 'kling-v2-6', duration: 10, aspect_ratio: '1:1', mode: 'pro', negative_prompt: 'blur' } },
-    { model: 'seedance-2-0-fast', options: { duration: 6, size: '480p' }, path: '/seedance/videos', body: { model: 'doubao-seedance-2-0-fast-260128', duration: 6, resolution: '480p', ratio: '16:9' } },
+    {
+      model: 'veo31',
+      options: { orientation: 'portrait', size: '4k' },
+      path: '/veo/videos',
+      body: { action: 'text2video', model: 'veo31', aspect_ratio: '9:16', resolution: '4k' },
+    },
+    {
+      model: 'kling-v2-6',
+      options: { duration: 10, orientation: 'square', size: 'pro', avoid: 'blur' },
+      path: '/kling/videos',
+      body: { action: 'text2video', model: 'kling-v2-6', duration: 10, aspect_ratio: '1:1', mode: 'pro', negative_prompt: 'blur' },
+    },
+    {
+      model: 'seedance-2-0-fast',
+      options: { duration: 6, size: '480p' },
+      path: '/seedance/videos',
+      body: { model: 'doubao-seedance-2-0-fast-260128', duration: 6, resolution: '480p', ratio: '16:9' },
+    },
     { model: 'hailuo', options: {}, path: '/hailuo/videos', body: { action: 'generate', model: 'minimax-t2v' } },
-    { model: 'wan2.6', options: { duration: 15, size: '1080p' }, path: '/wan/videos', body: { action: 'text2video', model: 'wan2.6-t2v', duration: 15, resolution: '1080P' } },
+    {
+      model: 'wan2.6',
+      options: { duration: 15, size: '1080p' },
+      path: '/wan/videos',
+      body: { action: 'text2video', model: 'wan2.6-t2v', duration: 15, resolution: '1080P' },
+    },
     { model: 'luma', options: { orientation: 'portrait' }, path: '/luma/videos', body: { action: 'generate', aspect_ratio: '9:16' } },
-    { model: 'sora-2', options: { duration: 15, size: 'large' }, path: '/sora/videos', body: { model: 'sora-2', duration: 15, orientation: 'landscape', size: 'large' } },
+    {
+      model: 'sora-2',
+      options: { duration: 15, size: 'large' },
+      path: '/sora/videos',
+      body: { model: 'sora-2', duration: 15, orientation: 'landscape', size: 'large' },
+    },
   ];
 
   it('submits to each service in its own shape, polls each tasks endpoint, and delivers each video once', async () => {
@@ -133,7 +158,10 @@ describe('e2e: one generation per service through the real bot', { timeout: 120_
       const submits = world.ace.requestsTo(path);
       expect(submits, path).toHaveLength(1);
       expect(submits[0]!.body, path).toMatchObject({ ...body, async: true });
-      const prompt = path === '/seedance/videos' ? (submits[0]!.body as { content: { text?: string }[] }).content[0]?.text : (submits[0]!.body as { prompt?: string }).prompt;
+      const prompt =
+        path === '/seedance/videos'
+          ? (submits[0]!.body as { content: { text?: string }[] }).content[0]?.text
+          : (submits[0]!.body as { prompt?: string }).prompt;
       expect(prompt).toBe(`a test of ${model}`);
       expect(world.ace.requestsTo(path.replace('/videos', '/tasks')).length, path).toBeGreaterThan(0);
       const message = messages.find((m) => m.embeds[0]?.description?.includes(`a test of ${model}`));
@@ -218,14 +246,22 @@ describe('e2e: Sora retired upstream while other models keep working', { timeout
 
     // Nothing else stopped: Kling and the default model still make videos.
     generateIn(world, guild, { prompt: 'kling works', model: 'kling-v2-6' });
-    await world.discord.waitForMessage(general, (m) => resultFooterOf(m)?.marker === 'video' && (m.embeds[0]?.description ?? '').includes('kling works'), WAIT_MS);
+    await world.discord.waitForMessage(
+      general,
+      (m) => resultFooterOf(m)?.marker === 'video' && (m.embeds[0]?.description ?? '').includes('kling works'),
+      WAIT_MS,
+    );
 
     // The switch button runs the same prompt on the server's default model, for its member only.
     const first = failures.find((m) => (m.embeds[0]?.description ?? '').includes('sora one'))!;
     const taskId = resultFooterOf(first)!.taskId;
     const press = world.discord.sendButton({ messageId: first.id, customId: `sora:switch-model:${taskId}`, userId: MEMBER_ID });
     expect(await ephemeralText(press)).toMatch(/Queued|position|Generating/);
-    await world.discord.waitForMessage(general, (m) => resultFooterOf(m)?.marker === 'video' && (m.embeds[0]?.description ?? '').includes('sora one'), WAIT_MS);
+    await world.discord.waitForMessage(
+      general,
+      (m) => resultFooterOf(m)?.marker === 'video' && (m.embeds[0]?.description ?? '').includes('sora one'),
+      WAIT_MS,
+    );
     const veo = world.ace.requestsTo('/veo/videos');
     expect(veo.at(-1)!.body).toMatchObject({ model: 'veo31-fast', prompt: 'sora one' });
     expect(world.ace.requestsTo('/sora/videos')).toHaveLength(1);
@@ -256,7 +292,16 @@ describe('e2e: a server default model', { timeout: 60_000 }, () => {
     const guild = world.guilds[0]!;
     const general = world.channelOf(guild);
     const admin = (subcommand: string, options: Record<string, OptionInput> = {}) =>
-      ephemeralText(world.discord.sendCommand({ guildId: guild.id, channelId: general, userId: guild.ownerId, name: 'sora-admin', subcommand, options }));
+      ephemeralText(
+        world.discord.sendCommand({
+          guildId: guild.id,
+          channelId: general,
+          userId: guild.ownerId,
+          name: 'sora-admin',
+          subcommand,
+          options,
+        }),
+      );
 
     expect(await admin('defaults', { model: 'kling-v2-6', duration: 7 })).toContain('`kling-v2-6` makes videos of 5, 10 seconds, not 7.');
     expect(await admin('defaults', { model: 'kling-v2-6', duration: 10 })).toContain('kling-v2-6 · 10 s');

@@ -139,9 +139,7 @@ describe.skipIf(!redisAvailable)('e2e: two bot processes, one shard each, on one
       const handles = prompts.map(({ guild, prompt }) => generate(world, guild, prompt));
       await Promise.all(handles.map((h) => h.waitForOriginal((m) => m.content.startsWith('⏳ Queued'), WAIT_MS)));
       for (const { prompt } of blockers) world.ace.finishTask(providerTaskIdOf(world, prompt)!);
-      await Promise.all(
-        [...blockerHandles, ...handles].map((h) => h.waitForOriginal((m) => m.content.startsWith('✅ Done'), WAIT_MS)),
-      );
+      await Promise.all([...blockerHandles, ...handles].map((h) => h.waitForOriginal((m) => m.content.startsWith('✅ Done'), WAIT_MS)));
       await settle(1_000);
 
       // Two processes with a local cap of 2 each would run 4 at once; the shared slots keep it at 2.

@@ -25,14 +25,18 @@ describe('e2e: every service end to end with an image, on callbacks, and failing
       ...(withImage ? { attachments: { image: { filename: 'still.png', size: 4096, width: 1280, height: 720 } } } : {}),
     });
 
-  const submitOf = (prompt: string) => world.ace.requests.find((r) => r.path.endsWith('/videos') && JSON.stringify(r.body).includes(prompt));
+  const submitOf = (prompt: string) =>
+    world.ace.requests.find((r) => r.path.endsWith('/videos') && JSON.stringify(r.body).includes(prompt));
 
   beforeAll(async () => {
     world = await createWorld({
       env: { MAX_ACTIVE_GENERATIONS: '14', GUILD_MAX_ACTIVE_GENERATIONS: '14', MEMBER_DAILY_QUOTA: '0', MEMBER_COOLDOWN_SECONDS: '0' },
       ace: {
         generationTimeMs: 500,
-        planner: (body) => (JSON.stringify(body).includes('(fail)') ? { outcome: 'failed', errorCode: 'content_policy', errorMessage: FAILURE_MESSAGE } : undefined),
+        planner: (body) =>
+          JSON.stringify(body).includes('(fail)')
+            ? { outcome: 'failed', errorCode: 'content_policy', errorMessage: FAILURE_MESSAGE }
+            : undefined,
       },
     });
     guild = world.guilds[0]!;
@@ -57,7 +61,9 @@ describe('e2e: every service end to end with an image, on callbacks, and failing
       const prompt = `an image of ${model} comes alive`;
       const submit = submitOf(prompt);
       expect(submit, model).toBeDefined();
-      const imageUrl = Object.values((handle.payload.data as { resolved: { attachments: Record<string, { url: string }> } }).resolved.attachments)[0]!.url;
+      const imageUrl = Object.values(
+        (handle.payload.data as { resolved: { attachments: Record<string, { url: string }> } }).resolved.attachments,
+      )[0]!.url;
       expect(JSON.stringify(submit!.body), `${model} carries the image`).toContain(imageUrl);
       const callbackUrl = String((submit!.body as { callback_url?: unknown }).callback_url);
       expect(callbackUrl, model).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callbacks\//);
@@ -77,11 +83,16 @@ describe('e2e: every service end to end with an image, on callbacks, and failing
       expect(reply.content, model).toContain(FAILURE_MESSAGE);
     }
     // Each failure came on its callback and was taken (Sora's failure body has a task_id, the others' none).
-    expect(world.ace.callbacks.filter((c) => JSON.stringify(c.body).includes(FAILURE_MESSAGE)).map((c) => c.status)).toEqual(MODELS.map(() => 200));
+    expect(world.ace.callbacks.filter((c) => JSON.stringify(c.body).includes(FAILURE_MESSAGE)).map((c) => c.status)).toEqual(
+      MODELS.map(() => 200),
+    );
     await settle(500);
     for (const { model } of handles) {
       const posted = world.discord.channelMessages(channelId).filter((m) => JSON.stringify(m).includes(`${model} is refused`));
-      expect(posted.every((m) => m.attachments.length === 0), model).toBe(true);
+      expect(
+        posted.every((m) => m.attachments.length === 0),
+        model,
+      ).toBe(true);
       expect(posted.length, model).toBeLessThanOrEqual(1);
     }
   });

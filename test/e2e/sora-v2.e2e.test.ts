@@ -6,7 +6,9 @@ import { createWorld, ephemeralText, MEMBER_ID, settle, type World } from './har
 const WAIT_MS = 15_000;
 
 async function png(width: number, height: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 4, background: { r: 40, g: 160, b: 90, alpha: 1 } } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 4, background: { r: 40, g: 160, b: 90, alpha: 1 } } })
+    .png()
+    .toBuffer();
 }
 
 describe('e2e: Sora v2 reference images are fitted to the requested pixel size', { timeout: 60_000 }, () => {
@@ -28,7 +30,8 @@ describe('e2e: Sora v2 reference images are fitted to the requested pixel size',
   const submitsWithPrompt = (prompt: string) =>
     world.ace.requestsTo('/sora/videos').filter((r) => (r.body as { prompt?: unknown } | undefined)?.prompt === prompt);
 
-  const resultFor = (prompt: string) => world.discord.waitForMessage(channelId, (m) => m.content.includes(MEMBER_ID) && JSON.stringify(m.embeds).includes(prompt), WAIT_MS);
+  const resultFor = (prompt: string) =>
+    world.discord.waitForMessage(channelId, (m) => m.content.includes(MEMBER_ID) && JSON.stringify(m.embeds).includes(prompt), WAIT_MS);
 
   beforeAll(async () => {
     world = await createWorld({ env: { VIDEO_MODELS: 'sora-2-v2,veo31-fast', DEFAULT_VIDEO_MODEL: 'veo31-fast' } });
@@ -83,14 +86,18 @@ describe('e2e: Sora v2 reference images are fitted to the requested pixel size',
     await resultFor(prompt);
     const submits = submitsWithPrompt(prompt);
     expect(submits).toHaveLength(1);
-    const memberUrl = (handle.payload as { data: { resolved: { attachments: Record<string, { url: string }> } } }).data.resolved.attachments;
+    const memberUrl = (handle.payload as { data: { resolved: { attachments: Record<string, { url: string }> } } }).data.resolved
+      .attachments;
     expect((submits[0]!.body as { image_urls?: string[] }).image_urls).toEqual([Object.values(memberUrl)[0]!.url]);
     expect(handle.followUps.filter((m) => m.attachments.length > 0)).toHaveLength(0);
   });
 
   it('refuses an attachment that is not an image, before anything is sent to Ace Data Cloud', async () => {
     const prompt = 'this should never be submitted';
-    const text = await ephemeralText(generate(prompt, '720x1280', { filename: 'fake.png', data: Buffer.from('not a picture at all') }), WAIT_MS);
+    const text = await ephemeralText(
+      generate(prompt, '720x1280', { filename: 'fake.png', data: Buffer.from('not a picture at all') }),
+      WAIT_MS,
+    );
     expect(text).toMatch(/^⚠️ .*could not be read as a PNG, JPEG, WebP or GIF image/);
     await settle(300);
     expect(submitsWithPrompt(prompt)).toHaveLength(0);

@@ -32,9 +32,7 @@ function generate(world: World, prompt: string): InteractionHandle {
 }
 
 function submitsOf(world: World, prompt: string) {
-  return world.ace
-    .requestsTo('/sora/videos')
-    .filter((r) => (r.body as { prompt?: unknown } | undefined)?.prompt === prompt);
+  return world.ace.requestsTo('/sora/videos').filter((r) => (r.body as { prompt?: unknown } | undefined)?.prompt === prompt);
 }
 
 /** Generates one video and checks it was submitted once and posted once. */
@@ -51,41 +49,37 @@ async function expectOneDelivery(world: World, prompt: string): Promise<void> {
 }
 
 describe('e2e: one bot process per sqlite file', () => {
-  it(
-    'a second process on the same file exits non-zero naming the file and Redis; the first keeps serving; after kill -9 of the first a new one starts',
-    async () => {
-      const world = await createWorld({ discord: { ackDeadlineMs: 10_000 } });
-      worlds.push(world);
-      const storePath = world.storeUrl.replace(/^sqlite:\/\//, '');
-      await world.startBot();
+  it('a second process on the same file exits non-zero naming the file and Redis; the first keeps serving; after kill -9 of the first a new one starts', async () => {
+    const world = await createWorld({ discord: { ackDeadlineMs: 10_000 } });
+    worlds.push(world);
+    const storePath = world.storeUrl.replace(/^sqlite:\/\//, '');
+    await world.startBot();
 
-      const second = spawnExtraBot(world);
-      const code = await Promise.race([
-        second.exited,
-        second.waitForLog((line) => line.msg === 'ready to serve commands', WAIT_MS).then(async () => {
+    const second = spawnExtraBot(world);
+    const code = await Promise.race([
+      second.exited,
+      second
+        .waitForLog((line) => line.msg === 'ready to serve commands', WAIT_MS)
+        .then(async () => {
           await second.kill('SIGKILL');
           return 'ready';
         }),
-      ]);
-      expect(code, 'the second process exits by itself, with a non-zero code').toSatisfy(
-        (c) => typeof c === 'number' && c !== 0,
-      );
-      const fatal = second.logs.find((line) => line.msg === 'could not start');
-      expect(fatal, `the second process's logs: ${JSON.stringify(second.logs.slice(-3))}`).toBeDefined();
-      const message = String((fatal!.err as { message?: unknown } | undefined)?.message);
-      expect(message).toContain(storePath);
-      expect(message).toMatch(/another bot process/);
-      expect(message).toContain('STORE_URL=redis://');
-      expect(message).toContain('Scaling out');
-      expect(second.logs.some((line) => line.msg === 'ready to serve commands')).toBe(false);
-      expect(world.discord.liveShards(), 'live gateway sessions').toHaveLength(1);
+    ]);
+    expect(code, 'the second process exits by itself, with a non-zero code').toSatisfy((c) => typeof c === 'number' && c !== 0);
+    const fatal = second.logs.find((line) => line.msg === 'could not start');
+    expect(fatal, `the second process's logs: ${JSON.stringify(second.logs.slice(-3))}`).toBeDefined();
+    const message = String((fatal!.err as { message?: unknown } | undefined)?.message);
+    expect(message).toContain(storePath);
+    expect(message).toMatch(/another bot process/);
+    expect(message).toContain('STORE_URL=redis://');
+    expect(message).toContain('Scaling out');
+    expect(second.logs.some((line) => line.msg === 'ready to serve commands')).toBe(false);
+    expect(world.discord.liveShards(), 'live gateway sessions').toHaveLength(1);
 
-      await expectOneDelivery(world, 'a lighthouse in a storm');
+    await expectOneDelivery(world, 'a lighthouse in a storm');
 
-      await crashBot(world);
-      await world.startBot();
-      await expectOneDelivery(world, 'a fox in fresh snow');
-    },
-    120_000,
-  );
+    await crashBot(world);
+    await world.startBot();
+    await expectOneDelivery(world, 'a fox in fresh snow');
+  }, 120_000);
 });

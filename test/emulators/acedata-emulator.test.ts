@@ -110,7 +110,10 @@ describe('authentication and validation', () => {
   });
 
   it('refuses a body that is not JSON and an unknown path', async () => {
-    expect(await call('/sora/videos', undefined, { raw: '{nope' })).toMatchObject({ status: 400, json: { error: { code: 'bad_request' } } });
+    expect(await call('/sora/videos', undefined, { raw: '{nope' })).toMatchObject({
+      status: 400,
+      json: { error: { code: 'bad_request' } },
+    });
     expect(await call('/sora/images', SUBMIT)).toMatchObject({ status: 404, json: { error: { code: 'no_api' } } });
     expect(emulator.requests[0]?.body).toBe('{nope');
   });
@@ -138,13 +141,19 @@ describe('task lifecycle', () => {
     const response = done.response as { data: Array<Record<string, unknown>> } & Record<string, unknown>;
     expect(Object.keys(response).sort()).toEqual(Object.keys(expected.response as object).sort());
     expect(response).toMatchObject({ success: true, task_id: id, trace_id: done.trace_id });
-    expect(response.data[0]).toEqual({ id: expect.stringMatching(/^sora-2:task_/) as unknown, video_url: `${emulator.url}/videos/${id}.mp4`, state: 'succeeded' });
+    expect(response.data[0]).toEqual({
+      id: expect.stringMatching(/^sora-2:task_/) as unknown,
+      video_url: `${emulator.url}/videos/${id}.mp4`,
+      state: 'succeeded',
+    });
     expect(emulator.tasks.get(id)?.state).toBe('succeeded');
   });
 
   it('fails tasks as the planner says, in the documented failed shape', async () => {
     emulator.setTaskPlanner((body) =>
-      String(body.prompt).includes('logo') ? { outcome: 'failed', errorCode: 'forbidden', errorMessage: 'brand logos are not allowed', generationTimeMs: 0 } : undefined,
+      String(body.prompt).includes('logo')
+        ? { outcome: 'failed', errorCode: 'forbidden', errorMessage: 'brand logos are not allowed', generationTimeMs: 0 }
+        : undefined,
     );
     const failed = await submit({ ...SUBMIT, prompt: 'a logo' });
     const ok = await submit();
@@ -205,7 +214,10 @@ describe('/sora/tasks queries', () => {
 
   it('refuses more than 50 ids and unknown actions', async () => {
     const ids = Array.from({ length: 51 }, (_, i) => `id-${i}`);
-    expect(await call('/sora/tasks', { ids, action: 'retrieve_batch' })).toMatchObject({ status: 400, json: { error: { code: 'bad_request' } } });
+    expect(await call('/sora/tasks', { ids, action: 'retrieve_batch' })).toMatchObject({
+      status: 400,
+      json: { error: { code: 'bad_request' } },
+    });
     expect((await call('/sora/tasks', { ids: ids.slice(1), action: 'retrieve_batch' })).status).toBe(200);
     expect((await call('/sora/tasks', { id: 'a', action: 'delete' })).status).toBe(400);
   });
@@ -392,7 +404,15 @@ const SERVICE_CASES: Record<Exclude<VideoService, 'sora'>, ServiceCase> = {
     recordExtras: [],
   },
   kling: {
-    submit: { action: 'text2video', model: 'kling-v2-6', mode: 'std', aspect_ratio: '16:9', duration: 10, prompt: 'White ceramic coffee mug', async: true },
+    submit: {
+      action: 'text2video',
+      model: 'kling-v2-6',
+      mode: 'std',
+      aspect_ratio: '16:9',
+      duration: 10,
+      prompt: 'White ceramic coffee mug',
+      async: true,
+    },
     successKeys: ['success', 'video_id', 'video_url', 'duration', 'state', 'task_id'],
     success: { success: true, state: 'succeed', duration: '10' },
     videoUrl: (response) => response.video_url as string,
@@ -423,7 +443,14 @@ const SERVICE_CASES: Record<Exclude<VideoService, 'sora'>, ServiceCase> = {
     recordExtras: [],
   },
   wan: {
-    submit: { action: 'text2video', model: 'wan2.6-t2v', prompt: 'Astronauts shuttle from space to volcano', resolution: '720P', duration: 5, async: true },
+    submit: {
+      action: 'text2video',
+      model: 'wan2.6-t2v',
+      prompt: 'Astronauts shuttle from space to volcano',
+      resolution: '720P',
+      duration: 5,
+      async: true,
+    },
     successKeys: ['success', 'video_url', 'state', 'task_id'],
     success: { success: true, state: 'completed' },
     videoUrl: (response) => response.video_url as string,
@@ -444,7 +471,13 @@ const SERVICE_CASES: Record<Exclude<VideoService, 'sora'>, ServiceCase> = {
       'thumbnail_width',
       'thumbnail_height',
     ],
-    success: { success: true, state: 'completed', prompt: 'Astronauts shuttle from space to volcano', video_width: 752, video_height: 1360 },
+    success: {
+      success: true,
+      state: 'completed',
+      prompt: 'Astronauts shuttle from space to volcano',
+      video_width: 752,
+      video_height: 1360,
+    },
     videoUrl: (response) => response.video_url as string,
     recordExtras: ['finished_at'],
   },
@@ -535,7 +568,7 @@ describe('other services: lifecycle', () => {
     expect((await video.body.arrayBuffer()).byteLength).toBe(1000);
   });
 
-  it('fills each service\'s ids and times the way its fixtures do', async () => {
+  it("fills each service's ids and times the way its fixtures do", async () => {
     await start({ generationTimeMs: 0 });
     const ids = Object.fromEntries(
       await Promise.all(OTHER_SERVICES.map(async (service) => [service, await submitTo(service, SERVICE_CASES[service].submit)] as const)),
@@ -559,7 +592,10 @@ describe('other services: lifecycle', () => {
     expect(Buffer.from(await thumbnail.body.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     // Reading a record twice gives the same ids.
     expect(emulator.recordOf(ids.hailuo)).toEqual(emulator.recordOf(ids.hailuo));
-    expect(emulator.recordOf(ids.kling)).toMatchObject({ finished_at: expect.any(Number) as unknown, duration: expect.any(Number) as unknown });
+    expect(emulator.recordOf(ids.kling)).toMatchObject({
+      finished_at: expect.any(Number) as unknown,
+      duration: expect.any(Number) as unknown,
+    });
   });
 
   it('answers a submit without async synchronously with the flat Kling body', async () => {
@@ -574,7 +610,9 @@ describe('other services: lifecycle', () => {
     const contexts: unknown[] = [];
     emulator.setTaskPlanner((body, context) => {
       contexts.push(context);
-      return body.prompt === 'bad' ? { outcome: 'failed', generationTimeMs: 0, errorCode: 'forbidden', errorMessage: 'moderated' } : { generationTimeMs: 0 };
+      return body.prompt === 'bad'
+        ? { outcome: 'failed', generationTimeMs: 0, errorCode: 'forbidden', errorMessage: 'moderated' }
+        : { generationTimeMs: 0 };
     });
     const id = await submitTo('wan', { ...SERVICE_CASES.wan.submit, prompt: 'bad' });
     const record = await waitForResponse('wan', id);
@@ -591,7 +629,7 @@ describe('other services: lifecycle', () => {
     expect(emulator.stats()).toMatchObject({ submitted: 2, failed: 2, running: 0 });
   });
 
-  it('POSTs every service\'s final body to callback_url, the same as the record\'s response', async () => {
+  it("POSTs every service's final body to callback_url, the same as the record's response", async () => {
     const hook = await receiveCallbacks();
     try {
       emulator.setTaskPlanner(() => ({ generationTimeMs: 0 }));
@@ -632,12 +670,20 @@ describe('other services: validation', () => {
     ['veo', { ...veo, action: 'image2video', image_urls: [image, image, image, image] }, 'image_urls can contain at most 3 items.'],
     ['veo', { ...veo, action: 'image2video' }, 'image_urls is required when action is image2video.'],
     ['veo', { ...veo, model: 'veo31-fast-ingredients' }, 'veo31-fast-ingredients needs 1 to 3 image_urls.'],
-    ['veo', { ...veo, action: 'image2video', model: 'veo31-fast-ingredients', image_urls: [image] }, 'action ingredients2video goes with model veo31-fast-ingredients only.'],
+    [
+      'veo',
+      { ...veo, action: 'image2video', model: 'veo31-fast-ingredients', image_urls: [image] },
+      'action ingredients2video goes with model veo31-fast-ingredients only.',
+    ],
     ['kling', { ...kling, duration: 7 }, 'duration is invalid.'],
     ['kling', { ...kling, mode: '4k' }, 'mode is invalid.'],
     ['kling', { ...kling, aspect_ratio: '4:3' }, 'aspect_ratio is invalid.'],
     ['kling', { ...kling, action: 'image2video' }, 'start_image_url is required when action is image2video.'],
-    ['kling', { ...kling, action: 'image2video', start_image_url: image, end_image_url: image, duration: 10 }, 'duration must be 5 with end_image_url.'],
+    [
+      'kling',
+      { ...kling, action: 'image2video', start_image_url: image, end_image_url: image, duration: 10 },
+      'duration must be 5 with end_image_url.',
+    ],
     ['kling', { ...kling, negative_prompt: 'x'.repeat(201) }, 'negative_prompt can be at most 200 characters.'],
     ['kling', { ...kling, model: 'kling-v3', duration: 16 }, 'duration is invalid.'],
     ['seedance', { model: seedance.model, async: true }, 'content is required.'],
@@ -649,7 +695,11 @@ describe('other services: validation', () => {
     ['seedance', { ...seedance, resolution: '1080p' }, 'resolution 1080p is not supported by doubao-seedance-2-0-fast-260128.'],
     ['seedance', { ...seedance, ratio: '2:1' }, 'ratio is invalid.'],
     ['hailuo', { ...hailuo, model: 'minimax-i2v' }, 'first_image_url is required with minimax-i2v.'],
-    ['hailuo', { ...hailuo, model: 'minimax-i2v', first_image_url: 'data:image/png;base64,iVBORw0KGgo=' }, 'first_image_url must be an http(s) URL, Base64 encoding is not supported.'],
+    [
+      'hailuo',
+      { ...hailuo, model: 'minimax-i2v', first_image_url: 'data:image/png;base64,iVBORw0KGgo=' },
+      'first_image_url must be an http(s) URL, Base64 encoding is not supported.',
+    ],
     ['hailuo', { ...hailuo, action: 'text2video' }, 'action is invalid.'],
     ['hailuo', { ...hailuo, prompt: '' }, 'prompt is required.'],
     ['wan', { ...wan, resolution: '720p' }, invalidPayload],
@@ -672,10 +722,31 @@ describe('other services: validation', () => {
     ['kling', { ...kling, model: 'kling-v3', duration: 7 }],
     ['kling', { ...kling, action: 'image2video', start_image_url: image, end_image_url: image, duration: 5 }],
     ['seedance', { ...seedance, model: 'doubao-seedance-2-5-260628', duration: 30, resolution: '1080p' }],
-    ['seedance', { ...seedance, duration: -1, content: [...(seedance.content as Json[]), { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' }, role: 'first_frame' }] }],
+    [
+      'seedance',
+      {
+        ...seedance,
+        duration: -1,
+        content: [
+          ...(seedance.content as Json[]),
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' }, role: 'first_frame' },
+        ],
+      },
+    ],
     ['hailuo', { action: 'generate', prompt: 'Internal heat', async: true }],
     ['hailuo', { ...hailuo, model: 'minimax-i2v', first_image_url: image }],
-    ['wan', { ...wan, action: 'image2video', model: 'wan2.6-i2v-flash', image_url: image, resolution: '1080P', duration: 15, negative_prompt: 'x'.repeat(600) }],
+    [
+      'wan',
+      {
+        ...wan,
+        action: 'image2video',
+        model: 'wan2.6-i2v-flash',
+        image_url: image,
+        resolution: '1080P',
+        duration: 15,
+        negative_prompt: 'x'.repeat(600),
+      },
+    ],
     ['luma', { action: 'extend', video_id: '0105c090-03a5-425a-8026-523341cd575b', end_image_url: image, async: true }],
     ['luma', { start_image_url: image, async: true }],
   ])('%s accepts %j', async (service, body) => {
@@ -684,8 +755,14 @@ describe('other services: validation', () => {
 
   it('answers {} for an unknown Seedance id and applies the gateway checks to every service', async () => {
     expect(await call('/seedance/tasks', { action: 'retrieve', id: 'task-id' })).toMatchObject({ status: 200, json: {} });
-    expect(await call('/seedance/tasks', { action: 'retrieve_batch', ids: ['task-id'] })).toMatchObject({ status: 200, json: { items: [], count: 0 } });
-    expect(await call('/kling/videos', SERVICE_CASES.kling.submit, { token: null })).toMatchObject({ status: 400, json: { error: { code: 'no_token' } } });
+    expect(await call('/seedance/tasks', { action: 'retrieve_batch', ids: ['task-id'] })).toMatchObject({
+      status: 200,
+      json: { items: [], count: 0 },
+    });
+    expect(await call('/kling/videos', SERVICE_CASES.kling.submit, { token: null })).toMatchObject({
+      status: 400,
+      json: { error: { code: 'no_token' } },
+    });
     emulator.setAccountState('used_up');
     expect(await call('/luma/videos', SERVICE_CASES.luma.submit)).toMatchObject({ status: 403, json: { error: { code: 'used_up' } } });
     expect(await call('/wan/images', {})).toMatchObject({ status: 404, json: { error: { code: 'no_api' } } });
@@ -694,12 +771,15 @@ describe('other services: validation', () => {
 });
 
 describe('other services: isolation and shared knobs', () => {
-  it('keeps each service\'s tasks on its own tasks path', async () => {
+  it("keeps each service's tasks on its own tasks path", async () => {
     const soraId = await submit();
     const veoId = await submitTo('veo', SERVICE_CASES.veo.submit);
     const klingId = await submitTo('kling', SERVICE_CASES.kling.submit);
 
-    const batch = (await call('/veo/tasks', { action: 'retrieve_batch', ids: [soraId, veoId, klingId] })).json as { items: Json[]; count: number };
+    const batch = (await call('/veo/tasks', { action: 'retrieve_batch', ids: [soraId, veoId, klingId] })).json as {
+      items: Json[];
+      count: number;
+    };
     expect(batch.items.map((item) => item.id)).toEqual([veoId]);
     expect(batch.count).toBe(1);
     expect(await retrieve('veo', soraId)).toEqual({});
@@ -716,7 +796,10 @@ describe('other services: isolation and shared knobs', () => {
     await start({ generationTimeMs: 60_000, maxConcurrentGenerations: 1 });
     await submit();
     const first = await submitTo('hailuo', SERVICE_CASES.hailuo.submit);
-    expect(await call('/hailuo/videos', SERVICE_CASES.hailuo.submit)).toMatchObject({ status: 429, json: { error: { code: 'rate_limited' } } });
+    expect(await call('/hailuo/videos', SERVICE_CASES.hailuo.submit)).toMatchObject({
+      status: 429,
+      json: { error: { code: 'rate_limited' } },
+    });
     emulator.finishTask(first, { outcome: 'failed', errorCode: 'api_error', errorMessage: 'fetch failed' });
     expect(emulator.recordOf(first)?.response).toMatchObject({ success: false, error: { code: 'api_error', message: 'fetch failed' } });
     expect((await call('/hailuo/videos', SERVICE_CASES.hailuo.submit)).status).toBe(200);
@@ -761,17 +844,26 @@ describe('retired services and models', () => {
 
   it('plays a retired model of a service, on the submit path only', async () => {
     emulator.setUnavailable('veo:veo3', 'invalid_model');
-    expect(await call('/veo/videos', SERVICE_CASES.veo.submit)).toMatchObject({ status: 400, json: { error: { code: 'bad_request', message: 'model is invalid.' } } });
+    expect(await call('/veo/videos', SERVICE_CASES.veo.submit)).toMatchObject({
+      status: 400,
+      json: { error: { code: 'bad_request', message: 'model is invalid.' } },
+    });
     const id = await submitTo('veo', { ...SERVICE_CASES.veo.submit, model: 'veo31' });
     emulator.setUnavailable('veo:veo3', 'no_api');
     expect(await call('/veo/videos', SERVICE_CASES.veo.submit)).toMatchObject({ status: 404, json: { error: { code: 'no_api' } } });
     expect((await retrieve('veo', id)).id).toBe(id);
     // A model key matches the documented default when the submit leaves `model` out.
     emulator.setUnavailable('kling:kling-v1', 'api_not_implemented');
-    expect(await call('/kling/videos', without(SERVICE_CASES.kling.submit, 'model'))).toMatchObject({ status: 400, json: { error: { code: 'api_not_implemented' } } });
+    expect(await call('/kling/videos', without(SERVICE_CASES.kling.submit, 'model'))).toMatchObject({
+      status: 400,
+      json: { error: { code: 'api_not_implemented' } },
+    });
     expect((await call('/kling/videos', SERVICE_CASES.kling.submit)).status).toBe(200);
     emulator.setUnavailable('seedance:doubao-seedance-2-0-fast-260128', 'disabled');
-    expect(await call('/seedance/videos', SERVICE_CASES.seedance.submit)).toMatchObject({ status: 400, json: { error: { code: 'disabled' } } });
+    expect(await call('/seedance/videos', SERVICE_CASES.seedance.submit)).toMatchObject({
+      status: 400,
+      json: { error: { code: 'disabled' } },
+    });
     expect(() => emulator.setUnavailable('pixverse', 'no_api')).toThrow(/unknown service/);
   });
 
@@ -779,6 +871,9 @@ describe('retired services and models', () => {
     emulator.setUnavailable('wan', 'http_404');
     expect((await call('/wan/videos', SERVICE_CASES.wan.submit, { token: 'wrong' })).status).toBe(404);
     emulator.setUnavailable('wan', 'api_not_implemented');
-    expect(await call('/wan/videos', SERVICE_CASES.wan.submit, { token: 'wrong' })).toMatchObject({ status: 401, json: { error: { code: 'invalid_token' } } });
+    expect(await call('/wan/videos', SERVICE_CASES.wan.submit, { token: 'wrong' })).toMatchObject({
+      status: 401,
+      json: { error: { code: 'invalid_token' } },
+    });
   });
 });

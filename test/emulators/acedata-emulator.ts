@@ -256,7 +256,8 @@ const MAX_REQUEST_BYTES = 1024 * 1024;
 const VIDEO_CHUNK_BYTES = 64 * 1024;
 const CALLBACK_TIMEOUT_MS = 5_000;
 /** What a proxy answers for a removed route (`http_404`). */
-const NOT_FOUND_PAGE = '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+const NOT_FOUND_PAGE =
+  '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 
 // Thumbnails (Luma's `thumbnail_url`): the bytes at least start and end like a JPEG (SOI, JFIF APP0, EOI).
 const THUMBNAIL = Buffer.concat([
@@ -366,9 +367,7 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
   }
 
   function takeFault(path: string): EmulatorFault | undefined {
-    const index = faults.findIndex((entry) =>
-      typeof entry.path === 'string' ? entry.path === path : entry.path.test(path),
-    );
+    const index = faults.findIndex((entry) => (typeof entry.path === 'string' ? entry.path === path : entry.path.test(path)));
     if (index === -1) return undefined;
     const entry = faults[index]!;
     entry.remaining -= 1;
@@ -436,7 +435,12 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
       return send(res, entry, reply);
     }
     if (fault?.kind === 'malformed') {
-      return send(res, entry, { kind: 'raw', status: fault.status ?? 200, text: '{"task_id": "', headers: { 'content-type': 'application/json' } });
+      return send(res, entry, {
+        kind: 'raw',
+        status: fault.status ?? 200,
+        text: '{"task_id": "',
+        headers: { 'content-type': 'application/json' },
+      });
     }
     if (fault?.kind === 'drop' && !fault.afterProcessing) return send(res, entry, { kind: 'drop' });
     if (fault?.kind === 'delay') {
@@ -549,7 +553,8 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
       );
     }
     if (retired === 'api_not_implemented') return errorReply(400, 'api_not_implemented', 'The API is not implemented.');
-    if (retired === 'disabled') return errorReply(400, 'disabled', 'This API has been disabled, please contact our support to get more information.');
+    if (retired === 'disabled')
+      return errorReply(400, 'disabled', 'This API has been disabled, please contact our support to get more information.');
     if (!isObject(body)) return errorReply(400, 'bad_request', 'request body is invalid.');
     try {
       return isSubmit ? await submit(service, body, retired === 'invalid_model') : tasksQuery(service, body);
@@ -566,12 +571,19 @@ export async function startAceDataEmulator(options: AceDataEmulatorOptions = {})
     if (invalidModel) throw new HttpError(400, 'bad_request', 'model is invalid.');
     SERVICES[service].validate(body, { rejectLargeWithSora2: options.rejectLargeWithSora2 ?? false });
     const nowMs = Date.now();
-    if (options.submitMinIntervalMs !== undefined && nowMs - (lastSubmitAtMs.get(service) ?? Number.NEGATIVE_INFINITY) < options.submitMinIntervalMs) {
+    if (
+      options.submitMinIntervalMs !== undefined &&
+      nowMs - (lastSubmitAtMs.get(service) ?? Number.NEGATIVE_INFINITY) < options.submitMinIntervalMs
+    ) {
       return errorReply(429, 'too_many_requests', 'You have exceeded the rate limit.');
     }
     if (options.maxConcurrentGenerations !== undefined && (runningByService.get(service) ?? 0) >= options.maxConcurrentGenerations) {
       // The concurrency-limit body of the vendor's FAQ: success:false and no trace_id.
-      return { kind: 'json', status: 429, body: { success: false, error: { code: 'rate_limited', message: 'Concurrency limit exceeded for this token.' } } };
+      return {
+        kind: 'json',
+        status: 429,
+        body: { success: false, error: { code: 'rate_limited', message: 'Concurrency limit exceeded for this token.' } },
+      };
     }
     lastSubmitAtMs.set(service, nowMs);
     const task = createTask(service, body, nowMs);

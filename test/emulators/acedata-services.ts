@@ -190,7 +190,12 @@ const sora: ServiceShape = {
     };
   },
   failureBody(task) {
-    return { success: false, task_id: task.id, trace_id: task.traceId, error: { code: task.plan.errorCode, message: task.plan.errorMessage } };
+    return {
+      success: false,
+      task_id: task.id,
+      trace_id: task.traceId,
+      error: { code: task.plan.errorCode, message: task.plan.errorMessage },
+    };
   },
   runningResponse: () => ({ data: [{ state: 'pending' }] }),
 };
@@ -498,7 +503,10 @@ const hailuo: ServiceShape = {
   model: (body) => stringOr(body.model, HAILUO_DEFAULT_MODEL),
   successBody(task, links) {
     // Hailuo video ids look like `t80jhsf96srg80cmcm6b0rk8gm`: 26 lower-case base-32 characters.
-    const id = BigInt(`0x${digest(task.id, 'hailuo').slice(0, 32)}`).toString(32).padStart(26, '0').slice(-26);
+    const id = BigInt(`0x${digest(task.id, 'hailuo').slice(0, 32)}`)
+      .toString(32)
+      .padStart(26, '0')
+      .slice(-26);
     return {
       success: true,
       task_id: task.id,

@@ -244,9 +244,7 @@ describe('discord emulator driven by a real discord.js client', () => {
     expect(created).toEqual([sent.id]);
     const upload = emulator.requestsTo('POST /channels/:channelId/messages').at(-1);
     // The part carried no type (the bytes are no real MP4); the stored attachment got it from the name.
-    expect(upload?.files).toEqual([
-      { field: 'files[0]', filename: 'video.mp4', size: 2048, contentType: 'application/octet-stream' },
-    ]);
+    expect(upload?.files).toEqual([{ field: 'files[0]', filename: 'video.mp4', size: 2048, contentType: 'application/octet-stream' }]);
     const attachmentUrl = sent.attachments.first()?.url ?? '';
     const served = await fetch(attachmentUrl);
     expect(Buffer.from(await served.arrayBuffer())).toEqual(Buffer.alloc(2048, 7));
@@ -317,13 +315,19 @@ describe('discord emulator driven by a real discord.js client', () => {
         body: { content: 'too early' },
         auth: false,
       });
-      const earlyError = await early.then(() => undefined, (e: unknown) => e);
+      const earlyError = await early.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await interaction.deferReply();
       const second = client.rest.post(Routes.interactionCallback(interaction.id, interaction.token), {
         body: { type: 5 },
         auth: false,
       });
-      const secondError = await second.then(() => undefined, (e: unknown) => e);
+      const secondError = await second.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       return { earlyError, secondError };
     });
     const handle = emulator.sendCommand({ guildId: guild.id, userId: ALICE, name: 'sora', subcommand: 'generate' });
@@ -342,7 +346,10 @@ describe('discord emulator driven by a real discord.js client', () => {
       if (!interaction.isChatInputCommand()) throw new Error('expected a command');
       await interaction.deferReply();
       await sleep(60);
-      return interaction.editReply('too late').then(() => undefined, (e: unknown) => e);
+      return interaction.editReply('too late').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     });
     const handle = emulator.sendCommand({ guildId: guild.id, userId: ALICE, name: 'sora', subcommand: 'generate', tokenTtlMs: 30 });
     expectApiError(await done, 50027, 401);
@@ -372,7 +379,13 @@ describe('discord emulator driven by a real discord.js client', () => {
         if (i.isRepliable()) void i.reply('ok');
       });
     });
-    const handle = emulator.sendCommand({ guildId: guild.id, userId: ALICE, name: 'sora', subcommand: 'generate', attachmentSizeLimit: null });
+    const handle = emulator.sendCommand({
+      guildId: guild.id,
+      userId: ALICE,
+      name: 'sora',
+      subcommand: 'generate',
+      attachmentSizeLimit: null,
+    });
     expect('attachment_size_limit' in handle.payload).toBe(false);
     expect(await seen).toBeUndefined();
     expect(handle.attachmentSizeLimit).toBe(20 * MIB);
@@ -392,7 +405,10 @@ describe('discord emulator driven by a real discord.js client', () => {
     await expectDiscordError(locked.send('hidden'), 50001, 403);
     const handle = emulator.sendCommand({ guildId: guild.id, channelId: locked.id, userId: ALICE, name: 'sora' });
     expect(handle.payload.app_permissions).toBe('0');
-    client.once(Events.InteractionCreate, (i) => void (i.isRepliable() && i.reply({ content: 'no access', flags: MessageFlags.Ephemeral })));
+    client.once(
+      Events.InteractionCreate,
+      (i) => void (i.isRepliable() && i.reply({ content: 'no access', flags: MessageFlags.Ephemeral })),
+    );
     await handle.waitForAck();
 
     emulator.setBotPermissions(locked.id, null);
@@ -436,9 +452,12 @@ describe('discord emulator driven by a real discord.js client', () => {
       [429, 'rate-limit'],
       [200, null],
     ]);
-    expect(emulator.channelMessages(channel.id).filter((m) => m.content === 'after the limit').map((m) => m.id)).toEqual([
-      sent.id,
-    ]);
+    expect(
+      emulator
+        .channelMessages(channel.id)
+        .filter((m) => m.content === 'after the limit')
+        .map((m) => m.id),
+    ).toEqual([sent.id]);
   });
 
   it('injects 5xx answers, which @discordjs/rest retries', async () => {
@@ -456,11 +475,7 @@ describe('discord emulator driven by a real discord.js client', () => {
     expect(edited.editedTimestamp).not.toBeNull();
     expect(emulator.message(own.id)).toMatchObject({ content: 'final', edits: [{ body: { content: 'final' } }] });
     const theirs = emulator.postUserMessage(channel.id, ALICE, 'mine');
-    await expectDiscordError(
-      client.rest.patch(Routes.channelMessage(channel.id, theirs.id), { body: { content: 'hijack' } }),
-      50005,
-      403,
-    );
+    await expectDiscordError(client.rest.patch(Routes.channelMessage(channel.id, theirs.id), { body: { content: 'hijack' } }), 50005, 403);
   });
 
   it('needs SendMessagesInThreads to post in a thread', async () => {

@@ -1,5 +1,13 @@
 import type { BudgetReached, GuildStartLimits } from '../../src/core/generation-service.js';
-import { systemClock, systemTimers, type DeliveryCheck, type GenerationTimes, type GuildLeases, type GuildUsageLog, type SlotPool } from '../../src/core/ports.js';
+import {
+  systemClock,
+  systemTimers,
+  type DeliveryCheck,
+  type GenerationTimes,
+  type GuildLeases,
+  type GuildUsageLog,
+  type SlotPool,
+} from '../../src/core/ports.js';
 import { QueueEtas } from '../../src/core/queue-etas.js';
 import type { SubmitLimits } from '../../src/core/submit-scheduler.js';
 import type { Task } from '../../src/core/task.js';

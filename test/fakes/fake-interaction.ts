@@ -71,8 +71,7 @@ export function createFakeInteraction(input: FakeInteractionInput): FakeInteract
         id: channel.id,
         parentId: channel.parentId ?? null,
         isThread: () => channel.thread ?? false,
-        permissionsFor: (member: { id: string }) =>
-          new PermissionsBitField(member.id === FAKE_BOT_ID ? channel.botPermissions : 0n),
+        permissionsFor: (member: { id: string }) => new PermissionsBitField(member.id === FAKE_BOT_ID ? channel.botPermissions : 0n),
       },
     ]),
   );
@@ -87,11 +86,13 @@ export function createFakeInteraction(input: FakeInteractionInput): FakeInteract
     const value = option(name, required);
     return typeof value === 'object' && value !== null ? value : null;
   };
-  const typed = <T extends string | number | boolean>(type: string) => (name: string, required?: boolean) => {
-    const value = option(name, required);
-    if (value !== null && typeof value !== type) throw new Error(`fake interaction: option "${name}" is not a ${type}`);
-    return value as T | null;
-  };
+  const typed =
+    <T extends string | number | boolean>(type: string) =>
+    (name: string, required?: boolean) => {
+      const value = option(name, required);
+      if (value !== null && typeof value !== type) throw new Error(`fake interaction: option "${name}" is not a ${type}`);
+      return value as T | null;
+    };
 
   const fake = {
     id: '500000000000000100',

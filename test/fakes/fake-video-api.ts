@@ -63,7 +63,11 @@ export class FakeVideoApi implements VideoApi {
   }
 
   async submit(request: GenerationRequest, options?: { callbackUrl?: string }): Promise<SubmitOutcome> {
-    const call: SubmitCall = { request: structuredClone(request), atMs: Date.now(), ...(options?.callbackUrl ? { callbackUrl: options.callbackUrl } : {}) };
+    const call: SubmitCall = {
+      request: structuredClone(request),
+      atMs: Date.now(),
+      ...(options?.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
+    };
     this.submitCalls.push(call);
     if (this.options.submitDelayMs) await new Promise((resolve) => setTimeout(resolve, this.options.submitDelayMs));
     const outcome = this.submitScript.shift() ?? { kind: 'accepted', providerTaskId: `prov-${this.nextId++}` };

@@ -65,7 +65,12 @@ export class MemoryCoordination {
     };
     const slots: SlotPool = {
       tryTake: (candidates) =>
-        this.run(instanceId, 'tryTake', candidates.flatMap((c) => [c.guildId, c.taskId]), () => this.take(instanceId, candidates)),
+        this.run(
+          instanceId,
+          'tryTake',
+          candidates.flatMap((c) => [c.guildId, c.taskId]),
+          () => this.take(instanceId, candidates),
+        ),
       withdraw: () => this.run(instanceId, 'withdraw', [], () => this.withdraw(instanceId)),
       release: (taskId) =>
         this.run(instanceId, 'releaseSlot', [taskId], () => {

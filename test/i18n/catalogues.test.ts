@@ -12,7 +12,9 @@ describe('message catalogues', () => {
 
   it.each(Object.entries(CATALOGUES))('%s uses the same {placeholders} as English in every message', (_locale, catalogue) => {
     const mismatched = englishKeys.filter(
-      (key) => placeholdersOf((catalogue as Record<string, string>)[key] ?? '').join() !== placeholdersOf((en as Record<string, string>)[key] ?? '').join(),
+      (key) =>
+        placeholdersOf((catalogue as Record<string, string>)[key] ?? '').join() !==
+        placeholdersOf((en as Record<string, string>)[key] ?? '').join(),
     );
     expect(mismatched).toEqual([]);
   });
@@ -27,9 +29,7 @@ describe('message catalogues', () => {
   });
 
   it('fills placeholders without reading placeholders inside the values', () => {
-    expect(t('en', 'error.promptTooLong', { length: 5, max: '{length}' })).toBe(
-      'The prompt is 5 characters long; the limit is {length}.',
-    );
+    expect(t('en', 'error.promptTooLong', { length: 5, max: '{length}' })).toBe('The prompt is 5 characters long; the limit is {length}.');
   });
 });
 

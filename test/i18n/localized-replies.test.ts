@@ -97,7 +97,12 @@ describe('replies in the member’s language, results in the guild’s', () => {
     const fake = generate('x'.repeat(30), 'pt-BR', 'pt-BR');
     await router.handle(fake.interaction);
     expect(fake.lastReply()).toBe('⚠️ The prompt is 30 characters long; the limit is 20.');
-    const task = makeTask({ locale: 'pt-BR', userId: FAKE_USER_ID, state: 'posting', outcome: { kind: 'failed', code: 'x', message: 'boom' } });
+    const task = makeTask({
+      locale: 'pt-BR',
+      userId: FAKE_USER_ID,
+      state: 'posting',
+      outcome: { kind: 'failed', code: 'x', message: 'boom' },
+    });
     expect(renderResultMessage(task, { mode: 'link' }).content).toBe(`<@${FAKE_USER_ID}> your video could not be made.`);
   });
 });

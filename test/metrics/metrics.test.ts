@@ -74,7 +74,10 @@ describe('instrumentVideoApi', () => {
     );
     await api.retrieveBatch('sora', ['a']);
     await api.retrieveBatch('veo', ['a', 'b', 'c']);
-    await api.retrieveBatch('veo', Array.from({ length: 50 }, (_, i) => `id${i}`));
+    await api.retrieveBatch(
+      'veo',
+      Array.from({ length: 50 }, (_, i) => `id${i}`),
+    );
 
     expect(await valueOf(metrics, 'sora_bot_status_requests_total', { outcome: 'ok' })).toBe(2);
     expect(await valueOf(metrics, 'sora_bot_status_requests_total', { outcome: 'error' })).toBe(1);
@@ -206,7 +209,13 @@ describe('gauges read on scrape', () => {
 
   it('report guild leases only when several processes share Redis', async () => {
     const single = new BotMetrics();
-    single.watch({ queuedCount: () => 0, runningCount: () => 0, followedCount: () => 0, circuitOpen: () => false, gatewayReady: () => true });
+    single.watch({
+      queuedCount: () => 0,
+      runningCount: () => 0,
+      followedCount: () => 0,
+      circuitOpen: () => false,
+      gatewayReady: () => true,
+    });
     expect(await valueOf(single, 'sora_bot_guild_leases', { lease: 'held' })).toBeUndefined();
 
     const shared = new BotMetrics();

@@ -17,7 +17,13 @@ const SUCCESS_BODY = {
 async function setup(overrides: Partial<Task> = {}) {
   const store = new MemoryTaskStore();
   const secret = newCallbackSecret();
-  const task = makeTask({ state: 'submitted', providerTaskId: 'prov-1', callbackSecret: secret, submittedAt: new Date().toISOString(), ...overrides });
+  const task = makeTask({
+    state: 'submitted',
+    providerTaskId: 'prov-1',
+    callbackSecret: secret,
+    submittedAt: new Date().toISOString(),
+    ...overrides,
+  });
   await store.create(task);
   const outcomes: Task[] = [];
   const unfollowed: string[] = [];
@@ -89,9 +95,17 @@ describe('CallbackReceiver', () => {
   });
 
   it.each([
-    ['kling (flat, state "succeed")', 'kling', { success: true, video_id: 'v', video_url: 'https://cdn.klingai.com/k.mp4', duration: '5.1', state: 'succeed' }],
+    [
+      'kling (flat, state "succeed")',
+      'kling',
+      { success: true, video_id: 'v', video_url: 'https://cdn.klingai.com/k.mp4', duration: '5.1', state: 'succeed' },
+    ],
     ['wan (flat, state "completed")', 'wan', { success: true, video_url: 'https://dashscope.example/w.mp4?Expires=1', state: 'completed' }],
-    ['seedance (data object)', 'seedance', { success: true, data: { task_id: 'cgt-1', status: 'succeeded', video_url: 'https://cdn.example/s.mp4' } }],
+    [
+      'seedance (data object)',
+      'seedance',
+      { success: true, data: { task_id: 'cgt-1', status: 'succeeded', video_url: 'https://cdn.example/s.mp4' } },
+    ],
   ])('applies a %s callback of another service the same way', async (_name, _service, shape) => {
     const h = await setup();
     const report = classifyCallbackBody({ task_id: 'prov-1', ...shape });

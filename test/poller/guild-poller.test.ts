@@ -271,7 +271,14 @@ describe('GuildPoller with an adaptive cadence', () => {
       return retrieve(service, ids);
     };
     // One followed task: 2 requests per 5 s window.
-    const batcher = new StatusBatcher({ api, timers: systemTimers, maxBatchSize: 50, gatherMs: 0, minRequestIntervalMs: 0, budgetWindowMs: 5_000 });
+    const batcher = new StatusBatcher({
+      api,
+      timers: systemTimers,
+      maxBatchSize: 50,
+      gatherMs: 0,
+      minRequestIntervalMs: 0,
+      budgetWindowMs: 5_000,
+    });
     const estimator = new GenerationTimeEstimator();
     const seenAtMs = new Map<string, number>();
     const poller = new PollerRegistry({
@@ -449,7 +456,8 @@ describe('GuildPoller over several services', () => {
     expect(h.api.batchRequests.map((r) => r.service)).toEqual(['veo', 'luma']);
 
     // Luma keeps the base interval; Veo waits 2 × interval.
-    const perService = () => h.api.batchRequests.reduce<Record<string, number>>((n, r) => ({ ...n, [r.service]: (n[r.service] ?? 0) + 1 }), {});
+    const perService = () =>
+      h.api.batchRequests.reduce<Record<string, number>>((n, r) => ({ ...n, [r.service]: (n[r.service] ?? 0) + 1 }), {});
     await vi.advanceTimersByTimeAsync(schedule.pollIntervalMs + HOP);
     expect(perService()).toEqual({ veo: 1, luma: 2 });
     await vi.advanceTimersByTimeAsync(schedule.pollIntervalMs + HOP);

@@ -72,15 +72,39 @@ describe('polling tasks of several services', () => {
       clock: systemClock,
       timers: systemTimers,
       logger: new SilentLogger(),
-      schedule: { pollIntervalMs: POLL_MS, slowPollIntervalMs: 60_000, maxBackoffMs: 60_000, pollGiveUpMs: 60_000, lateResultWindowMs: 60_000 },
+      schedule: {
+        pollIntervalMs: POLL_MS,
+        slowPollIntervalMs: 60_000,
+        maxBackoffMs: 60_000,
+        pollGiveUpMs: 60_000,
+        lateResultWindowMs: 60_000,
+      },
       events: { onOutcome: (task) => outcomes.push(task) },
     });
     try {
       const submittedAt = new Date().toISOString();
       const tasks = [
-        makeTask({ guildId: 'g1', state: 'submitted', submittedAt, providerTaskId: veoDone.id as string, request: { prompt: 'p', model: 'veo31-fast' } }),
-        makeTask({ guildId: 'g2', state: 'submitted', submittedAt, providerTaskId: klingDone.id as string, request: { prompt: 'p', model: 'kling-v2-6', duration: 5 } }),
-        makeTask({ guildId: 'g1', state: 'submitted', submittedAt, providerTaskId: 'kling-still-running', request: { prompt: 'p', model: 'kling-v3', duration: 7 } }),
+        makeTask({
+          guildId: 'g1',
+          state: 'submitted',
+          submittedAt,
+          providerTaskId: veoDone.id as string,
+          request: { prompt: 'p', model: 'veo31-fast' },
+        }),
+        makeTask({
+          guildId: 'g2',
+          state: 'submitted',
+          submittedAt,
+          providerTaskId: klingDone.id as string,
+          request: { prompt: 'p', model: 'kling-v2-6', duration: 5 },
+        }),
+        makeTask({
+          guildId: 'g1',
+          state: 'submitted',
+          submittedAt,
+          providerTaskId: 'kling-still-running',
+          request: { prompt: 'p', model: 'kling-v3', duration: 7 },
+        }),
       ];
       for (const task of tasks) await store.create(task);
       // Followed together, so they share the first poll beat.

@@ -50,7 +50,12 @@ describe('PollerRegistry', () => {
 
   it('merges the status requests of several guild pollers into one request', async () => {
     const h = setup();
-    for (const [guildId, id] of [['g1', 'p1'], ['g2', 'p2'], ['g3', 'p3'], ['g1', 'p4']] as const) {
+    for (const [guildId, id] of [
+      ['g1', 'p1'],
+      ['g2', 'p2'],
+      ['g3', 'p3'],
+      ['g1', 'p4'],
+    ] as const) {
       h.registry.follow(await h.submit(guildId, id));
     }
     h.api.setStatus('p2', { kind: 'succeeded', videoUrl: 'https://videos.example/p2.mp4' });

@@ -92,9 +92,7 @@ describe('guild settings', () => {
     expect(problemOf(s, { kind: 'set_limits', guildMaxActiveGenerations: 0 })).toMatch(/from 1 to/);
     expect(problemOf(s, { kind: 'set_limits', memberDailyQuota: -1 })).toMatch(/from 0/);
     expect(problemOf(s, { kind: 'set_limits', memberDailyQuota: 1.5 })).toMatch(/whole number/);
-    expect(problemOf(s, { kind: 'set_limits', dailyBudgetCredits: SETTINGS_LIMITS.dailyBudgetCreditsMax + 1 })).toMatch(
-      /budget/,
-    );
+    expect(problemOf(s, { kind: 'set_limits', dailyBudgetCredits: SETTINGS_LIMITS.dailyBudgetCreditsMax + 1 })).toMatch(/budget/);
   });
 
   it('sets the member cooldown (0 = none, up to an hour), returns it to the default with null', () => {
@@ -130,9 +128,10 @@ describe('guild settings', () => {
     expect(applied(s, { kind: 'set_defaults', defaults: { duration: 25 }, reset: false }).defaults).toMatchObject({ duration: 25 });
     expect(problemOf(s, { kind: 'set_defaults', defaults: { duration: 25, model: 'sora-2' }, reset: false })).toMatch(/10, 15/);
     expect(problemOf(s, { kind: 'set_defaults', defaults: { model: 'no-such-model' }, reset: false })).toMatch(/no-such-model/);
-    expect(
-      applied(s, { kind: 'set_defaults', defaults: { duration: 25, model: 'sora-2-pro' }, reset: false }).defaults,
-    ).toMatchObject({ duration: 25, model: 'sora-2-pro' });
+    expect(applied(s, { kind: 'set_defaults', defaults: { duration: 25, model: 'sora-2-pro' }, reset: false }).defaults).toMatchObject({
+      duration: 25,
+      model: 'sora-2-pro',
+    });
   });
 
   it('adds and removes pro roles', () => {

@@ -77,7 +77,10 @@ describe.each(backends)('settings store ($name)', ({ open, persistent }) => {
     expect(again.configured()).toEqual([[GUILD, expected]]);
     expect(await again.get(OTHER_GUILD)).toEqual(DEFAULT_GUILD_SETTINGS);
     // The record is a plain JSON object under the settings namespace.
-    expect(await reopened.keyv<unknown>(SETTINGS_NAMESPACE).get(`guild:${GUILD}`)).toMatchObject({ schemaVersion: 1, showcaseChannelId: CHANNEL });
+    expect(await reopened.keyv<unknown>(SETTINGS_NAMESPACE).get(`guild:${GUILD}`)).toMatchObject({
+      schemaVersion: 1,
+      showcaseChannelId: CHANNEL,
+    });
     await again.close();
     await reopened.close();
   });

@@ -29,16 +29,19 @@ afterEach(async () => {
 });
 
 describe('submit to the model’s service', () => {
-  it.each(MODEL_CATALOGUE.map((spec) => [spec.id, spec.service] as const))('%s posts to /%s/videos with its body and async: true', async (model, service) => {
-    const request: GenerationRequest = { prompt: `a fox for ${model}`, model };
-    const outcome = await api.submit(request);
+  it.each(MODEL_CATALOGUE.map((spec) => [spec.id, spec.service] as const))(
+    '%s posts to /%s/videos with its body and async: true',
+    async (model, service) => {
+      const request: GenerationRequest = { prompt: `a fox for ${model}`, model };
+      const outcome = await api.submit(request);
 
-    expect(outcome).toEqual({ kind: 'accepted', providerTaskId: 'local-1' });
-    expect(server.requests.map((r) => r.path)).toEqual([`/${service}/videos`]);
-    const [sent] = server.requests;
-    expect(sent?.body).toEqual({ ...planSubmit(request)!.body, async: true });
-    expect(sent?.authorization).toBe(`Bearer ${TOKEN}`);
-  });
+      expect(outcome).toEqual({ kind: 'accepted', providerTaskId: 'local-1' });
+      expect(server.requests.map((r) => r.path)).toEqual([`/${service}/videos`]);
+      const [sent] = server.requests;
+      expect(sent?.body).toEqual({ ...planSubmit(request)!.body, async: true });
+      expect(sent?.authorization).toBe(`Bearer ${TOKEN}`);
+    },
+  );
 
   it('adds callback_url before async, as it always did', async () => {
     await api.submit({ prompt: 'Internal heat', model: 'hailuo' }, { callbackUrl: 'https://bot.example/cb/t1/secret' });
@@ -51,7 +54,10 @@ describe('submit to the model’s service', () => {
 
   it('reads the task id of a Seedance answer whose data is an object', async () => {
     server.once('/seedance/videos', { status: 200, body: fixture('seedance', 'videos-response-sync-success.json') });
-    expect(await api.submit({ prompt: 'p', model: 'seedance-2-0' })).toEqual({ kind: 'accepted', providerTaskId: '9777f36b-4f44-47ff-962d-45cd2f7aeaa8' });
+    expect(await api.submit({ prompt: 'p', model: 'seedance-2-0' })).toEqual({
+      kind: 'accepted',
+      providerTaskId: '9777f36b-4f44-47ff-962d-45cd2f7aeaa8',
+    });
   });
 });
 
@@ -70,7 +76,11 @@ describe('submit errors of the services', () => {
 
   it('a 404 without a body stops the service', async () => {
     server.once('/kling/videos', { status: 404, raw: 'Not Found' });
-    expect(await api.submit({ prompt: 'p', model: 'kling-v2-6' })).toMatchObject({ kind: 'model_unavailable', scope: 'service', code: 'http_404' });
+    expect(await api.submit({ prompt: 'p', model: 'kling-v2-6' })).toMatchObject({
+      kind: 'model_unavailable',
+      scope: 'service',
+      code: 'http_404',
+    });
   });
 
   it('a service path the gateway does not know (its 404 no_api) stops the service', async () => {
@@ -117,10 +127,20 @@ describe('submit errors of the services', () => {
   });
 
   it('recognises the ways a message says the model is invalid, and only those', () => {
-    for (const message of ['model is invalid.', 'Model is invalid', 'invalid model', 'unknown model veo9', 'the model kling-x is not supported']) {
+    for (const message of [
+      'model is invalid.',
+      'Model is invalid',
+      'invalid model',
+      'unknown model veo9',
+      'the model kling-x is not supported',
+    ]) {
       expect(saysModelIsInvalid(message), message).toBe(true);
     }
-    for (const message of ['prompt is required.', 'The json payload is not valid to request the API', 'duration 25 is only supported by sora-2-pro.']) {
+    for (const message of [
+      'prompt is required.',
+      'The json payload is not valid to request the API',
+      'duration 25 is only supported by sora-2-pro.',
+    ]) {
       expect(saysModelIsInvalid(message), message).toBe(false);
     }
   });
@@ -160,7 +180,11 @@ describe('retrieveBatch(service, ids)', () => {
 
     expect(server.requestsTo(`/${service}/tasks`)).toHaveLength(1);
     expect(outcome.kind === 'ok' && outcome.statuses.get(done!.id as string)?.kind).toBe('succeeded');
-    expect(outcome.kind === 'ok' && outcome.statuses.get('failed-one')).toEqual({ kind: 'failed', code: 'api_error', message: 'fetch failed' });
+    expect(outcome.kind === 'ok' && outcome.statuses.get('failed-one')).toEqual({
+      kind: 'failed',
+      code: 'api_error',
+      message: 'fetch failed',
+    });
   });
 
   it('Seedance’s {} (no such task) and an empty batch leave the ids absent, not failed', async () => {
@@ -197,17 +221,20 @@ describe('retrieveBatch(service, ids)', () => {
 });
 
 describe('the client on several services', () => {
-  it.each(['sora', 'veo', 'kling', 'seedance', 'hailuo', 'wan', 'luma'] as const)('%s: retrieve and retrieve_batch bodies are the documented ones', async (service) => {
-    const one = fixture(service, 'tasks-request-retrieve.json');
-    const batch = fixture(service, 'tasks-request-retrieve-batch.json') as { ids: string[] };
-    await client.retrieveAt(SERVICES[service].tasksPath, one.id as string);
-    await client.retrieveBatchAt(SERVICES[service].tasksPath, batch.ids, SERVICES[service].maxBatchIds);
-    // Repeated ids (Veo's example repeats one) are asked once.
-    expect(server.requests.map((r) => [r.path, r.body])).toEqual([
-      [`/${service}/tasks`, one],
-      [`/${service}/tasks`, { ...batch, ids: [...new Set(batch.ids)] }],
-    ]);
-  });
+  it.each(['sora', 'veo', 'kling', 'seedance', 'hailuo', 'wan', 'luma'] as const)(
+    '%s: retrieve and retrieve_batch bodies are the documented ones',
+    async (service) => {
+      const one = fixture(service, 'tasks-request-retrieve.json');
+      const batch = fixture(service, 'tasks-request-retrieve-batch.json') as { ids: string[] };
+      await client.retrieveAt(SERVICES[service].tasksPath, one.id as string);
+      await client.retrieveBatchAt(SERVICES[service].tasksPath, batch.ids, SERVICES[service].maxBatchIds);
+      // Repeated ids (Veo's example repeats one) are asked once.
+      expect(server.requests.map((r) => [r.path, r.body])).toEqual([
+        [`/${service}/tasks`, one],
+        [`/${service}/tasks`, { ...batch, ids: [...new Set(batch.ids)] }],
+      ]);
+    },
+  );
 
   it('posts to any path relative to the base URL, keeping a path prefix', async () => {
     const prefixed = createAceDataClient({ baseUrl: `${server.url}/gateway/`, apiToken: TOKEN, requestTimeoutMs: 5_000 });

@@ -84,15 +84,20 @@ describe('Sora', () => {
   });
 
   it('v1 sends every reference image, first one first', () => {
-    const body = bodyOf({ prompt: 'p', model: 'sora-2-pro', imageUrl: 'https://i/1.png', extraImageUrls: ['https://i/2.png', 'https://i/3.png'] });
+    const body = bodyOf({
+      prompt: 'p',
+      model: 'sora-2-pro',
+      imageUrl: 'https://i/1.png',
+      extraImageUrls: ['https://i/2.png', 'https://i/3.png'],
+    });
     expect(body.image_urls).toEqual(['https://i/1.png', 'https://i/2.png', 'https://i/3.png']);
     expect(body.model).toBe('sora-2-pro');
   });
 
   it('v2: version "2.0", pixel size, only the first image, no orientation', () => {
-    expect(bodyOf({ prompt: 'cat running on the river', model: 'sora-2-v2', duration: 8, size: '1280x720', orientation: 'portrait' })).toEqual(
-      fixture('sora', 'videos-request-v2.json'),
-    );
+    expect(
+      bodyOf({ prompt: 'cat running on the river', model: 'sora-2-v2', duration: 8, size: '1280x720', orientation: 'portrait' }),
+    ).toEqual(fixture('sora', 'videos-request-v2.json'));
     expect(
       bodyOf({
         prompt: 'a person walking through a beautiful garden',
@@ -118,7 +123,15 @@ describe('Veo', () => {
 
   it('image: action image2video with image_urls; 1080p and 4k as resolution', () => {
     const image = fixture('veo', 'videos-request-image.json');
-    expect(bodyOf({ prompt: 'Let it dance', model: 'veo3', imageUrl: 'https://cdn.acedata.cloud/7p1jhy.png', orientation: 'portrait', size: '1080p' })).toEqual({
+    expect(
+      bodyOf({
+        prompt: 'Let it dance',
+        model: 'veo3',
+        imageUrl: 'https://cdn.acedata.cloud/7p1jhy.png',
+        orientation: 'portrait',
+        size: '1080p',
+      }),
+    ).toEqual({
       ...image,
       model: 'veo3',
       aspect_ratio: '9:16',
@@ -139,7 +152,12 @@ describe('Veo', () => {
   });
 
   it('sends at most three images, with the ingredients action for the ingredients model', () => {
-    const body = bodyOf({ prompt: 'p', model: 'veo31-fast-ingredients', imageUrl: 'https://i/1', extraImageUrls: ['https://i/2', 'https://i/3', 'https://i/4'] });
+    const body = bodyOf({
+      prompt: 'p',
+      model: 'veo31-fast-ingredients',
+      imageUrl: 'https://i/1',
+      extraImageUrls: ['https://i/2', 'https://i/3', 'https://i/4'],
+    });
     expect(body.image_urls).toEqual(['https://i/1', 'https://i/2', 'https://i/3']);
     expect(body.action).toBe('ingredients2video');
     expect(bodyOf({ prompt: 'p', model: 'veo31-fast', imageUrl: 'https://i/1' }).action).toBe('image2video');
@@ -246,7 +264,12 @@ describe('Wan', () => {
   it('image: image2video with the i2v model and image_url', () => {
     const image = omit(fixture('wan', 'videos-request-image.json'), 'callback_url');
     expect(
-      bodyOf({ prompt: 'Astronauts shuttle from space to volcano', model: 'wan2.6', duration: 5, imageUrl: 'https://cdn.acedata.cloud/r9vsv9.png' }),
+      bodyOf({
+        prompt: 'Astronauts shuttle from space to volcano',
+        model: 'wan2.6',
+        duration: 5,
+        imageUrl: 'https://cdn.acedata.cloud/r9vsv9.png',
+      }),
     ).toEqual({ ...image, resolution: '720P' });
   });
 
@@ -280,7 +303,12 @@ describe('Luma', () => {
 
   it('image: start and end frame', () => {
     expect(
-      bodyOf({ prompt: 'Astronauts shuttle from space to volcano', model: 'luma', orientation: 'square', imageUrl: 'https://cdn.acedata.cloud/r9vsv9.png' }),
+      bodyOf({
+        prompt: 'Astronauts shuttle from space to volcano',
+        model: 'luma',
+        orientation: 'square',
+        imageUrl: 'https://cdn.acedata.cloud/r9vsv9.png',
+      }),
     ).toEqual({ ...fixture('luma', 'videos-request-image.json'), aspect_ratio: '1:1' });
     expect(bodyOf({ prompt: 'p', model: 'luma', imageUrl: 'https://i/1', endImageUrl: 'https://i/2' })).toMatchObject({
       start_image_url: 'https://i/1',
@@ -307,7 +335,9 @@ interface Reader {
 }
 
 const contentImage = (role: string) => (body: Body) =>
-  (body.content as { type: string; role?: string; image_url?: { url: string } }[]).find((part) => part.type === 'image_url' && part.role === role)?.image_url?.url;
+  (body.content as { type: string; role?: string; image_url?: { url: string } }[]).find(
+    (part) => part.type === 'image_url' && part.role === role,
+  )?.image_url?.url;
 const field = (name: string): Reader => ({ read: (body) => body[name] });
 const firstImage = (name: string): Reader => ({ read: (body) => body[name], expect: (value) => (value as string[])[0] });
 const aspect = (name: string): Reader => ({ read: (body) => body[name], expect: (value) => ASPECT[value as Orientation] });
@@ -317,7 +347,10 @@ const READERS: Record<ServiceId, Partial<Record<Option, Reader>>> = {
     duration: field('duration'),
     orientation: field('orientation'),
     size: field('size'),
-    images: { read: (body) => body.image_urls, expect: (value, spec) => (spec.soraVersion === '2.0' ? (value as string[]).slice(0, 1) : value) },
+    images: {
+      read: (body) => body.image_urls,
+      expect: (value, spec) => (spec.soraVersion === '2.0' ? (value as string[]).slice(0, 1) : value),
+    },
     character: {
       read: (body) =>
         body.character_url === undefined
@@ -359,7 +392,18 @@ const READERS: Record<ServiceId, Partial<Record<Option, Reader>>> = {
 
 /** Every field a service's body may hold (from the contracts), besides `async` and `callback_url`. */
 const ALLOWED_FIELDS: Record<ServiceId, readonly string[]> = {
-  sora: ['version', 'prompt', 'model', 'duration', 'orientation', 'size', 'image_urls', 'character_url', 'character_start', 'character_end'],
+  sora: [
+    'version',
+    'prompt',
+    'model',
+    'duration',
+    'orientation',
+    'size',
+    'image_urls',
+    'character_url',
+    'character_start',
+    'character_end',
+  ],
   veo: ['action', 'model', 'prompt', 'image_urls', 'aspect_ratio', 'resolution'],
   kling: ['action', 'model', 'prompt', 'duration', 'aspect_ratio', 'mode', 'start_image_url', 'end_image_url', 'negative_prompt'],
   seedance: ['model', 'content', 'resolution', 'ratio', 'duration'],
@@ -378,7 +422,8 @@ function optionsOf(spec: ModelSpec): Partial<Record<Option, unknown>> {
   if (spec.durations.length > 0) options.duration = nonDefault(spec.durations, spec.defaultDuration);
   if (spec.orientations.length > 0) options.orientation = nonDefault(spec.orientations, spec.defaultOrientation);
   if (spec.sizes.length > 0) options.size = nonDefault(spec.sizes, spec.defaultSize);
-  if (spec.images.max > 0) options.images = Array.from({ length: spec.images.max }, (_, i) => `https://images.example/${spec.id}/${i + 1}.png`);
+  if (spec.images.max > 0)
+    options.images = Array.from({ length: spec.images.max }, (_, i) => `https://images.example/${spec.id}/${i + 1}.png`);
   if (spec.images.endFrame) options.endImage = `https://images.example/${spec.id}/last.png`;
   if (spec.negativePromptMaxChars !== undefined) options.negativePrompt = 'no text, no watermark';
   if (spec.character) options.character = { videoUrl: 'https://clips.example/character.mp4', startSeconds: 2, endSeconds: 4 };
@@ -413,21 +458,24 @@ function variantsOf(spec: ModelSpec): Partial<Record<Option, unknown>>[] {
 describe.each(MODEL_CATALOGUE.map((spec) => [spec.id, spec] as const))('catalogue entry %s', (_id, spec) => {
   const readers = READERS[spec.service];
 
-  it.each(variantsOf(spec).map((options, i) => [i, options] as const))('variant %i: every option it takes is in the body under its service’s name', (_i, options) => {
-    const body = bodyOf(requestOf(spec, options));
-    for (const [option, value] of Object.entries(options) as [Option, unknown][]) {
-      const reader = readers[option];
-      expect(reader, `${spec.service} has no wire field for ${option}, but ${spec.id} takes it`).toBeDefined();
-      const wanted = reader!.expect ? reader!.expect(value, spec) : value;
-      expect(reader!.read(body, spec), `${spec.id}: ${option}`).toEqual(wanted);
-    }
-    const hasImage = options.images !== undefined;
-    if (spec.service === 'luma') expect(body).not.toHaveProperty('model');
-    else expect(body.model).toBe(wireModelFor(spec, hasImage));
-    const prompt = spec.service === 'seedance' ? (body.content as { text?: string }[])[0]?.text : body.prompt;
-    expect(prompt).toBe(`a prompt for ${spec.id}`);
-    for (const key of Object.keys(body)) expect(ALLOWED_FIELDS[spec.service], `${spec.id} sends ${key}`).toContain(key);
-  });
+  it.each(variantsOf(spec).map((options, i) => [i, options] as const))(
+    'variant %i: every option it takes is in the body under its service’s name',
+    (_i, options) => {
+      const body = bodyOf(requestOf(spec, options));
+      for (const [option, value] of Object.entries(options) as [Option, unknown][]) {
+        const reader = readers[option];
+        expect(reader, `${spec.service} has no wire field for ${option}, but ${spec.id} takes it`).toBeDefined();
+        const wanted = reader!.expect ? reader!.expect(value, spec) : value;
+        expect(reader!.read(body, spec), `${spec.id}: ${option}`).toEqual(wanted);
+      }
+      const hasImage = options.images !== undefined;
+      if (spec.service === 'luma') expect(body).not.toHaveProperty('model');
+      else expect(body.model).toBe(wireModelFor(spec, hasImage));
+      const prompt = spec.service === 'seedance' ? (body.content as { text?: string }[])[0]?.text : body.prompt;
+      expect(prompt).toBe(`a prompt for ${spec.id}`);
+      for (const key of Object.keys(body)) expect(ALLOWED_FIELDS[spec.service], `${spec.id} sends ${key}`).toContain(key);
+    },
+  );
 
   it('an option it does not take changes nothing in the body', () => {
     const taken = optionsOf(spec);
@@ -435,7 +483,13 @@ describe.each(MODEL_CATALOGUE.map((spec) => [spec.id, spec] as const))('catalogu
       duration: 7,
       orientation: 'square',
       size: 'huge',
-      images: ['https://images.example/a.png', 'https://images.example/b.png', 'https://images.example/c.png', 'https://images.example/d.png', 'https://images.example/e.png'],
+      images: [
+        'https://images.example/a.png',
+        'https://images.example/b.png',
+        'https://images.example/c.png',
+        'https://images.example/d.png',
+        'https://images.example/e.png',
+      ],
       endImage: 'https://images.example/last.png',
       negativePrompt: 'nothing',
       character: { videoUrl: 'https://clips.example/c.mp4', startSeconds: 1, endSeconds: 2 },
@@ -449,7 +503,9 @@ describe.each(MODEL_CATALOGUE.map((spec) => [spec.id, spec] as const))('catalogu
     const body = bodyOf({ prompt: 'p', model: spec.id });
     if (spec.defaultDuration !== undefined && readers.duration) expect(readers.duration.read(body, spec)).toBe(spec.defaultDuration);
     if (spec.defaultOrientation !== undefined && readers.orientation) {
-      expect(readers.orientation.read(body, spec)).toEqual(readers.orientation.expect?.(spec.defaultOrientation, spec) ?? spec.defaultOrientation);
+      expect(readers.orientation.read(body, spec)).toEqual(
+        readers.orientation.expect?.(spec.defaultOrientation, spec) ?? spec.defaultOrientation,
+      );
     }
     if (spec.defaultSize !== undefined && readers.size && !(spec.service === 'veo' && spec.defaultSize === '720p')) {
       expect(readers.size.read(body, spec)).toEqual(readers.size.expect?.(spec.defaultSize, spec) ?? spec.defaultSize);

@@ -3,12 +3,7 @@ import { afterEach, beforeEach, describe, it, expect } from 'vitest';
 import type { GenerationRequest } from '../../src/core/task.js';
 import { createSoraClient, type SoraClient } from '../../src/sora/sora-client.js';
 import { MAX_BATCH_SIZE, createAceDataVideoApi, createSoraVideoApi, type SoraVideoApi } from '../../src/sora/video-api.js';
-import {
-  apiErrorFault,
-  startAceDataEmulator,
-  type AceDataEmulator,
-  type EmulatorFault,
-} from '../emulators/acedata-emulator.js';
+import { apiErrorFault, startAceDataEmulator, type AceDataEmulator, type EmulatorFault } from '../emulators/acedata-emulator.js';
 
 const TOKEN = 'sk-video-api-test-token';
 
@@ -134,7 +129,12 @@ describe('submit', () => {
     const body = fixture('error-400-bad-request.json');
     expect(body.error.message).toBe('model is invalid.');
     emulator.failNext('/sora/videos', { kind: 'respond', status: 400, body });
-    expect(await api.submit(REQUEST)).toEqual({ kind: 'model_unavailable', scope: 'model', code: 'bad_request', message: 'model is invalid.' });
+    expect(await api.submit(REQUEST)).toEqual({
+      kind: 'model_unavailable',
+      scope: 'model',
+      code: 'bad_request',
+      message: 'model is invalid.',
+    });
   });
 
   it('reports the account modes of the emulator: used_up and invalid_token stop the account, disabled the service', async () => {

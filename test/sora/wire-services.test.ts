@@ -69,7 +69,12 @@ describe('where each service puts the video', () => {
       kind: 'succeeded',
       videoUrl: 'https://s.example/a.mp4',
     });
-    expect(classify({ id: 't', response: { success: true, data: [{ status: 'succeeded', content: { video_url: 'https://s.example/b.mp4' } }] } })).toEqual({
+    expect(
+      classify({
+        id: 't',
+        response: { success: true, data: [{ status: 'succeeded', content: { video_url: 'https://s.example/b.mp4' } }] },
+      }),
+    ).toEqual({
       kind: 'succeeded',
       videoUrl: 'https://s.example/b.mp4',
     });

@@ -134,7 +134,11 @@ describe('migrateStore sqlite → sqlite', () => {
     expect((await store.listUnfinished()).map((t) => t.id)).toEqual([targetOnly.id, sourceTasks[0]!.id, sourceTasks[1]!.id]);
     expect((await store.listByUser(GUILD, USER, 10)).map((t) => t.id)).toEqual([sourceTasks[1]!.id, sourceTasks[0]!.id, targetOnly.id]);
     // The day's list is merged, not overwritten: the usage report still sees the target's own task.
-    expect((await store.listCreatedOn(['2025-03-01'], GUILD)).map((t) => t.id)).toEqual([targetOnly.id, sourceTasks[0]!.id, sourceTasks[1]!.id]);
+    expect((await store.listCreatedOn(['2025-03-01'], GUILD)).map((t) => t.id)).toEqual([
+      targetOnly.id,
+      sourceTasks[0]!.id,
+      sourceTasks[1]!.id,
+    ]);
     await store.close();
     await backend.close();
   });
@@ -143,9 +147,7 @@ describe('migrateStore sqlite → sqlite', () => {
     const from = sqliteUrl('source');
     await seedSource(from);
     await expect(migrateStore({ from, to: from })).rejects.toThrow('--from and --to name the same store');
-    await expect(migrateStore({ from: `sqlite://${join(dir, 'missing.sqlite')}`, to: sqliteUrl('x') })).rejects.toThrow(
-      /does not exist/,
-    );
+    await expect(migrateStore({ from: `sqlite://${join(dir, 'missing.sqlite')}`, to: sqliteUrl('x') })).rejects.toThrow(/does not exist/);
     await expect(migrateStore({ from, to: 'memory://' })).rejects.toThrow(/memory:\/\//);
   });
 

@@ -242,7 +242,11 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
       expect(await b.slots.tryTake([{ taskId: 'new-3', guildId: 'g3' }])).toEqual({ taken: false, retryInMs: 1_000 });
       // leak-1 holds no slot any more (taking it again needs a free slot); the others still hold theirs.
       expect(await a.slots.tryTake([{ taskId: 'leak-1', guildId: 'g1' }])).toEqual({ taken: false, retryInMs: 1_000 });
-      for (const [task, guild] of [['kept-1', 'g1'], ['running-2', 'g1'], ['other-1', 'g2']] as const) {
+      for (const [task, guild] of [
+        ['kept-1', 'g1'],
+        ['running-2', 'g1'],
+        ['other-1', 'g2'],
+      ] as const) {
         expect(await a.slots.tryTake([{ taskId: task, guildId: guild }])).toMatchObject({ taken: true });
       }
 
@@ -277,8 +281,8 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
       expect(holding.length).toBeLessThanOrEqual(3);
     });
   });
-  describe('one round-robin over every process\'s guilds', () => {
-    it('serves guilds in turn whichever process owns them: one process\'s single guild gets a guild\'s share, not half', async () => {
+  describe("one round-robin over every process's guilds", () => {
+    it("serves guilds in turn whichever process owns them: one process's single guild gets a guild's share, not half", async () => {
       const { a, b } = await pair({ maxActiveGenerations: 100, submitMinIntervalMs: 0 });
       let n = 0;
       const offer = (guilds: string[]) => guilds.map((guildId) => ({ guildId, taskId: `${guildId}-${++n}` }));
@@ -303,7 +307,7 @@ describe.skipIf(!runRedis)('redis coordination (two processes on one Redis)', ()
       expect(await a.slots.tryTake([{ guildId: 'g1', taskId: 't3' }])).toMatchObject({ taken: true, guildId: 'g1' });
     });
 
-    it('a withdrawn guild no longer holds up the others, and a dead process\'s offer expires', async () => {
+    it("a withdrawn guild no longer holds up the others, and a dead process's offer expires", async () => {
       const { a, b } = await pair({ maxActiveGenerations: 100, submitMinIntervalMs: 0, offerStaleMs: 300 });
       await a.slots.pause(50);
       // A offers g0 while paused (g0 < g9: g0 is first in line), then withdraws: B goes at once.

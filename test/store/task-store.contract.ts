@@ -43,11 +43,7 @@ function minutesAfterEpoch(minutes: number): string {
 }
 
 /** Runs the TaskStore contract against one backend; `persistent` backends must keep data across close and reopen. */
-export function describeTaskStoreContract(
-  name: string,
-  makeStore: MakeTaskStore,
-  options: { persistent: boolean },
-): void {
+export function describeTaskStoreContract(name: string, makeStore: MakeTaskStore, options: { persistent: boolean }): void {
   describe(`TaskStore contract: ${name}`, () => {
     const opened: TaskStoreHarness[] = [];
     let scopeCounter = 0;
@@ -165,12 +161,8 @@ export function describeTaskStoreContract(
       const task = makeTask();
       await store.create(task);
 
-      await expect(
-        store.update(task.id, (t) => transition(t, 'delivered', new Date())),
-      ).rejects.toThrow(/invalid transition/);
-      await expect(store.update(task.id, (t) => ({ ...t, submitAttempts: -1 }))).rejects.toBeInstanceOf(
-        InvalidTaskRecordError,
-      );
+      await expect(store.update(task.id, (t) => transition(t, 'delivered', new Date()))).rejects.toThrow(/invalid transition/);
+      await expect(store.update(task.id, (t) => ({ ...t, submitAttempts: -1 }))).rejects.toBeInstanceOf(InvalidTaskRecordError);
       await expect(store.update(task.id, (t) => ({ ...t, id: 'other' }))).rejects.toThrow(/may not change/);
 
       expect(await store.get(task.id)).toEqual(task);
@@ -243,9 +235,7 @@ export function describeTaskStoreContract(
       await store.update(mine[0]!.id, (t) => ({ ...t, state: 'cancelled' }));
 
       expect((await store.listByUser('g1', 'u1', 3)).map((t) => t.id)).toEqual([mine[3]!.id, mine[2]!.id, mine[1]!.id]);
-      expect((await store.listByUser('g1', 'u1', 10)).map((t) => t.id)).toEqual(
-        [...mine].reverse().map((t) => t.id),
-      );
+      expect((await store.listByUser('g1', 'u1', 10)).map((t) => t.id)).toEqual([...mine].reverse().map((t) => t.id));
       expect((await store.listByUser('g2', 'u1', 10)).map((t) => t.id)).toEqual([otherGuild.id]);
       expect(await store.listByUser('g1', 'u3', 10)).toEqual([]);
       expect(await store.listByUser('g1', 'u1', 0)).toEqual([]);
@@ -294,9 +284,7 @@ export function describeTaskStoreContract(
       const task = makeTask();
       await store.create(task);
 
-      await Promise.all(
-        Array.from({ length: 50 }, () => store.update(task.id, (t) => ({ ...t, submitAttempts: t.submitAttempts + 1 }))),
-      );
+      await Promise.all(Array.from({ length: 50 }, () => store.update(task.id, (t) => ({ ...t, submitAttempts: t.submitAttempts + 1 }))));
 
       expect((await store.get(task.id))?.submitAttempts).toBe(50);
     });
@@ -311,9 +299,7 @@ export function describeTaskStoreContract(
 
       const finished = tasks.filter((_, index) => index % 2 === 0);
       await Promise.all(finished.map((task) => store.update(task.id, (t) => ({ ...t, state: 'cancelled' }))));
-      expect((await store.listUnfinished()).map((t) => t.id)).toEqual(
-        tasks.filter((_, index) => index % 2 === 1).map((t) => t.id),
-      );
+      expect((await store.listUnfinished()).map((t) => t.id)).toEqual(tasks.filter((_, index) => index % 2 === 1).map((t) => t.id));
     });
 
     it('reads a v0 record through upgradeTask, and an update writes it back as v1', async () => {

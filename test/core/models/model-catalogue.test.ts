@@ -96,7 +96,11 @@ describe('the catalogue is the only list of a model’s options', () => {
   });
 
   it('autocomplete lists the offered models only, with the default and unserved ones marked', () => {
-    const rules = { offeredModelIds: ['veo31-fast', 'kling-v2-6', 'sora-2'], defaults: { model: 'veo31-fast' }, unavailableModelIds: new Set(['sora-2']) };
+    const rules = {
+      offeredModelIds: ['veo31-fast', 'kling-v2-6', 'sora-2'],
+      defaults: { model: 'veo31-fast' },
+      unavailableModelIds: new Set(['sora-2']),
+    };
     const choices = suggestModelOptions('model', '', null, rules);
     expect(choices.map((c) => c.value)).toEqual(['veo31-fast', 'kling-v2-6', 'sora-2']);
     expect(choices[0]!.name).toContain('default');

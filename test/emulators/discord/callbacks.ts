@@ -80,9 +80,7 @@ function textInputIssues(components: readonly unknown[], path: Path): FormIssue[
 
 function lengthIssues(path: Path, value: unknown, min: number, max: number): FormIssue[] {
   const length = typeof value === 'string' ? value.length : 0;
-  return length < min || length > max
-    ? [issue(path, 'BASE_TYPE_BAD_LENGTH', `Must be between ${min} and ${max} in length.`)]
-    : [];
+  return length < min || length > max ? [issue(path, 'BASE_TYPE_BAD_LENGTH', `Must be between ${min} and ${max} in length.`)] : [];
 }
 
 function maxLength(path: Path, max: number): FormIssue {

@@ -88,9 +88,7 @@ function choiceIssues(option: Record<string, unknown>, here: (string | number)[]
     issues.push(issue([...here, 'choices'], 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.'));
   }
   if (option.autocomplete === true) {
-    issues.push(
-      issue([...here, 'autocomplete'], 'APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_CHOICES', 'Autocomplete cannot have choices'),
-    );
+    issues.push(issue([...here, 'autocomplete'], 'APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_CHOICES', 'Autocomplete cannot have choices'));
   }
   option.choices.forEach((choice, index) => {
     const choiceName = asRecord(choice).name;
@@ -102,9 +100,7 @@ function choiceIssues(option: Record<string, unknown>, here: (string | number)[]
 }
 
 function nameIssues(name: string, chatInput: boolean, path: (string | number)[]): FormIssue[] {
-  const valid = chatInput
-    ? CHAT_INPUT_NAME.test(name) && name === name.toLowerCase()
-    : name.length >= 1 && name.length <= 32;
+  const valid = chatInput ? CHAT_INPUT_NAME.test(name) && name === name.toLowerCase() : name.length >= 1 && name.length <= 32;
   return valid ? [] : [issue(path, 'APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid')];
 }
 

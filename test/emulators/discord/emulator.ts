@@ -494,11 +494,7 @@ export class DiscordEmulator {
     return this.interactionsById.get(id);
   }
 
-  private dispatchInteraction(
-    built: BuiltInteraction,
-    target: InteractionTarget,
-    componentMessageId: string | null,
-  ): InteractionHandle {
+  private dispatchInteraction(built: BuiltInteraction, target: InteractionTarget, componentMessageId: string | null): InteractionHandle {
     if (this.gateway.sessions.size === 0) {
       throw new Error('no gateway session: await emulator.gatewayConnected (or a client ready) before sending interactions');
     }
@@ -644,11 +640,7 @@ export class DiscordEmulator {
     predicate: (message: RecordedMessage) => boolean = () => true,
     timeoutMs = 5000,
   ): Promise<RecordedMessage> {
-    return this.waitFor(
-      () => this.state.channelMessages(channelId).find(predicate),
-      timeoutMs,
-      `a message in channel ${channelId}`,
-    );
+    return this.waitFor(() => this.state.channelMessages(channelId).find(predicate), timeoutMs, `a message in channel ${channelId}`);
   }
 
   /** Resolves with the first recorded request matching `predicate`. */

@@ -59,14 +59,9 @@ export const discordErrors = {
   unknownUser: () => new DiscordHttpError(404, DiscordErrorCode.UnknownUser, 'Unknown User'),
   unknownWebhook: () => new DiscordHttpError(404, DiscordErrorCode.UnknownWebhook, 'Unknown Webhook'),
   unknownInteraction: () => new DiscordHttpError(404, DiscordErrorCode.UnknownInteraction, 'Unknown interaction'),
-  unknownCommand: () =>
-    new DiscordHttpError(404, DiscordErrorCode.UnknownApplicationCommand, 'Unknown application command'),
+  unknownCommand: () => new DiscordHttpError(404, DiscordErrorCode.UnknownApplicationCommand, 'Unknown application command'),
   alreadyAcknowledged: () =>
-    new DiscordHttpError(
-      400,
-      DiscordErrorCode.InteractionAlreadyAcknowledged,
-      'Interaction has already been acknowledged.',
-    ),
+    new DiscordHttpError(400, DiscordErrorCode.InteractionAlreadyAcknowledged, 'Interaction has already been acknowledged.'),
   entityTooLarge: () => new DiscordHttpError(413, DiscordErrorCode.RequestEntityTooLarge, 'Request entity too large'),
   missingAccess: () => new DiscordHttpError(403, DiscordErrorCode.MissingAccess, 'Missing Access'),
   missingPermissions: () => new DiscordHttpError(403, DiscordErrorCode.MissingPermissions, 'Missing Permissions'),

@@ -76,12 +76,7 @@ function parseJsonObject(text: string): Record<string, unknown> {
 }
 
 /** Writes a JSON answer; Discord always labels it `application/json` (discord.js needs that). */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',

@@ -25,12 +25,7 @@ export type {
   RecordedCallback,
   RecordedWebhookCall,
 } from './interactions.js';
-export {
-  ALL_PERMISSIONS,
-  DEFAULT_BOT_PERMISSIONS,
-  DEFAULT_MEMBER_PERMISSIONS,
-  PermissionBits,
-} from './permissions.js';
+export { ALL_PERMISSIONS, DEFAULT_BOT_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS, PermissionBits } from './permissions.js';
 export type { FailureInjection, RateLimitInjection, RecordedRequest } from './rest.js';
 export { ChannelKind } from './state.js';
 export type {

@@ -153,11 +153,7 @@ export interface BuiltInteraction {
 }
 
 /** Builds the fields discord.js 14.28 dereferences for any interaction type. */
-export function buildBaseInteraction(
-  ctx: InteractionContext,
-  type: number,
-  target: InteractionTarget,
-): BuiltInteraction {
+export function buildBaseInteraction(ctx: InteractionContext, type: number, target: InteractionTarget): BuiltInteraction {
   const { state } = ctx;
   const user = state.ensureUser(target.userId, target.username);
   const guild = target.guildId !== undefined ? state.requireGuild(target.guildId) : null;

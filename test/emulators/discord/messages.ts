@@ -37,7 +37,10 @@ export const messageBodySchema = z.looseObject({
   tts: z.boolean().nullish(),
   embeds: z.array(embedSchema).max(10).nullish(),
   allowed_mentions: allowedMentionsSchema.nullish(),
-  components: z.array(z.looseObject({ type: z.number().int() })).max(40).nullish(),
+  components: z
+    .array(z.looseObject({ type: z.number().int() }))
+    .max(40)
+    .nullish(),
   attachments: z.array(attachmentRefSchema).max(10).nullish(),
   flags: z.number().int().nullish(),
   message_reference: z.looseObject({ message_id: z.string().nullish() }).nullish(),

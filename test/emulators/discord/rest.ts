@@ -67,9 +67,7 @@ interface InjectionRule {
   method: string | undefined;
   remaining: number;
   action:
-    | { kind: 'rate-limit'; options: RateLimitInjection }
-    | { kind: 'failure'; options: FailureInjection }
-    | { kind: 'delay'; ms: number };
+    { kind: 'rate-limit'; options: RateLimitInjection } | { kind: 'failure'; options: FailureInjection } | { kind: 'delay'; ms: number };
 }
 
 /** What the REST layer needs from the emulator. */
@@ -191,7 +189,10 @@ export class RestServer {
       }
       if (!url.pathname.startsWith(`${API_PREFIX}/`)) throw discordErrors.notFound();
       // @discordjs/rest percent-encodes path segments (`@original` arrives as `%40original`).
-      const segments = url.pathname.slice(API_PREFIX.length + 1).split('/').map(safeDecode);
+      const segments = url.pathname
+        .slice(API_PREFIX.length + 1)
+        .split('/')
+        .map(safeDecode);
       record.path = `/${segments.join('/')}`;
       const match = this.match(method, segments);
       if (!match) throw discordErrors.notFound();
@@ -227,7 +228,7 @@ export class RestServer {
     record.status = result.status;
     const body = result.body;
     if (result.status >= 400 && typeof body === 'object' && body !== null && 'code' in body) {
-      record.errorCode = Number((body).code);
+      record.errorCode = Number(body.code);
     }
     record.durationMs = performance.now() - startedReal;
     if (!res.headersSent) {
@@ -256,10 +257,7 @@ export class RestServer {
     return undefined;
   }
 
-  private async applyInjections(
-    method: string,
-    path: string,
-  ): Promise<{ kind: 'rate-limit' | 'failure'; result: RestResult } | undefined> {
+  private async applyInjections(method: string, path: string): Promise<{ kind: 'rate-limit' | 'failure'; result: RestResult } | undefined> {
     for (const rule of [...this.injections]) {
       if (rule.remaining <= 0 || !path.startsWith(rule.prefix) || (rule.method && rule.method !== method)) continue;
       rule.remaining -= 1;
@@ -453,9 +451,7 @@ export class RestServer {
     this.add('POST', '/interactions/:interactionId/:token/callback', false, (ctx) => this.interactionCallback(ctx));
     this.add('POST', '/webhooks/:appId/:token', false, (ctx) => this.webhookCall(ctx, 'followup'));
     for (const method of ['GET', 'PATCH', 'DELETE']) {
-      this.add(method, '/webhooks/:appId/:token/messages/:messageId', false, (ctx) =>
-        this.webhookCall(ctx, ctx.params.messageId ?? ''),
-      );
+      this.add(method, '/webhooks/:appId/:token/messages/:messageId', false, (ctx) => this.webhookCall(ctx, ctx.params.messageId ?? ''));
     }
   }
 
@@ -505,7 +501,10 @@ export class RestServer {
     const around = query.get('around');
     let selected: RecordedMessage[];
     if (after) {
-      selected = all.filter((m) => BigInt(m.id) > BigInt(after)).slice(0, limit).reverse();
+      selected = all
+        .filter((m) => BigInt(m.id) > BigInt(after))
+        .slice(0, limit)
+        .reverse();
     } else if (around) {
       const index = all.findIndex((m) => BigInt(m.id) >= BigInt(around));
       const start = Math.max(0, (index === -1 ? all.length : index) - Math.floor(limit / 2));

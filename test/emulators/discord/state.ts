@@ -410,8 +410,14 @@ export class EmulatorState {
   /** Effective permissions of a user in a channel (all of them in DMs). */
   channelPermissions(channel: ChannelState, userId: string): bigint {
     if (channel.guildId === null) {
-      return PermissionBits.ViewChannel | PermissionBits.SendMessages | PermissionBits.EmbedLinks |
-        PermissionBits.AttachFiles | PermissionBits.ReadMessageHistory | PermissionBits.AddReactions;
+      return (
+        PermissionBits.ViewChannel |
+        PermissionBits.SendMessages |
+        PermissionBits.EmbedLinks |
+        PermissionBits.AttachFiles |
+        PermissionBits.ReadMessageHistory |
+        PermissionBits.AddReactions
+      );
     }
     const threadOverride = userId === this.bot.id ? this.threadBotPermissions.get(channel.id) : undefined;
     if (threadOverride !== undefined) return threadOverride;
@@ -479,13 +485,13 @@ export class EmulatorState {
       editedAt: null,
       content: body.content ?? '',
       embeds: (body.embeds ?? []) as APIEmbed[],
-      components: (body.components ?? []),
+      components: body.components ?? [],
       allowedMentions: body.allowed_mentions ?? null,
       mentions: resolveMentions(body.content ?? '', body.allowed_mentions, input.canMentionEveryone),
       nonce: body.nonce ?? null,
       enforceNonce: body.enforce_nonce ?? false,
       attachments: this.attachFiles(body, input.files, []),
-      messageReference: (body.message_reference) ?? null,
+      messageReference: body.message_reference ?? null,
       edits: [],
       deleted: false,
     };
@@ -506,15 +512,10 @@ export class EmulatorState {
   }
 
   /** Applies an edit: only the fields present change; `attachments` lists the ones to keep. */
-  editMessage(
-    message: RecordedMessage,
-    body: MessageBody,
-    files: readonly UploadedFile[],
-    raw: Record<string, unknown>,
-  ): RecordedMessage {
+  editMessage(message: RecordedMessage, body: MessageBody, files: readonly UploadedFile[], raw: Record<string, unknown>): RecordedMessage {
     if (body.content !== undefined) message.content = body.content ?? '';
     if (body.embeds !== undefined) message.embeds = (body.embeds ?? []) as APIEmbed[];
-    if (body.components !== undefined) message.components = (body.components ?? []);
+    if (body.components !== undefined) message.components = body.components ?? [];
     if (body.allowed_mentions !== undefined) message.allowedMentions = body.allowed_mentions ?? null;
     if (body.flags !== undefined && body.flags !== null) {
       // Only SUPPRESS_EMBEDS (4) and IS_COMPONENTS_V2 (1<<15) can be changed by an edit.
@@ -535,7 +536,11 @@ export class EmulatorState {
   deleteMessage(message: RecordedMessage): void {
     message.deleted = true;
     const history = this.channelHistory.get(message.channelId);
-    if (history) this.channelHistory.set(message.channelId, history.filter((id) => id !== message.id));
+    if (history)
+      this.channelHistory.set(
+        message.channelId,
+        history.filter((id) => id !== message.id),
+      );
   }
 
   /** Messages visible in a channel, oldest first (deleted ones excluded). */
@@ -549,11 +554,7 @@ export class EmulatorState {
     return list;
   }
 
-  private attachFiles(
-    body: MessageBody,
-    files: readonly UploadedFile[],
-    existing: readonly RecordedAttachment[],
-  ): RecordedAttachment[] {
+  private attachFiles(body: MessageBody, files: readonly UploadedFile[], existing: readonly RecordedAttachment[]): RecordedAttachment[] {
     const refs = body.attachments ?? [];
     const kept = body.attachments === undefined ? [...existing] : existing.filter((a) => refs.some((r) => String(r.id) === a.id));
     const added = files.map((file) => {
@@ -823,10 +824,7 @@ export class EmulatorState {
   }
 }
 
-const messageMeta = new WeakMap<
-  RecordedMessage,
-  { webhookId: string | null; interactionMetadata: Record<string, unknown> | null }
->();
+const messageMeta = new WeakMap<RecordedMessage, { webhookId: string | null; interactionMetadata: Record<string, unknown> | null }>();
 
 function rolePermissionMap(guild: GuildState): Map<string, bigint> {
   const map = new Map<string, bigint>();
