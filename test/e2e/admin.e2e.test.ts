@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelState, GuildState, OptionInput } from '../emulators/discord/index.js';
-import { createWorld, ephemeralText, MEMBER_ID, settle, type World } from './harness.js';
+import { createWorld, ephemeralText, MEMBER_ID, settle, type World, sendGenerate } from './harness.js';
 
 const WAIT_MS = 15_000;
 // Discord's channel option type: the emulator then resolves the channel like Discord does.
@@ -28,15 +28,7 @@ describe('e2e: /sora-admin', { timeout: 60_000 }, () => {
       options,
     });
 
-  const generate = (channelId: string, prompt: string) =>
-    world.discord.sendCommand({
-      guildId: guild.id,
-      channelId,
-      userId: MEMBER_ID,
-      name: 'sora',
-      subcommand: 'generate',
-      options: { prompt },
-    });
+  const generate = (channelId: string, prompt: string) => sendGenerate(world, guild, { prompt }, { channelId });
 
   beforeAll(async () => {
     world = await createWorld();

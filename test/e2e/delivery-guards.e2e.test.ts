@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS, PermissionBits, type GuildState, type InteractionHandle } from '../emulators/discord/index.js';
-import { createWorld, ephemeralText, MEMBER_ID, settle, type World } from './harness.js';
+import { createWorld, ephemeralText, MEMBER_ID, settle, type World, sendGenerate } from './harness.js';
 
 const WAIT_MS = 15_000;
 
@@ -35,15 +35,7 @@ describe('e2e: delivery guards', { timeout: 90_000 }, () => {
     await world?.close();
   });
 
-  const generate = (prompt: string, guild: GuildState = main, channelId = general) =>
-    world.discord.sendCommand({
-      guildId: guild.id,
-      channelId,
-      userId: MEMBER_ID,
-      name: 'sora',
-      subcommand: 'generate',
-      options: { prompt },
-    });
+  const generate = (prompt: string, guild: GuildState = main, channelId = general) => sendGenerate(world, guild, { prompt }, { channelId });
   const submitsOf = (prompt: string) =>
     world.ace.requestsTo('/sora/videos').filter((r) => (r.body as { prompt?: unknown } | undefined)?.prompt === prompt);
 
@@ -167,15 +159,7 @@ describe('e2e: delivery guards across a restart', { timeout: 90_000 }, () => {
   it('a channel deleted while the bot was down ends its waiting job at start, unsubmitted, the member told', async () => {
     const guild = world.guilds[0]!;
     const side = world.discord.addChannel(guild.id, { name: 'side' }).id;
-    const generate = (prompt: string, channelId: string) =>
-      world.discord.sendCommand({
-        guildId: guild.id,
-        channelId,
-        userId: MEMBER_ID,
-        name: 'sora',
-        subcommand: 'generate',
-        options: { prompt },
-      });
+    const generate = (prompt: string, channelId: string) => sendGenerate(world, guild, { prompt }, { channelId });
     world.ace.setGenerationTimeMs(10 * 60_000);
     generate('holds the slot', world.channelOf(guild));
     await world.discord.waitFor(() => world.ace.requestsTo('/sora/videos').length === 1, WAIT_MS, 'the first submit');

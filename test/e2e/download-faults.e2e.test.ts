@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuildState, RecordedMessage } from '../emulators/discord/index.js';
 import { VIDEO_DOWNLOAD_PATH, emulatedVideoBytes, type EmulatedTask } from '../emulators/acedata-emulator.js';
-import { crashBot, createWorld, MEMBER_ID, settle, waitUntil, type World } from './harness.js';
+import { crashBot, createWorld, MEMBER_ID, settle, waitUntil, type World, sendGenerate } from './harness.js';
 
 const WAIT_MS = 30_000;
 // Long enough for a late second message (a retry, a repeated post) to show up before counting.
@@ -18,14 +18,7 @@ describe('e2e: video download faults', { timeout: 90_000 }, () => {
   let channelId: string;
 
   const generate = (prompt: string): void => {
-    world.discord.sendCommand({
-      guildId: guild.id,
-      channelId,
-      userId: MEMBER_ID,
-      name: 'sora',
-      subcommand: 'generate',
-      options: { prompt },
-    });
+    sendGenerate(world, guild, { prompt }, { channelId });
   };
   const messagesFor = (prompt: string): RecordedMessage[] =>
     world.discord.channelMessages(channelId).filter((m) => m.embeds[0]?.description === prompt);

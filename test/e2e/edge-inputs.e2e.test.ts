@@ -11,7 +11,7 @@ import {
   type RecordedMessage,
 } from '../emulators/discord/index.js';
 import { trickyPrompt } from '../fakes/tricky-prompt.js';
-import { createWorld, ephemeralText, MEMBER_ID, resultFooterOf, settle, type World } from './harness.js';
+import { createWorld, ephemeralText, MEMBER_ID, resultFooterOf, settle, type World, sendGenerate } from './harness.js';
 
 const WAIT_MS = 15_000;
 // PROMPT_MAX_CHARS at its maximum: escaping such a prompt for display makes it far longer than 4096.
@@ -52,15 +52,7 @@ describe('e2e: edge inputs (invisible prompts, prompts at the limit, a 429 on th
   let channelId: string;
   let showcase: ChannelState;
 
-  const generate = (prompt: string): InteractionHandle =>
-    world.discord.sendCommand({
-      guildId: guild.id,
-      channelId,
-      userId: MEMBER_ID,
-      name: 'sora',
-      subcommand: 'generate',
-      options: { prompt },
-    });
+  const generate = (prompt: string): InteractionHandle => sendGenerate(world, guild, { prompt }, { channelId });
 
   const submitsWith = (prompt: string) =>
     world.ace.requestsTo('/sora/videos').filter((r) => (r.body as { prompt?: unknown } | undefined)?.prompt === prompt);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InteractionHandle } from '../emulators/discord/index.js';
-import { createWorld, ephemeralText, MEMBER_ID, resultFooterOf, type World } from './harness.js';
+import { createWorld, ephemeralText, resultFooterOf, type World, sendGenerate } from './harness.js';
 
 const GENERATION_MS = 1_500;
 const WAIT_MS = 20_000;
@@ -14,14 +14,7 @@ describe('e2e: estimated start and ready time of a waiting generation', { timeou
   const generate = (): { handle: InteractionHandle; prompt: string } => {
     const guild = world.guilds[0]!;
     const prompt = `eta probe ${++prompts}`;
-    const handle = world.discord.sendCommand({
-      guildId: guild.id,
-      channelId,
-      userId: MEMBER_ID,
-      name: 'sora',
-      subcommand: 'generate',
-      options: { prompt, model: 'sora-2' },
-    });
+    const handle = sendGenerate(world, guild, { prompt, model: 'sora-2' }, { channelId });
     return { handle, prompt };
   };
   const delivered = async (count: number) => {

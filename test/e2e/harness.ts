@@ -12,9 +12,29 @@ import {
   startDiscordEmulator,
   type DiscordEmulator,
   type DiscordEmulatorOptions,
+  type AttachmentInput,
   type GuildState,
   type InteractionHandle,
+  type OptionInput,
 } from '../emulators/discord/index.js';
+
+/** `/sora generate` with these options, from the member (or `userId`) in a channel of `guild`. */
+export function sendGenerate(
+  world: World,
+  guild: GuildState,
+  options: Record<string, OptionInput>,
+  extra: { channelId?: string; userId?: string; attachments?: Record<string, AttachmentInput> } = {},
+): InteractionHandle {
+  return world.discord.sendCommand({
+    guildId: guild.id,
+    channelId: extra.channelId ?? world.channelOf(guild),
+    userId: extra.userId ?? MEMBER_ID,
+    name: 'sora',
+    subcommand: 'generate',
+    options,
+    ...(extra.attachments ? { attachments: extra.attachments } : {}),
+  });
+}
 
 /** One JSON log line of the bot process. */
 export type LogLine = Record<string, unknown> & { level: number; msg?: string };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuildState, OptionInput } from '../emulators/discord/index.js';
-import { createWorld, ephemeralText, MEMBER_ID, resultFooterOf, settle, waitUntil, type World } from './harness.js';
+import { createWorld, ephemeralText, MEMBER_ID, resultFooterOf, settle, waitUntil, type World, sendGenerate } from './harness.js';
 
 const WAIT_MS = 15_000;
 const CHANNEL_OPTION = 7;
@@ -9,14 +9,7 @@ const CHANNEL_OPTION = 7;
 const FRESH_INSTALL = { VIDEO_MODELS: '', DEFAULT_VIDEO_MODEL: '' };
 
 function generateIn(world: World, guild: GuildState, options: Record<string, OptionInput>) {
-  return world.discord.sendCommand({
-    guildId: guild.id,
-    channelId: world.channelOf(guild),
-    userId: MEMBER_ID,
-    name: 'sora',
-    subcommand: 'generate',
-    options,
-  });
+  return sendGenerate(world, guild, options);
 }
 
 describe('e2e: a fresh install with nothing but the two tokens', { timeout: 60_000 }, () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuildState, InteractionHandle, OptionInput } from '../emulators/discord/index.js';
-import { createWorld, freePort, MEMBER_ID, resultFooterOf, settle, type World } from './harness.js';
+import { createWorld, freePort, resultFooterOf, settle, type World, sendGenerate } from './harness.js';
 
 const WAIT_MS = 20_000;
 const FAILURE_MESSAGE = 'The prompt was refused by the safety system.';
@@ -15,13 +15,8 @@ describe('e2e: every service end to end with an image, on callbacks, and failing
   let channelId: string;
 
   const generate = (options: Record<string, OptionInput>, withImage: boolean): InteractionHandle =>
-    world.discord.sendCommand({
-      guildId: guild.id,
+    sendGenerate(world, guild, options, {
       channelId,
-      userId: MEMBER_ID,
-      name: 'sora',
-      subcommand: 'generate',
-      options,
       ...(withImage ? { attachments: { image: { filename: 'still.png', size: 4096, width: 1280, height: 720 } } } : {}),
     });
 

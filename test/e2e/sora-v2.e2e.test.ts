@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttachmentInput, GuildState, InteractionHandle } from '../emulators/discord/index.js';
-import { createWorld, ephemeralText, MEMBER_ID, settle, type World } from './harness.js';
+import { createWorld, ephemeralText, MEMBER_ID, settle, type World, sendGenerate } from './harness.js';
 
 const WAIT_MS = 15_000;
 
@@ -17,15 +17,7 @@ describe('e2e: Sora v2 reference images are fitted to the requested pixel size',
   let channelId: string;
 
   const generate = (prompt: string, size: string, image: AttachmentInput): InteractionHandle =>
-    world.discord.sendCommand({
-      guildId: guild.id,
-      channelId,
-      userId: MEMBER_ID,
-      name: 'sora',
-      subcommand: 'generate',
-      options: { prompt, model: 'sora-2-v2', size },
-      attachments: { image },
-    });
+    sendGenerate(world, guild, { prompt, model: 'sora-2-v2', size }, { channelId, attachments: { image } });
 
   const submitsWithPrompt = (prompt: string) =>
     world.ace.requestsTo('/sora/videos').filter((r) => (r.body as { prompt?: unknown } | undefined)?.prompt === prompt);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InteractionHandle } from '../emulators/discord/index.js';
-import { crashBot, createWorld, MEMBER_ID, resultFooterOf, settle, spawnExtraBot, type World } from './harness.js';
+import { crashBot, createWorld, resultFooterOf, settle, spawnExtraBot, type World, sendGenerate } from './harness.js';
 
 /**
  * One bot process per sqlite file (README "Running in production → Storage"): a second process on
@@ -19,14 +19,7 @@ afterEach(async () => {
 
 function generate(world: World, prompt: string): InteractionHandle {
   const guild = world.guilds[0]!;
-  const handle = world.discord.sendCommand({
-    guildId: guild.id,
-    channelId: world.channelOf(guild),
-    userId: MEMBER_ID,
-    name: 'sora',
-    subcommand: 'generate',
-    options: { prompt },
-  });
+  const handle = sendGenerate(world, guild, { prompt });
   if (handle.deliveredTo === 0) throw new Error('the command reached no live gateway session');
   return handle;
 }

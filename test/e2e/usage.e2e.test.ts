@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIEmbed } from 'discord.js';
 import type { GuildState, OptionInput } from '../emulators/discord/index.js';
-import { createWorld, ephemeralText, freePort, MEMBER_ID, settle, type World } from './harness.js';
+import { createWorld, ephemeralText, freePort, MEMBER_ID, settle, type World, sendGenerate } from './harness.js';
 
 const WAIT_MS = 15_000;
 const FAILS = 'fails at the provider:';
@@ -20,14 +20,7 @@ describe('e2e: /sora-admin usage and GET /usage', { timeout: 90_000 }, () => {
   /** Makes a video (or a provider failure) and waits for its public result. */
   async function generate(guild: GuildState, prompt: string, options: Record<string, OptionInput> = {}): Promise<void> {
     const channelId = world.channelOf(guild);
-    const handle = world.discord.sendCommand({
-      guildId: guild.id,
-      channelId,
-      userId: MEMBER_ID,
-      name: 'sora',
-      subcommand: 'generate',
-      options: { prompt, ...options },
-    });
+    const handle = sendGenerate(world, guild, { prompt, ...options }, { channelId });
     expect((await handle.waitForAck(WAIT_MS)).type).toBe(5);
     const result = await world.discord.waitForMessage(channelId, (m) => m.content.includes(MEMBER_ID) && !seen.has(m.id), WAIT_MS);
     seen.add(result.id);
