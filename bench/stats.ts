@@ -48,3 +48,15 @@ export async function until<T>(predicate: () => T | undefined | null | false, ti
     await sleep(everyMs);
   }
 }
+
+/** The most of `timesMs` that fall in any half-open window of `windowMs` (request budgets). */
+export function maxInWindow(timesMs: readonly number[], windowMs: number): number {
+  const sorted = [...timesMs].sort((a, b) => a - b);
+  let most = 0;
+  let from = 0;
+  for (let to = 0; to < sorted.length; to++) {
+    while (sorted[to]! - sorted[from]! >= windowMs) from++;
+    most = Math.max(most, to - from + 1);
+  }
+  return most;
+}

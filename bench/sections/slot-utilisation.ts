@@ -1,7 +1,7 @@
 import type { EmulatedTask } from '../../test/emulators/acedata-emulator.js';
 import { createBenchWorld, roundRobin, sendPaced, targetsOf, startBotPatiently } from '../bench-world.js';
 import { verdict, type SectionResult } from '../report.js';
-import { formatMs, formatP50P99, quantile, until } from '../stats.js';
+import { formatMs, formatP50P99, maxInWindow, quantile, until } from '../stats.js';
 import type { BenchMode } from './mode.js';
 
 const SECTION = 'slot utilisation';
@@ -63,18 +63,6 @@ interface SlotRun {
   statusRequestsPerSecond: number;
   /** The most status requests sent in any window of one poll interval. */
   maxPerInterval: number;
-}
-
-/** The most of `timesMs` that fall in any half-open window of `windowMs`. */
-export function maxInWindow(timesMs: readonly number[], windowMs: number): number {
-  const sorted = [...timesMs].sort((a, b) => a - b);
-  let most = 0;
-  let from = 0;
-  for (let to = 0; to < sorted.length; to++) {
-    while (sorted[to]! - sorted[from]! >= windowMs) from++;
-    most = Math.max(most, to - from + 1);
-  }
-  return most;
 }
 
 /** One run of the scenario; `beatsOnly` is today's cadence before the request budget (POLL_ON_BEATS_ONLY). */

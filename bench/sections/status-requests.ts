@@ -2,7 +2,7 @@ import type { RecordedRequest } from '../../test/emulators/acedata-emulator.js';
 import { createBenchWorld, roundRobin, sendPaced, targetsOf, startBotPatiently } from '../bench-world.js';
 import { startNaivePoller } from '../naive-poller.js';
 import { verdict, type Row, type SectionResult } from '../report.js';
-import { formatP50P99, sleep, until } from '../stats.js';
+import { formatP50P99, maxInWindow, sleep, until } from '../stats.js';
 import type { BenchMode } from './mode.js';
 
 const SECTION = 'status requests';
@@ -17,18 +17,6 @@ const SERVICE_MODELS = [
   { model: 'veo31-fast', service: 'veo' },
   { model: 'kling-v2-6', service: 'kling' },
 ] as const;
-
-/** The most of `timesMs` in any half-open window of `windowMs`. */
-function maxInWindow(timesMs: readonly number[], windowMs: number): number {
-  const sorted = [...timesMs].sort((a, b) => a - b);
-  let most = 0;
-  let from = 0;
-  for (let to = 0; to < sorted.length; to++) {
-    while (sorted[to]! - sorted[from]! >= windowMs) from++;
-    most = Math.max(most, to - from + 1);
-  }
-  return most;
-}
 
 /** Running generations spread over several services: each tasks endpoint within its own budget. */
 async function measureServices(intervals: number): Promise<Row[]> {
