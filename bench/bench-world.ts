@@ -39,6 +39,16 @@ export function targetsOf(world: World): Target[] {
   return world.guilds.map((guild) => ({ guildId: guild.id, channelId: world.channelOf(guild) }));
 }
 
+/**
+ * When the member first saw an answer with content (the queue position): the callback itself when the
+ * bot answered directly (type 4), else the first accepted edit of the deferred reply.
+ */
+export function answerShownAt(handle: InteractionHandle): number | undefined {
+  const answer = handle.callbacks.find((c) => c.status < 300 && c.type === 4);
+  if (answer) return answer.at;
+  return handle.webhookCalls.find((c) => c.method === 'PATCH' && c.target === '@original' && c.status < 300)?.at;
+}
+
 /** `count` targets taken round-robin from `targets`. */
 export function roundRobin(targets: readonly Target[], count: number): Target[] {
   return Array.from({ length: count }, (_, i) => targets[i % targets.length]!);

@@ -2,7 +2,15 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { World } from '../../test/e2e/harness.js';
 import type { InteractionHandle } from '../../test/emulators/discord/index.js';
-import { createBenchWorld, roundRobin, sendGenerate, targetsOf, waitForCallbacks, startBotPatiently } from '../bench-world.js';
+import {
+  answerShownAt,
+  createBenchWorld,
+  roundRobin,
+  sendGenerate,
+  targetsOf,
+  waitForCallbacks,
+  startBotPatiently,
+} from '../bench-world.js';
 import { verdict, type Row, type SectionResult } from '../report.js';
 import { formatMs, formatP50P99, quantile, sleep, until } from '../stats.js';
 import type { BenchMode } from './mode.js';
@@ -14,13 +22,16 @@ function ackLatencies(handles: readonly InteractionHandle[]): number[] {
   return handles.flatMap((h) => (h.ackLatencyMs === null ? [] : [h.ackLatencyMs]));
 }
 
-/** Time from INTERACTION_CREATE to the first accepted edit of the reply (the member sees the queue position). */
+/** Time from INTERACTION_CREATE to the answer with the queue position (the callback itself, or the edit of a deferral). */
 function replyShownLatencies(handles: readonly InteractionHandle[]): number[] {
   return handles.flatMap((h) => {
-    const edit = h.webhookCalls.find((c) => c.method === 'PATCH' && c.target === '@original' && c.status < 300);
-    return edit ? [edit.at - h.sentAt] : [];
+    const at = answerShownAt(h);
+    return at === undefined ? [] : [at - h.sentAt];
   });
 }
+
+const answeredDirectly = (h: InteractionHandle): boolean => h.callbacks.some((c) => c.status < 300 && c.type === 4);
+const deferred = (h: InteractionHandle): boolean => h.callbacks.some((c) => c.status < 300 && c.type === 5);
 
 async function waitForReplies(handles: readonly InteractionHandle[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -85,8 +96,8 @@ export async function ackLatency(mode: BenchMode): Promise<SectionResult> {
       });
       rows.push({
         section: SECTION,
-        metric: `${label}: → queue position shown (reply edited)`,
-        value: formatP50P99(replyShownLatencies(handles)),
+        metric: `${label}: → queue position shown (the answer itself, or the edit of a deferral)`,
+        value: `${formatP50P99(replyShownLatencies(handles))} (${handles.filter(answeredDirectly).length} answered directly, ${handles.filter(deferred).length} deferred)`,
         verdict: 'info',
       });
       if (size > 1)

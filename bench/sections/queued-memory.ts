@@ -1,5 +1,5 @@
 import type { InteractionHandle } from '../../test/emulators/discord/index.js';
-import { botPid, createBenchWorld, roundRobin, sendPaced, targetsOf, startBotPatiently } from '../bench-world.js';
+import { answerShownAt, botPid, createBenchWorld, roundRobin, sendPaced, targetsOf, startBotPatiently } from '../bench-world.js';
 import { sampleProc } from '../proc-stats.js';
 import { verdict, type SectionResult } from '../report.js';
 import { formatMs, sleep } from '../stats.js';
@@ -15,7 +15,7 @@ function mb(bytes: number): string {
 }
 
 function replyShown(handle: InteractionHandle): boolean {
-  return handle.webhookCalls.some((c) => c.method === 'PATCH' && c.target === '@original' && c.status < 300);
+  return answerShownAt(handle) !== undefined;
 }
 
 /** RSS and CPU of the bot holding 10 000 queued jobs across 1 000 guilds. */

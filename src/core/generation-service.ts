@@ -21,6 +21,8 @@ export interface NewGeneration {
   /** Discord locale of the member, for their ephemeral progress reply. */
   memberLocale?: string;
   interaction?: { applicationId: string; token: string; expiresAt: string };
+  /** Settles once the command's own answer (which creates the reply progress edits change) was sent. */
+  answerShown?: Promise<unknown>;
 }
 
 /** A guild's own limits as `start` reads them: quota and budget, plus the member cooldown. */
@@ -82,7 +84,7 @@ export type CancelOutcome =
 const RECENT_PAGE = 100;
 
 // Positions up to this are shown exactly; further back, a reply is edited once the position moved
-// by a tenth: with 10 000 waiting, one submit changes every position, and 10 000 edits per refresh
+// by a tenth (forward or back): with 10 000 waiting, one submit changes every position, and 10 000 edits per refresh
 // would flood Discord (and hold the bot's memory in queued requests) for a change nobody needs.
 const EXACT_POSITIONS = 10;
 const POSITION_STEP = 0.1;
@@ -97,8 +99,10 @@ const MAX_ETA_ONLY_EDITS_PER_REFRESH = 100;
 /** Whether a waiting member's reply should change from `shown` to `next` (-1: the account problem). */
 export function positionWorthAnEdit(shown: number, next: number): boolean {
   if (next === shown) return false;
-  if (next === -1 || shown === -1 || next <= EXACT_POSITIONS || next > shown) return true;
-  return shown - next >= shown * POSITION_STEP;
+  if (next === -1 || shown === -1 || next <= EXACT_POSITIONS || shown <= EXACT_POSITIONS) return true;
+  // Either way by a tenth: in a burst, newcomers from other guilds are served between a big guild's
+  // tasks and push thousands of positions back by a few places each refresh.
+  return Math.abs(next - shown) >= shown * POSITION_STEP;
 }
 
 /** The use cases behind the commands: start a generation, look one up, and resume after a restart. */
@@ -202,6 +206,8 @@ export class GenerationService {
     // the ledger and is loaded with the rest of the guild's tasks when the lease comes here.
     const owned = (await this.deps.ownership?.ensure(task.guildId)) ?? true;
     this.deps.etas?.track(task);
+    // Before the enqueue: a free slot submits at once, and its "generating" edit must follow the answer.
+    if (input.answerShown) this.deps.progress.holdUntilShown?.(task, input.answerShown);
     const position = owned ? scheduler.enqueue(task) : 1;
     const accountProblem = breaker.isOpen();
     const eta =

@@ -111,6 +111,11 @@ export interface DeliveryCheck {
 /** Best-effort updates of the member's ephemeral reply while the interaction token lives. */
 export interface ProgressReporter {
   report(task: Task, view: ProgressView): Promise<void>;
+  /**
+   * Holds the task's edits until `shown` settles: the command's own answer creates the reply, so an
+   * edit sent before it would find no message (and a late answer would overwrite a newer view).
+   */
+  holdUntilShown?(task: Task, shown: Promise<unknown>): void;
 }
 
 /** What the ephemeral reply shows. */

@@ -1,4 +1,5 @@
 import { Client, GatewayIntentBits, Partials, REST, ShardClientUtil, Status } from 'discord.js';
+import pLimit from 'p-limit';
 import { uploadAwareMakeRequest } from './video-upload.js';
 
 /** Options for the bot's discord.js client. */
@@ -14,9 +15,25 @@ export interface DiscordClientOptions {
 // Uploads of up to 100 MiB (boost tier 3) do not fit in discord.js's default 15 s REST timeout.
 const REST_TIMEOUT_MS = 5 * 60_000;
 
-/** A token-less REST client for interaction webhooks (`auth: false` routes), with its own rate-limit budget. */
-export function createInteractionRest(apiUrl: string | undefined): REST {
-  return new REST({ timeout: 30_000, ...(apiUrl ? { api: apiUrl } : {}) });
+/**
+ * Interaction-webhook calls (reply edits, follow-ups) in flight at once. Without the global limit
+ * nothing else bounds them: a refresh of 10 000 waiting replies would open 10 000 connections, and
+ * each request waiting inside @discordjs/rest holds far more than one waiting here.
+ */
+export const INTERACTION_WEBHOOK_CONCURRENCY = 8;
+
+/**
+ * A token-less REST client for interaction requests (`auth: false` routes). Discord does not bind
+ * interaction endpoints to the bot's global 50 requests/s, so this instance has no global budget of
+ * its own; per-route limits (one bucket per interaction token) still apply and are kept by discord.js.
+ */
+export function createInteractionRest(apiUrl: string | undefined, webhookConcurrency = INTERACTION_WEBHOOK_CONCURRENCY): REST {
+  const rest = new REST({ timeout: 30_000, globalRequestsPerSecond: Number.POSITIVE_INFINITY, ...(apiUrl ? { api: apiUrl } : {}) });
+  const send = rest.request.bind(rest);
+  const webhookSlots = pLimit(webhookConcurrency);
+  // Acknowledgements go straight out: Discord's 3 s deadline must not wait behind reply edits.
+  rest.request = (options) => (options.fullRoute.startsWith('/webhooks/') ? webhookSlots(() => send(options)) : send(options));
+  return rest;
 }
 
 /** Creates the discord.js client: slash commands only need the Guilds intent (no privileged intents). */
@@ -40,7 +57,7 @@ export function createDiscordClient(options: DiscordClientOptions): Client {
  * `interactionRest`. Discord does not count them against the bot's global 50 requests/s, but
  * @discordjs/rest counts every request of an instance, and discord.js has no option to exempt them:
  * without this a burst of commands queues its acknowledgements and replies behind one another and
- * behind result posts (10 000 queued replies took minutes and held ~250 MB).
+ * behind result posts.
  */
 export function routeInteractionRequests(botRest: REST, interactionRest: REST): void {
   const viaBot = botRest.request.bind(botRest);

@@ -29,6 +29,8 @@ interface TaskProgress {
    */
   pending?: { task: Task; view: ProgressView };
   draining?: Promise<void>;
+  /** Until this settles the reply does not exist yet (the command's answer is on its way). */
+  shown?: Promise<unknown>;
 }
 
 /**
@@ -36,7 +38,7 @@ interface TaskProgress {
  * Best effort: it never throws, stops at the token's expiry, and keeps an entry per task only until
  * then (a finished task's entry stays as a marker so a late, stale view cannot overwrite "done").
  */
-export function createProgressReporter(options: ProgressReporterOptions): ProgressReporter & {
+export function createProgressReporter(options: ProgressReporterOptions): Required<ProgressReporter> & {
   /** Number of tasks currently tracked (for tests and metrics). */
   readonly trackedTasks: number;
 } {
@@ -87,8 +89,21 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
     }
   }
 
+  function entryFor(task: Task, expiresAtMs: number): TaskProgress {
+    let entry = tasks.get(task.id);
+    if (!entry) {
+      entry = { expiresAtMs, lastSentAtMs: Number.NEGATIVE_INFINITY, done: false };
+      tasks.set(task.id, entry);
+    }
+    return entry;
+  }
+
   async function drain(entry: TaskProgress): Promise<void> {
     try {
+      if (entry.shown) {
+        await entry.shown.catch(() => undefined);
+        entry.shown = undefined;
+      }
       while (entry.pending) {
         const { task, view } = entry.pending;
         entry.pending = undefined;
@@ -110,11 +125,7 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
       sweep(nowMs);
       const expiresAtMs = Date.parse(interaction.expiresAt);
       if (!(nowMs < expiresAtMs)) return;
-      let entry = tasks.get(task.id);
-      if (!entry) {
-        entry = { expiresAtMs, lastSentAtMs: Number.NEGATIVE_INFINITY, done: false };
-        tasks.set(task.id, entry);
-      }
+      const entry = entryFor(task, expiresAtMs);
       entry.pending = { task, view };
       entry.draining ??= drain(entry);
       await entry.draining;
@@ -123,8 +134,15 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
     }
   }
 
+  function holdUntilShown(task: Task, shown: Promise<unknown>): void {
+    const expiresAtMs = task.interaction ? Date.parse(task.interaction.expiresAt) : Number.NaN;
+    if (!(clock.now().getTime() < expiresAtMs)) return;
+    entryFor(task, expiresAtMs).shown = shown;
+  }
+
   return {
     report,
+    holdUntilShown,
     get trackedTasks() {
       return tasks.size;
     },

@@ -1,4 +1,5 @@
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction, type ModalSubmitInteraction } from 'discord.js';
+import type { Enqueued } from '../core/generation-service.js';
 import { findModel } from '../core/models/catalogue.js';
 import { preflightGenerate, type GenerateCommandInput, type PreflightRules } from '../core/preflight.js';
 import type { GenerationRequest } from '../core/task.js';
@@ -14,6 +15,8 @@ import { uploadLimitOf } from './upload-limit.js';
 
 // An interaction token lives 15 minutes; stop editing the reply a little before that.
 const INTERACTION_TOKEN_TTL_MS = 14 * 60_000;
+// Discord drops an interaction not acknowledged within 3 s of its creation.
+const ANSWER_WITHIN_MS = 1_500;
 
 /** Interactions a generation can start from: the slash command, Regenerate, and the prompt modals. */
 export type GenerationInteraction = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction;
@@ -74,8 +77,9 @@ export async function preflightAndStart(
   );
   if (!preflight.ok) throw preflight.error;
 
-  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const request = preflight.request;
+  // Images may need network work (renewed URLs, a fitted Sora v2 reference): acknowledge first.
+  if (carriesMedia(request)) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   // Signed attachment URLs may have aged (Regenerate, Animate): renew each before it is stored.
   const renew = (url: string) => usableImageUrl(url, context.clock.now(), context.discord);
   if (request.imageUrl) request.imageUrl = await renew(request.imageUrl);
@@ -86,7 +90,9 @@ export async function preflightAndStart(
     request.imageUrl = await soraV2ImageUrl(interaction, context, request, request.imageUrl);
   }
   const now = context.clock.now();
-  const enqueued = await context.generation.start({
+  let answered!: () => void;
+  const answerShown = new Promise<void>((resolve) => (answered = resolve));
+  const starting = context.generation.start({
     guildId: interaction.guildId!,
     channelId: interaction.channelId!,
     userId: interaction.user.id,
@@ -99,7 +105,29 @@ export async function preflightAndStart(
       token: interaction.token,
       expiresAt: new Date(now.getTime() + INTERACTION_TOKEN_TTL_MS).toISOString(),
     },
+    answerShown,
   });
+  try {
+    await answerWithPosition(interaction, context, starting, options);
+  } finally {
+    answered();
+  }
+}
+
+/** Answers (or defers, then edits in) the queue position and what is left of the member's quota. */
+async function answerWithPosition(
+  interaction: GenerationInteraction,
+  context: CommandContext,
+  starting: Promise<Enqueued>,
+  options: { notice?: string },
+): Promise<void> {
+  // The answer itself acknowledges the command when the ledger write is quick (the usual case): the
+  // member sees the position at once and no reply edit is spent. A slow store gets a deferral in time.
+  if (!interaction.deferred && !(await settlesWithin(starting, answerBudgetMs(interaction, context.clock.now())))) {
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  }
+  const enqueued = await starting;
+  const now = context.clock.now();
   const view = enqueued.accountProblem
     ? ({ kind: 'account_problem' } as const)
     : ({ kind: 'queued', position: enqueued.position, providerBusy: false, ...(enqueued.eta ? { eta: enqueued.eta } : {}) } as const);
@@ -107,7 +135,40 @@ export async function preflightAndStart(
     ...(enqueued.quotaLeft ? { quotaLeft: enqueued.quotaLeft } : {}),
     ...(options.notice ? { notice: options.notice } : {}),
   });
-  await interaction.editReply(ephemeralReplyOptions(progress));
+  if (interaction.deferred) await interaction.editReply(ephemeralReplyOptions(progress));
+  else await interaction.reply({ ...ephemeralReplyOptions(progress), flags: MessageFlags.Ephemeral });
+}
+
+/** Whether the request carries media whose URLs are checked, renewed or fitted before the task is stored. */
+function carriesMedia(request: GenerationRequest): boolean {
+  return Boolean(request.imageUrl || request.extraImageUrls?.length || request.endImageUrl || request.character);
+}
+
+/**
+ * How long the command may wait for its task to be stored and still answer directly: until
+ * {@link ANSWER_WITHIN_MS} after Discord created the interaction, which leaves the rest of Discord's
+ * 3 s for the deferral to arrive. Counted from the interaction's creation, so a command that waited
+ * in a busy process does not wait again.
+ */
+function answerBudgetMs(interaction: GenerationInteraction, now: Date): number {
+  const createdAt = Number.isFinite(interaction.createdTimestamp) ? interaction.createdTimestamp : now.getTime();
+  return Math.max(0, Math.min(ANSWER_WITHIN_MS, createdAt + ANSWER_WITHIN_MS - now.getTime()));
+}
+
+/** Resolves true when `work` settles (fulfilled or rejected) within `ms`, false otherwise; never rejects. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms <= 0) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const settled = work.then(
+    () => true,
+    () => true,
+  );
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -70,6 +70,8 @@ export function createKeyvTaskStore(backend: StoreBackend, options: KeyvTaskStor
   const mutex = createKeyMutex();
   // `guilds` only grows, so a guild seen there once can skip the read next time.
   const indexedGuilds = new Set<string>();
+  // Guilds waiting to be added to `guilds`: one write adds every guild waiting by then.
+  const unindexedGuilds = new Set<string>();
   let closed = false;
 
   function assertOpen(): void {
@@ -110,10 +112,25 @@ export function createKeyvTaskStore(backend: StoreBackend, options: KeyvTaskStor
     });
   }
 
+  /**
+   * One list serves every guild, so its edits run one at a time: in a burst over 1 000 new guilds
+   * each edit would wait for all before it. Instead an edit adds every guild waiting by then, and
+   * the callers it served find their guild indexed and skip the read.
+   */
   async function addToGuilds(guildId: string): Promise<void> {
     if (indexedGuilds.has(guildId)) return;
-    await editIdList(GUILDS_KEY, (guilds) => withId(guilds, guildId));
-    indexedGuilds.add(guildId);
+    unindexedGuilds.add(guildId);
+    await mutex.run(GUILDS_KEY, async () => {
+      if (indexedGuilds.has(guildId)) return;
+      const batch = [...unindexedGuilds];
+      const before = await readIdList(GUILDS_KEY);
+      const after = batch.reduce(withId, before);
+      if (after !== before) await keyv.set(GUILDS_KEY, after);
+      for (const id of batch) {
+        indexedGuilds.add(id);
+        unindexedGuilds.delete(id);
+      }
+    });
   }
 
   async function addToUnfinished(task: Task): Promise<void> {

@@ -106,7 +106,8 @@ describe('result buttons, cancel and "Animate with Sora"', () => {
   it('Regenerate on a task from before a restart starts a new task with the same options, answered ephemerally', async () => {
     await store.create(deliveredTask());
     const fake = await press({ customId: 'sora:regen:k7m2p9q4x1', userId: OTHER_USER });
-    expect(fake.answers[0]).toMatchObject({ kind: 'deferReply', body: { flags: 64 } });
+    // Stored at once: the answer itself acknowledges the press.
+    expect(fake.answers[0]).toMatchObject({ kind: 'reply', body: { flags: 64 } });
     expect(fake.lastText()).toMatch(/Queued|position/);
     const [started] = await tasksOf(OTHER_USER);
     expect(started?.request).toEqual(deliveredTask().request);
@@ -139,7 +140,7 @@ describe('result buttons, cancel and "Animate with Sora"', () => {
     expect(JSON.stringify(modal.body)).toContain('"max_length":2000');
 
     const submit = await press({ type: 'modal', customId: 'sora:remix-modal:k7m2p9q4x1', fields: { prompt: '  a wolf in the rain ' } });
-    expect(submit.answers[0]).toMatchObject({ kind: 'deferReply' });
+    expect(submit.answers[0]).toMatchObject({ kind: 'reply', body: { flags: 64 } });
     const tasks = await tasksOf(FAKE_USER_ID);
     expect(tasks.map((t) => t.request.prompt)).toContain('a wolf in the rain');
     expect(tasks.find((t) => t.request.prompt === 'a wolf in the rain')?.request.model).toBe('sora-2-pro');

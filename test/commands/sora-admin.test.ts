@@ -277,7 +277,9 @@ describe('/sora-admin', () => {
         options: { prompt: 'a fox in the snow' },
       });
       await router.handle(accepted.interaction);
-      expect(accepted.interaction.deferred).toBe(true);
+      // Stored at once, so the answer itself acknowledges the command.
+      expect(accepted.interaction.replied).toBe(true);
+      expect(accepted.lastReply()).toMatch(/position/i);
       expect(harness.store.all()).toHaveLength(1);
     });
 

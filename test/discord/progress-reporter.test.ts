@@ -66,6 +66,31 @@ describe('createProgressReporter', () => {
     expect(contentOf(0)).toContain('1:05');
   });
 
+  it('holds edits until the command has answered, then sends only the newest view', async () => {
+    const progress = reporter();
+    const task = interactionTask();
+    let answered!: () => void;
+    progress.holdUntilShown(task, new Promise<void>((resolve) => (answered = resolve)));
+    const generating = progress.report(task, { kind: 'generating', elapsedMs: 0 });
+    const finished = progress.report({ ...task, state: 'delivered' }, { kind: 'finished' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // No message to edit yet: the answer that creates it is still on its way.
+    expect(edits()).toHaveLength(0);
+
+    answered();
+    await Promise.all([generating, finished]);
+    expect(edits()).toHaveLength(1);
+    expect(contentOf(0)).toMatch(/Done|✅/);
+  });
+
+  it('a failed answer still opens the hold: later edits are tried (and end quietly if the reply is gone)', async () => {
+    const progress = reporter();
+    const task = interactionTask();
+    progress.holdUntilShown(task, Promise.reject(new Error('answer failed')));
+    await progress.report(task, { kind: 'generating', elapsedMs: 0 });
+    expect(edits()).toHaveLength(1);
+  });
+
   it('skips updates of the same kind within the interval and lets them through after it', async () => {
     const progress = reporter();
     const task = interactionTask();

@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GuildState, InteractionHandle } from '../emulators/discord/index.js';
-import { createWorld, ephemeralText, MEMBER_ID, settle, type World } from './harness.js';
+import type { GuildState } from '../emulators/discord/index.js';
+import { createWorld, firstAnswerText, ephemeralText, MEMBER_ID, settle, type World } from './harness.js';
 
 const WAIT_MS = 15_000;
-
-/** The content of the first edit of a deferred reply: the queued message (later edits replace it). */
-async function firstEditText(handle: InteractionHandle): Promise<string> {
-  expect((await handle.waitForAck(WAIT_MS)).type).toBe(5);
-  await handle.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
-  const content = handle.originalEdits[0]?.body?.content;
-  return typeof content === 'string' ? content : '';
-}
 
 describe('e2e: per-member cooldown and the remaining quota', { timeout: 60_000 }, () => {
   let world: World;
@@ -40,7 +32,7 @@ describe('e2e: per-member cooldown and the remaining quota', { timeout: 60_000 }
     });
 
   it('refuses a burst with when to try again, submitting nothing; an admin can turn it off', async () => {
-    const first = await firstEditText(generate('a kite over the dunes'));
+    const first = await firstAnswerText(generate('a kite over the dunes'));
     expect(first).toMatch(/^⏳ Queued/);
     expect(first).toContain('4 of 5 videos left today (UTC).');
     await world.discord.waitForMessage(general, (m) => m.content.includes(MEMBER_ID), WAIT_MS);
@@ -65,7 +57,7 @@ describe('e2e: per-member cooldown and the remaining quota', { timeout: 60_000 }
       options: { cooldown: 0 },
     });
     expect(await ephemeralText(off)).toContain('Wait between two videos of a member: none');
-    const accepted = await firstEditText(generate('a third kite'));
+    const accepted = await firstAnswerText(generate('a third kite'));
     expect(accepted).toContain('3 of 5 videos left today (UTC).');
     await world.discord.waitFor(() => world.ace.requestsTo('/sora/videos').length === submits + 1, WAIT_MS, 'the second submit');
   });

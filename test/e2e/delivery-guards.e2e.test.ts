@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS, PermissionBits, type GuildState, type InteractionHandle } from '../emulators/discord/index.js';
-import { createWorld, ephemeralText, MEMBER_ID, settle, type World, sendGenerate } from './harness.js';
+import { createWorld, ephemeralText, MEMBER_ID, settle, type World, sendGenerate, firstAnswerText } from './harness.js';
 
 const WAIT_MS = 15_000;
 
@@ -41,7 +41,7 @@ describe('e2e: delivery guards', { timeout: 90_000 }, () => {
 
   /** The first text of the member's reply: the job is accepted and waits in the queue. */
   async function queued(handle: InteractionHandle): Promise<string> {
-    expect((await handle.waitForAck(WAIT_MS)).type).toBe(5);
+    await firstAnswerText(handle, WAIT_MS);
     const original = await handle.waitForOriginal((m) => m.content.length > 0, WAIT_MS);
     expect(original.content).toMatch(/^⏳ Queued — position 1/);
     return original.content;

@@ -31,7 +31,10 @@ describe('e2e: /sora generate, happy path', () => {
     });
     await handle.waitForAck();
     expect(handle.ackLatencyMs).toBeLessThan(3000);
-    expect(handle.callbacks[0]).toMatchObject({ type: 5, data: { flags: 64 } });
+    // The task is stored within the budget, so the callback is the answer itself (type 4), ephemeral,
+    // with the queue position: no deferral and no reply edit.
+    expect(handle.callbacks[0]).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(String((handle.callbacks[0]!.data as { content?: string }).content)).toMatch(/position/i);
 
     const message = await world.discord.waitForMessage(channelId, (m) => m.content.includes(MEMBER_ID), 15_000);
     const submits = world.ace.requestsTo('/sora/videos');

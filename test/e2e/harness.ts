@@ -165,7 +165,10 @@ async function untilReady(bot: BotProcess): Promise<void> {
 }
 
 function spawnBot(env: Record<string, string>): BotProcess {
-  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/src/main.js'], {
+  // BOT_EXEC_ARGV: node flags for the bot only, to profile it inside a test or the bench
+  // (e.g. `--inspect=127.0.0.1:9339`; NODE_OPTIONS refuses --cpu-prof).
+  const nodeFlags = process.env.BOT_EXEC_ARGV?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeFlags, '--enable-source-maps', 'dist/src/main.js'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -340,6 +343,20 @@ export function freePort(): Promise<number> {
  * The text of an ephemeral answer: an ephemeral reply, or the ephemeral deferred reply once edited
  * (asserts the acknowledgement is one of the two, and ephemeral).
  */
+/**
+ * The first text the member saw: the answer itself (callback type 4, when the task was stored in
+ * time), or the first edit of the deferred reply. Either way ephemeral.
+ */
+export async function firstAnswerText(handle: InteractionHandle, waitMs = 15_000): Promise<string> {
+  const ack = await handle.waitForAck(waitMs);
+  expect([4, 5]).toContain(ack.type);
+  expect(Number(ack.data?.flags ?? 0) & 64).toBe(64);
+  if (ack.type === 4) return typeof ack.data?.content === 'string' ? ack.data.content : '';
+  await handle.waitForOriginal((m) => m.content.length > 0, waitMs);
+  const content = handle.originalEdits[0]?.body?.content;
+  return typeof content === 'string' ? content : '';
+}
+
 export async function ephemeralText(handle: InteractionHandle, waitMs = 15_000): Promise<string> {
   const ack = await handle.waitForAck(waitMs);
   expect([4, 5]).toContain(ack.type);

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIEmbed } from 'discord.js';
 import type { GuildState, OptionInput } from '../emulators/discord/index.js';
-import { createWorld, ephemeralText, freePort, MEMBER_ID, settle, type World, sendGenerate } from './harness.js';
+import { createWorld, ephemeralText, freePort, MEMBER_ID, settle, type World, sendGenerate, firstAnswerText } from './harness.js';
 
 const WAIT_MS = 15_000;
 const FAILS = 'fails at the provider:';
@@ -21,7 +21,7 @@ describe('e2e: /sora-admin usage and GET /usage', { timeout: 90_000 }, () => {
   async function generate(guild: GuildState, prompt: string, options: Record<string, OptionInput> = {}): Promise<void> {
     const channelId = world.channelOf(guild);
     const handle = sendGenerate(world, guild, { prompt, ...options }, { channelId });
-    expect((await handle.waitForAck(WAIT_MS)).type).toBe(5);
+    await firstAnswerText(handle, WAIT_MS);
     const result = await world.discord.waitForMessage(channelId, (m) => m.content.includes(MEMBER_ID) && !seen.has(m.id), WAIT_MS);
     seen.add(result.id);
   }
@@ -49,7 +49,7 @@ describe('e2e: /sora-admin usage and GET /usage', { timeout: 90_000 }, () => {
   it('answers an admin with an embed of the spend, counted as the budget counts, and a PNG chart', async () => {
     const handle = admin(lab, 'usage', { days: 3 });
     const ack = await handle.waitForAck(WAIT_MS);
-    expect(ack.type).toBe(5);
+    expect([4, 5]).toContain(ack.type);
     expect(Number(ack.data?.flags ?? 0) & 64).toBe(64);
     const reply = await handle.waitForOriginal((m) => m.embeds.length > 0, WAIT_MS);
     const embed = reply.embeds[0] as APIEmbed;

@@ -32,6 +32,8 @@ export interface FakeInteractionInput {
   locale?: string;
   /** The guild's Discord locale; en-US by default. */
   guildLocale?: string;
+  /** When Discord created the interaction (ms); now by default. */
+  createdTimestamp?: number;
 }
 
 /** A fake interaction and what the command answered. */
@@ -113,6 +115,7 @@ export function createFakeInteraction(input: FakeInteractionInput): FakeInteract
           },
     applicationId: FAKE_BOT_ID,
     token: 'fake-interaction-token',
+    createdTimestamp: input.createdTimestamp ?? Date.now(),
     locale: input.locale ?? 'en-US',
     guildLocale: input.guildLocale ?? 'en-US',
     attachmentSizeLimit: 10 * 1024 * 1024,

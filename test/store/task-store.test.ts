@@ -130,6 +130,29 @@ describe('keyv task store indexes', () => {
     await backend.close();
   });
 
+  it('adds a burst of new guilds to the guild index in a few writes, not one write per guild after another', async () => {
+    const backend = openStoreBackend('sqlite://:memory:');
+    const store = createKeyvTaskStore(backend);
+    const keyv = backend.keyv<unknown>(TASKS_NAMESPACE);
+    const set = vi.spyOn(keyv, 'set');
+    const guildIds = Array.from({ length: 200 }, (_, i) => String(700000000000000000n + BigInt(i)));
+    const tasks = guildIds.map((guildId) => makeTask({ guildId }));
+
+    await Promise.all(tasks.map((task) => store.create(task)));
+
+    const guildListWrites = set.mock.calls.filter(([key]) => key === 'guilds').length;
+    expect(guildListWrites).toBeGreaterThan(0);
+    expect(guildListWrites).toBeLessThan(20);
+    expect(
+      String(await keyv.get('guilds'))
+        .split(' ')
+        .sort(),
+    ).toEqual([...guildIds].sort());
+    expect((await store.listUnfinished()).map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort());
+    await store.close();
+    await backend.close();
+  });
+
   it('prunes entries a crash left behind: a finished record, or none at all', async () => {
     const backend = openStoreBackend('memory://');
     const store = createKeyvTaskStore(backend);
