@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { countsAgainstBudget, formatCredits, generationCredits, utcDay } from './credits.js';
 import type { DeliveryService } from './delivery.js';
@@ -80,6 +81,11 @@ export type CancelOutcome =
   /** `wasRunning`: the provider has no cancel, so the generation still runs and still counts. */
   | { kind: 'cancelled'; task: Task; wasRunning: boolean };
 
+// Starts (quota reads and ledger writes) in flight at once across guilds. A burst waits here as
+// small closures instead of piling hundreds of concurrent writes onto the store, where each would
+// wait behind all the others and hold its command the whole time.
+export const MAX_STARTS_IN_FLIGHT = 32;
+
 // How many of a member's newest tasks are read at first for the quota and the cooldown.
 const RECENT_PAGE = 100;
 
@@ -110,6 +116,7 @@ export class GenerationService {
   /** Waiting tasks whose reply can still be edited, with the position it shows (-1: account problem). */
   private readonly waitingWithLiveReply = new Map<string, { task: Task; shownPosition: number; shownStartAtMs?: number }>();
   private readonly startTails = new Map<string, Promise<unknown>>();
+  private readonly admission = pLimit(MAX_STARTS_IN_FLIGHT);
 
   constructor(
     private readonly deps: {
@@ -142,7 +149,9 @@ export class GenerationService {
   async start(input: NewGeneration): Promise<Enqueued> {
     // A guild's commands run one at a time, so two at once cannot both pass the quota, cooldown or budget check.
     const key = input.guildId;
-    const run = (this.startTails.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.startNow(input));
+    const run = (this.startTails.get(key) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.admission(() => this.startNow(input)));
     this.startTails.set(key, run);
     try {
       return await run;

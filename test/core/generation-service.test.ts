@@ -1,5 +1,5 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
-import { positionWorthAnEdit } from '../../src/core/generation-service.js';
+import { MAX_STARTS_IN_FLIGHT, positionWorthAnEdit } from '../../src/core/generation-service.js';
 import type { Task } from '../../src/core/task.js';
 import { UserFacingError } from '../../src/core/user-facing-error.js';
 import { createCoreHarness, newGeneration } from '../fakes/core-harness.js';
@@ -378,5 +378,33 @@ describe('GenerationService', () => {
       expect(h.publisher.callsFor(tasks[5]!.id)).toHaveLength(0);
       await h.stop();
     });
+  });
+});
+
+describe('GenerationService admission', () => {
+  it(`holds at most ${MAX_STARTS_IN_FLIGHT} starts (ledger writes) in flight in a burst across guilds, and starts them all`, async () => {
+    /** A store whose writes take a while, counting how many are in flight at once. */
+    class SlowStore extends MemoryTaskStore {
+      inFlight = 0;
+      mostInFlight = 0;
+      override async create(task: Task): Promise<void> {
+        this.inFlight++;
+        this.mostInFlight = Math.max(this.mostInFlight, this.inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        try {
+          await super.create(task);
+        } finally {
+          this.inFlight--;
+        }
+      }
+    }
+    const store = new SlowStore();
+    const h = createCoreHarness({ store });
+    const starts = Array.from({ length: 200 }, (_, i) => h.service.start(newGeneration(`guild-${i}`, 'u1', `prompt ${i}`)));
+    const started = await Promise.all(starts);
+    expect(started).toHaveLength(200);
+    expect(store.all().filter((t) => t.state === 'queued' || t.state === 'submitting' || t.state === 'submitted').length).toBe(200);
+    expect(store.mostInFlight).toBe(MAX_STARTS_IN_FLIGHT);
+    await h.stop();
   });
 });
