@@ -440,6 +440,9 @@ export class SubmitScheduler {
     log.info({ attempt: task.submitAttempts, model: task.request.model }, 'submitting');
     void progress.report(task, { kind: 'generating', elapsedMs: 0 });
     let outcome: SubmitOutcome;
+    // The provider's clock starts between our send and its answer: from the send, a generation's
+    // learned time does not carry the answer's and the store's delays (they vary under load).
+    const sentAt = this.deps.clock.now();
     try {
       const callbackUrl = this.deps.callbacks && task.callbackSecret ? this.deps.callbacks.urlFor(task.id, task.callbackSecret) : undefined;
       outcome = await api.submit(task.request, callbackUrl ? { callbackUrl } : undefined);
@@ -450,7 +453,7 @@ export class SubmitScheduler {
     }
 
     try {
-      await this.applySubmitOutcome(task, outcome, log);
+      await this.applySubmitOutcome(task, outcome, log, sentAt);
     } catch (err) {
       this.freeSlot(taskId);
       log.error({ err, outcome }, 'could not record the submit outcome');
@@ -458,14 +461,14 @@ export class SubmitScheduler {
     this.pump();
   }
 
-  private async applySubmitOutcome(task: Task, outcome: SubmitOutcome, log: Logger): Promise<void> {
+  private async applySubmitOutcome(task: Task, outcome: SubmitOutcome, log: Logger, sentAt: Date): Promise<void> {
     const { store, clock, progress, events, breaker } = this.deps;
     switch (outcome.kind) {
       case 'accepted': {
         const submitted = await store.update(task.id, (t) =>
           transition(t, 'submitted', clock.now(), {
             providerTaskId: outcome.providerTaskId,
-            submittedAt: clock.now().toISOString(),
+            submittedAt: sentAt.toISOString(),
           }),
         );
         this.deps.availability?.markAnswered(task.request.model);

@@ -32,8 +32,15 @@ export function serviceIdOfTask(task: Task): ServiceId {
   return findModel(task.request.model)?.service ?? 'sora';
 }
 
-// A check this long after the learned finish, so the provider has surely recorded it.
+// A probe of a steady span's end lands this long after it, so the provider has surely recorded it;
+// a span narrower than twice this is not bisected further.
 const PREDICTED_FINISH_MARGIN_MS = 15;
+
+// A narrow span's probe lands this long after its lower end (the latest time a recent generation
+// was seen still running; the finish carries less jitter than this on a steady model).
+const NARROW_SPAN_PROBE_AFTER_MS = 3;
+// How much lower a steady span's lower end is carried by each finish its probe saw (see carriedLowerEnd).
+const CARRIED_LOWER_END_DECAY = 0.002;
 
 /**
  * The clock's multiple of `intervalMs` nearest to `atMs`: every task and every guild's poller checks
@@ -53,6 +60,8 @@ export class GuildPoller {
   private readonly nextCheckAtMs = new Map<string, number>();
   /** When a check last saw the task still pending (brackets its finish for the estimator). */
   private readonly lastPendingAtMs = new Map<string, number>();
+  /** Tasks whose status is being applied (by a check or a ride-along): one at a time per task. */
+  private readonly applying = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
   private passRunning = false;
@@ -83,7 +92,7 @@ export class GuildPoller {
   follow(task: Task, firstCheckInMs?: number): void {
     if (this.stopped || !task.providerTaskId) return;
     this.followed.set(task.id, task);
-    this.batcherOf(task).track(task.providerTaskId);
+    this.batcherOf(task).track(task.providerTaskId, (status) => this.onUnaskedStatus(task.id, status));
     const nowMs = this.nowMs();
     const atMs =
       firstCheckInMs === undefined
@@ -116,7 +125,7 @@ export class GuildPoller {
     this.passRunning = true;
     try {
       const nowMs = this.nowMs();
-      const due = [...this.followed.values()].filter((t) => (this.nextCheckAtMs.get(t.id) ?? 0) <= nowMs);
+      const due = [...this.followed.values()].filter((t) => (this.nextCheckAtMs.get(t.id) ?? 0) <= nowMs && !this.applying.has(t.id));
       if (due.length > 0) await this.check(due);
     } catch (err) {
       this.log.error({ err }, 'poll pass failed');
@@ -129,6 +138,23 @@ export class GuildPoller {
       return;
     }
     this.scheduleNext();
+  }
+
+  /**
+   * A status heard while the task rode along in another request: a finish is applied at once (its
+   * slot is freed a check sooner); "still running" only moves the lower end of its finish bracket.
+   */
+  private onUnaskedStatus(taskId: string, status: RemoteStatus): void {
+    const task = this.followed.get(taskId);
+    if (!task || this.stopped || this.applying.has(taskId)) return;
+    if (status.kind === 'pending') {
+      if (task.state === 'submitted') this.lastPendingAtMs.set(taskId, this.nowMs());
+      return;
+    }
+    this.applying.add(taskId);
+    this.apply(task, status)
+      .catch((err: unknown) => this.log.error({ err, taskId }, 'could not apply status'))
+      .finally(() => this.applying.delete(taskId));
   }
 
   private async check(due: Task[]): Promise<void> {
@@ -167,13 +193,24 @@ export class GuildPoller {
   private async applyAll(service: ServiceId, tasks: Task[], statuses: Map<string, RemoteStatus>): Promise<void> {
     this.consecutiveFailures.delete(service);
     const nowMs = this.nowMs();
-    const settled = await Promise.allSettled(tasks.map((t) => this.apply(t, statuses.get(t.providerTaskId!))));
+    const settled = await Promise.allSettled(tasks.map((t) => this.applyOnce(t, statuses.get(t.providerTaskId!))));
     settled.forEach((s, i) => {
       if (s.status === 'rejected') {
         this.log.error({ err: s.reason as unknown, taskId: tasks[i]!.id }, 'could not apply status');
         this.nextCheckAtMs.set(tasks[i]!.id, nowMs + this.deps.schedule.pollIntervalMs);
       }
     });
+  }
+
+  /** Applies a checked status unless a ride-along got there first (the task is then handled). */
+  private async applyOnce(task: Task, remote: RemoteStatus | undefined): Promise<void> {
+    if (this.applying.has(task.id) || !this.followed.has(task.id)) return;
+    this.applying.add(task.id);
+    try {
+      await this.apply(task, remote);
+    } finally {
+      this.applying.delete(task.id);
+    }
   }
 
   private async apply(task: Task, remote: RemoteStatus | undefined): Promise<void> {
@@ -208,8 +245,9 @@ export class GuildPoller {
           // It finished between the last check that saw it pending (or the submit) and this one: a
           // sparse early check must not teach a longer time than it took.
           const submittedMs = Date.parse(task.submittedAt ?? task.createdAt);
-          const lastPendingMs = Math.max(this.lastPendingAtMs.get(task.id) ?? submittedMs, submittedMs);
-          this.deps.estimator?.record(cadenceKey(task.request), now.getTime() - submittedMs, lastPendingMs - submittedMs);
+          const seenMs = now.getTime() - submittedMs;
+          const lastPendingMs = Math.max(this.lastPendingAtMs.get(task.id) ?? submittedMs, submittedMs) - submittedMs;
+          this.deps.estimator?.record(cadenceKey(task.request), seenMs, this.carriedLowerEnd(task, lastPendingMs, seenMs));
         }
         this.forget(task.id);
         log.info({ outcome: decision.kind, code: decision.kind === 'failed' ? decision.code : undefined }, 'generation finished');
@@ -300,22 +338,60 @@ export class GuildPoller {
     const elapsedMs = this.nowMs() - Date.parse(task.submittedAt ?? task.createdAt);
     // A steady model's finish is probed directly (atPredictedFinish): the spare request is not spent on dense beats.
     const denseMs = this.steadySpanOf(task) ? schedule.pollIntervalMs : this.denseStepMs(task);
-    return nextCheckDelayMs(elapsedMs, this.expectedMs(task), schedule.cadence, denseMs, estimator.slowestMs(cadenceKey(task.request)));
+    const key = cadenceKey(task.request);
+    return nextCheckDelayMs(
+      elapsedMs,
+      this.expectedMs(task),
+      schedule.cadence,
+      denseMs,
+      estimator.slowestMs(key),
+      estimator.earliestFinishMs(key),
+    );
   }
 
   /**
-   * A steady model's finish is bracketed by its last generations: one check in the middle of that
-   * span, and (still running there) one at its end. Each generation's check halves the span, so the
-   * finish is soon seen within milliseconds instead of up to a beat later. Only with a request budget
-   * (these ride on the endpoint's spare request, and the batcher never sends more).
+   * A steady model's finish is bracketed by its last generations (after the latest "still running",
+   * by the earliest "finished"): one check in the middle of that span (just past its lower end once
+   * it is narrow) and, still running there, one just past its end. Each such check narrows the span
+   * for the next generations, so the finish is soon seen within milliseconds instead of up to a beat
+   * later. Only with a request budget (the batcher never sends more than it). The beats do not apply
+   * meanwhile: they would only spend the budget the probes of other tasks need.
    */
   private atPredictedFinish(task: Task, nowMs: number, nextBeatAtMs: number): number {
     const span = this.steadySpanOf(task);
     if (!span) return nextBeatAtMs;
     const submittedMs = Date.parse(task.submittedAt ?? task.createdAt);
-    const probes = [submittedMs + (span.fromMs + span.toMs) / 2, submittedMs + span.toMs].map((ms) => ms + PREDICTED_FINISH_MARGIN_MS);
-    const next = probes.find((ms) => ms > nowMs);
-    return next === undefined ? nextBeatAtMs : Math.min(next, nextBeatAtMs);
+    const pendingAtMs = Math.max(this.lastPendingAtMs.get(task.id) ?? submittedMs, submittedMs) - submittedMs;
+    // Still running past the span's end: this generation is not a steady one; the beats go on.
+    if (pendingAtMs >= span.toMs + PREDICTED_FINISH_MARGIN_MS) return nextBeatAtMs;
+    // One probe in the middle (just past the lower end once the span is narrow); still running
+    // there, the next is sure to see it (a budget of two requests per interval cannot afford
+    // bisecting further).
+    const narrow = span.toMs - span.fromMs <= 2 * PREDICTED_FINISH_MARGIN_MS;
+    const probeMs =
+      pendingAtMs > span.fromMs
+        ? span.toMs + PREDICTED_FINISH_MARGIN_MS
+        : narrow
+          ? span.fromMs + NARROW_SPAN_PROBE_AFTER_MS
+          : (span.fromMs + span.toMs) / 2;
+    const next = Math.max(submittedMs + probeMs, nowMs + 1);
+    // Checks before a far probe are evenly spaced at most the early cadence apart (they tell a model
+    // that got faster), so none lands just before the probe and takes the request the probe needs.
+    const { cadence, pollIntervalMs } = this.deps.schedule;
+    const sparseMs = pollIntervalMs * (cadence?.earlyFactor ?? 1);
+    const untilProbeMs = next - nowMs;
+    return nowMs + untilProbeMs / Math.ceil(untilProbeMs / sparseMs);
+  }
+
+  /**
+   * A steady span's probe that saw the finish says nothing about when the task still ran: the
+   * sample keeps the span's lower end instead (a little lower each time, so a model that got faster
+   * is found), or the span would be learned anew every few generations.
+   */
+  private carriedLowerEnd(task: Task, lastPendingMs: number, seenMs: number): number {
+    const span = this.steadySpanOf(task);
+    if (!span || lastPendingMs >= span.fromMs || seenMs <= span.fromMs) return lastPendingMs;
+    return Math.max(lastPendingMs, span.fromMs * (1 - CARRIED_LOWER_END_DECAY));
   }
 
   private steadySpanOf(task: Task): { fromMs: number; toMs: number } | undefined {

@@ -23,8 +23,9 @@ interface Sample {
   toMs: number;
 }
 
-// The last this many finishes bracket a steady model's time.
-const BRACKET_SAMPLES = 5;
+// The last this many finishes bracket a steady model's time. Enough that finishes seen by the same
+// few checks (a widely spread model's) cannot agree by chance.
+const BRACKET_SAMPLES = 10;
 
 /** Learns how long generations take, per model and duration, from the last finished ones. */
 export class GenerationTimeEstimator {
@@ -54,6 +55,16 @@ export class GenerationTimeEstimator {
     return sorted[Math.floor(sorted.length / 2)];
   }
 
+  /**
+   * The earliest any recent generation may have finished (after the last check that saw it running),
+   * or undefined: a generation first checked late says it may have been that fast.
+   */
+  earliestFinishMs(key: string): number | undefined {
+    const window = this.samples.get(key);
+    if (!window || window.length < MIN_SAMPLES) return undefined;
+    return Math.min(...window.map((s) => s.fromMs));
+  }
+
   /** The longest of the recent generations (by when each was seen finished), or undefined. */
   slowestMs(key: string): number | undefined {
     const window = this.samples.get(key);
@@ -63,12 +74,15 @@ export class GenerationTimeEstimator {
 
   /**
    * For a steady model, the span every one of the last finishes agrees on (after the latest
-   * "still running", by the earliest "finished"); undefined while they disagree or too few finished.
+   * "still running", by the earliest "finished"); undefined while they disagree, too few finished,
+   * or one of the last was first checked too late to bracket its finish.
    */
   steadySpan(key: string): { fromMs: number; toMs: number } | undefined {
     const window = this.samples.get(key);
     if (!window || window.length < MIN_SAMPLES) return undefined;
     const recent = window.slice(-BRACKET_SAMPLES);
+    // A finish first checked late (last seen running before half its time) brackets nothing.
+    if (recent.some((s) => s.fromMs < s.toMs / 2)) return undefined;
     const fromMs = Math.max(...recent.map((s) => s.fromMs));
     const toMs = Math.min(...recent.map((s) => s.toMs));
     return fromMs < toMs ? { fromMs, toMs } : undefined;
@@ -92,11 +106,13 @@ export function nextCheckDelayMs(
   denseIntervalMs = options.baseIntervalMs,
   /** The longest recent generation: backing off starts only past twice this (default: expected). */
   slowestMs = expectedMs,
+  /** The earliest a recent generation may have finished: the close checks start there at the latest. */
+  earliestFinishMs = expectedMs,
 ): number {
   const base = options.baseIntervalMs;
   const dense = Math.min(base, Math.max(1, denseIntervalMs));
   if (expectedMs === undefined) return base;
-  const watchFromMs = expectedMs * 0.7;
+  const watchFromMs = watchWindowStartMs(expectedMs, earliestFinishMs);
   if (elapsedMs < watchFromMs) {
     // Land the first close check at the start of the window instead of overshooting it.
     return Math.max(dense, Math.min(base * options.earlyFactor, watchFromMs - elapsedMs));
@@ -106,4 +122,13 @@ export function nextCheckDelayMs(
   if (elapsedMs <= lateFromMs) return dense;
   const overrun = elapsedMs / (lateFromMs / 2);
   return Math.max(base, Math.min(base * overrun, options.maxIntervalMs));
+}
+
+/**
+ * Where the close checks start: at 70 % of the expected time, or earlier for a model whose recent
+ * generations spread widely or were first checked late (a 2 s one beside 12 s ones must not wait
+ * for the sparse early checks; a request budget caps what the extra checks cost).
+ */
+export function watchWindowStartMs(expectedMs: number, earliestFinishMs = expectedMs): number {
+  return Math.min(expectedMs * 0.7, earliestFinishMs);
 }

@@ -12,6 +12,9 @@ interface Waiter {
   resolve(result: Map<string, RemoteStatus> | StatusFetchError): void;
 }
 
+/** Hears the status of a followed task that rode along in a request sent for others. */
+export type UnaskedStatusListener = (status: RemoteStatus) => void;
+
 /** Settings shared by every service's batcher. */
 export interface StatusBatcherSettings {
   api: VideoApi;
@@ -65,8 +68,10 @@ export class StatusBatcher implements StatusBatcherSource {
   private nextRequestAtMs = 0;
   /** Start times of the last requests (at most the budget's count), oldest first. */
   private readonly recentStarts: Array<{ atMs: number }> = [];
-  private readonly followed = new Set<string>();
+  /** Followed ids, each with where a status it was not asked for goes (ids that ride along). */
+  private readonly followed = new Map<string, UnaskedStatusListener | undefined>();
   private waitingForSlot = false;
+  private riderCursor = 0;
   private pool: StatusBatchers | undefined;
   /** Requests sent so far (for tests and metrics). */
   requestsSent = 0;
@@ -87,9 +92,13 @@ export class StatusBatcher implements StatusBatcherSource {
     return this.pool.forService(service);
   }
 
-  /** Counts a provider task as followed on this endpoint (it sizes the request budget). */
-  track(providerTaskId: string): void {
-    this.followed.add(providerTaskId);
+  /**
+   * Counts a provider task as followed on this endpoint (it sizes the request budget). With a
+   * listener, the task also rides along in requests sent for other tasks while they have room, and
+   * the listener hears each status it got that way.
+   */
+  track(providerTaskId: string, onUnaskedStatus?: UnaskedStatusListener): void {
+    this.followed.set(providerTaskId, onUnaskedStatus);
   }
 
   /** The task is no longer followed. */
@@ -150,6 +159,7 @@ export class StatusBatcher implements StatusBatcherSource {
     for (let i = 0; i < uniqueIds.length; i += this.maxBatchSize) {
       chunks.push(uniqueIds.slice(i, i + this.maxBatchSize));
     }
+    const riders = this.ridersFor(chunks[chunks.length - 1]!, new Set(uniqueIds));
     await Promise.all(
       chunks.map(async (chunk) => {
         await this.takeRequestSlot(uniqueIds.length);
@@ -165,6 +175,11 @@ export class StatusBatcher implements StatusBatcherSource {
       }),
     );
 
+    for (const id of riders) {
+      const status = results.get(id);
+      if (status) this.followed.get(id)?.(status);
+    }
+
     for (const waiter of waiters) {
       const failure = waiter.ids.map((id) => failures.get(id)).find((f) => f !== undefined);
       if (failure) {
@@ -178,6 +193,24 @@ export class StatusBatcher implements StatusBatcherSource {
       }
       waiter.resolve(mine);
     }
+  }
+
+  /**
+   * Fills the room left in the last request with other followed tasks that listen (rotating, so each
+   * gets its turn): a status costs nothing in a request that is sent anyway, and a finish is seen by
+   * whichever request comes first. Never adds a request.
+   */
+  private ridersFor(lastChunk: string[], asked: ReadonlySet<string>): string[] {
+    const room = this.maxBatchSize - lastChunk.length;
+    if (room <= 0 || this.followed.size <= asked.size) return [];
+    const candidates: string[] = [];
+    for (const [id, listener] of this.followed) if (listener && !asked.has(id)) candidates.push(id);
+    if (candidates.length === 0) return [];
+    const start = this.riderCursor % candidates.length;
+    const riders = [...candidates.slice(start), ...candidates.slice(0, start)].slice(0, room);
+    this.riderCursor = start + riders.length;
+    lastChunk.push(...riders);
+    return riders;
   }
 
   /** Waits until the budget window has room for one more request. */

@@ -11,9 +11,9 @@ import { makeTask } from '../fakes/task-factory.js';
 
 const START = new Date('2025-03-01T12:00:00.000Z');
 
-function setup(limits: Partial<SubmitLimits> = {}, cooldownMs = 60_000) {
+function setup(limits: Partial<SubmitLimits> = {}, cooldownMs = 60_000, apiOptions: ConstructorParameters<typeof FakeVideoApi>[0] = {}) {
   const store = new MemoryTaskStore();
-  const api = new FakeVideoApi();
+  const api = new FakeVideoApi(apiOptions);
   const progress = new RecordingProgress();
   const breaker = new CircuitBreaker(systemClock, cooldownMs);
   const submitted: Task[] = [];
@@ -53,6 +53,19 @@ describe('SubmitScheduler', () => {
   });
   afterEach(() => {
     vi.useRealTimers();
+  });
+
+  it('records a submit at the time it was sent, not when its slow answer came back', async () => {
+    const h = setup({}, 60_000, { submitDelayMs: 3_000 });
+    const [task] = await createDistinct(h.store, ['guild-1']);
+    const sentAtMs = Date.now();
+    h.scheduler.enqueue(task!);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(h.submitted).toHaveLength(1);
+    // The provider's clock started within those 3 s: the learned generation time starts at the send.
+    const submittedAtMs = Date.parse(h.submitted[0]!.submittedAt!);
+    expect(submittedAtMs - sentAtMs).toBeLessThan(1_000);
+    expect((await h.store.get(task!.id))?.submittedAt).toBe(h.submitted[0]!.submittedAt);
   });
 
   it('never runs more than maxActiveGenerations at once', async () => {

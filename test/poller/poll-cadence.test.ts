@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { GenerationTimeEstimator, cadenceKey, nextCheckDelayMs } from '../../src/poller/poll-cadence.js';
+import { GenerationTimeEstimator, cadenceKey, nextCheckDelayMs, watchWindowStartMs } from '../../src/poller/poll-cadence.js';
 
 const OPTIONS = { baseIntervalMs: 5_000, earlyFactor: 3, maxIntervalMs: 30_000 };
 
 describe('nextCheckDelayMs', () => {
+  it('watches a widely spread model from the earliest a recent generation may have finished', () => {
+    // Expected 7 s: without the spread the close checks would start at 4.9 s.
+    expect(nextCheckDelayMs(0, 7_000, OPTIONS, 2_500, 12_000, 7_000)).toBe(4_900);
+    // One recent generation was last seen running at 1.5 s: checks are dense from there.
+    expect(nextCheckDelayMs(0, 7_000, OPTIONS, 2_500, 12_000, 1_500)).toBe(2_500);
+    expect(nextCheckDelayMs(2_000, 7_000, OPTIONS, 2_500, 12_000, 1_500)).toBe(2_500);
+    expect(watchWindowStartMs(7_000, 1_500)).toBe(1_500);
+    expect(watchWindowStartMs(100_000)).toBe(70_000);
+  });
+
   it('polls at the base interval while nothing has been learned', () => {
     expect(nextCheckDelayMs(0, undefined, OPTIONS)).toBe(5_000);
     expect(nextCheckDelayMs(600_000, undefined, OPTIONS)).toBe(5_000);
@@ -94,6 +104,27 @@ describe('GenerationTimeEstimator', () => {
     estimator.record('k', 2_000, 1_900);
     expect(estimator.steadySpan('k')).toBeUndefined();
     expect(estimator.expectedMs('k')).toBe(1_125);
+  });
+});
+
+describe('GenerationTimeEstimator bounds', () => {
+  it('knows the earliest a recent generation may have finished', () => {
+    const estimator = new GenerationTimeEstimator();
+    estimator.record('k', 5_000, 4_000);
+    estimator.record('k', 9_000, 8_000);
+    expect(estimator.earliestFinishMs('k')).toBeUndefined();
+    // First checked at 15 s: it may have finished right after its submit.
+    estimator.record('k', 15_000, 0);
+    expect(estimator.earliestFinishMs('k')).toBe(0);
+  });
+
+  it('calls nothing steady while one of the last finishes was first checked too late to bracket it', () => {
+    const estimator = new GenerationTimeEstimator();
+    for (let i = 0; i < 3; i++) estimator.record('k', 1_020, 990);
+    expect(estimator.steadySpan('k')).toEqual({ fromMs: 990, toMs: 1_020 });
+    // Seen finished at 2.1 s, never seen running: the finishes agree only by chance.
+    estimator.record('k', 2_100, 0);
+    expect(estimator.steadySpan('k')).toBeUndefined();
   });
 });
 

@@ -247,3 +247,57 @@ describe('StatusBatchers (one batcher per tasks endpoint)', () => {
     ]);
   });
 });
+
+describe('StatusBatcher: followed tasks ride along', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2025-03-01T12:00:00.000Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('fills a request’s room with other listening tasks and tells each listener, without adding a request', async () => {
+    const { api, batcher } = setup({ gatherMs: 0, minRequestIntervalMs: 0, budgetWindowMs: 1_000 });
+    const heard = new Map<string, unknown>();
+    batcher.track('asked', () => heard.set('asked', 'should not be told'));
+    batcher.track('rider-done', (status) => heard.set('rider-done', status));
+    batcher.track('rider-running', (status) => heard.set('rider-running', status));
+    // Followed without a listener: counted in the budget, never added to someone else's request.
+    batcher.track('silent');
+    api.setStatus('asked', { kind: 'pending' });
+    api.setStatus('rider-done', { kind: 'succeeded', videoUrl: 'https://v/done.mp4' });
+    api.setStatus('rider-running', { kind: 'pending' });
+    api.setStatus('silent', { kind: 'succeeded', videoUrl: 'https://v/silent.mp4' });
+
+    const result = batcher.fetch(['asked']);
+    await vi.advanceTimersByTimeAsync(10);
+    const statuses = await result;
+
+    expect(api.batchCalls).toEqual([['asked', 'rider-done', 'rider-running']]);
+    // The caller gets only what it asked for.
+    expect(statuses instanceof Map ? [...statuses.keys()] : statuses).toEqual(['asked']);
+    expect(heard).toEqual(
+      new Map<string, unknown>([
+        ['rider-done', { kind: 'succeeded', videoUrl: 'https://v/done.mp4' }],
+        ['rider-running', { kind: 'pending' }],
+      ]),
+    );
+  });
+
+  it('gives every listener its turn when they do not all fit, and never rides an untracked task', async () => {
+    const api = new FakeVideoApi();
+    const batcher = new StatusBatcher({ api, timers: systemTimers, maxBatchSize: 3, gatherMs: 0, minRequestIntervalMs: 0 });
+    const riders = ids('r', 6);
+    for (const id of riders) batcher.track(id, () => undefined);
+    batcher.untrack('r-5');
+    for (let round = 0; round < 3; round++) {
+      const result = batcher.fetch(['asked']);
+      await vi.advanceTimersByTimeAsync(10);
+      await result;
+    }
+    expect(api.batchCalls).toHaveLength(3);
+    for (const call of api.batchCalls) expect(call).toHaveLength(3);
+    const carried = new Set(api.batchCalls.flatMap((call) => call.slice(1)));
+    expect(carried).toEqual(new Set(['r-0', 'r-1', 'r-2', 'r-3', 'r-4']));
+  });
+});
