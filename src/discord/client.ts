@@ -1,4 +1,4 @@
-import { Client, GatewayIntentBits, Partials, REST, ShardClientUtil, Status } from 'discord.js';
+import { Client, GatewayIntentBits, Options, Partials, REST, ShardClientUtil, Status } from 'discord.js';
 import pLimit from 'p-limit';
 import { uploadAwareMakeRequest } from './video-upload.js';
 
@@ -42,6 +42,9 @@ export function createDiscordClient(options: DiscordClientOptions): Client {
   return new Client({
     intents: [GatewayIntentBits.Guilds],
     partials: [Partials.Channel],
+    // Messages are never read from the cache (results are found through the REST history), but
+    // discord.js keeps every reply it edits: 200 per channel, megabytes over a long queue.
+    makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),
     // Passed explicitly: discord.js otherwise reads SHARDS / SHARD_COUNT from the environment.
     ...(shardCount === 'auto'
       ? { shards: 'auto' as const }

@@ -1,5 +1,5 @@
-import sharp from 'sharp';
 import { request, type Dispatcher } from 'undici';
+import { loadSharp } from './load-sharp.js';
 
 // Sora's v2 ("partner") mode uses one reference image whose pixel size must equal the requested
 // `size` (docs/acedata-contract.md §2.2), while members attach images of any size. The image is scaled and
@@ -67,6 +67,7 @@ export async function fitReferenceImage(url: string, target: PixelSize, options:
 
 /** Fits image bytes to exactly `target` (see `fitReferenceImage`). */
 export async function fitImageBytes(data: Buffer, target: PixelSize): Promise<FitOutcome> {
+  const sharp = await loadSharp();
   const input = () => sharp(data, { limitInputPixels: MAX_INPUT_PIXELS, pages: 1 });
   let format: string;
   let width: number;
