@@ -316,51 +316,6 @@ describe('GuildPoller with an adaptive cadence', () => {
   });
 });
 
-describe('GuildPoller: statuses heard riding along in other requests', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: START });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  it('applies a finish heard in another guild’s request at once, and reports it exactly once', async () => {
-    const store = new MemoryTaskStore();
-    const api = new FakeVideoApi();
-    const batcher = new StatusBatcher({ api, timers: systemTimers, maxBatchSize: 50, gatherMs: 0, minRequestIntervalMs: 0 });
-    const outcomes: string[] = [];
-    const registry = new PollerRegistry({
-      store,
-      batcher,
-      clock: systemClock,
-      timers: systemTimers,
-      logger: new SilentLogger(),
-      schedule,
-      events: { onOutcome: (t) => void outcomes.push(t.providerTaskId!) },
-    });
-    const often = makeTask({ guildId: 'guild-often', state: 'submitted', providerTaskId: 'often', submittedAt: START.toISOString() });
-    const seldom = makeTask({ guildId: 'guild-seldom', state: 'submitted', providerTaskId: 'seldom', submittedAt: START.toISOString() });
-    await store.create(often);
-    await store.create(seldom);
-    registry.follow(often, 5_000);
-    // Its own first check is a minute away.
-    registry.follow(seldom, MINUTE);
-    api.setStatus('often', { kind: 'pending' });
-    api.setStatus('seldom', { kind: 'succeeded', videoUrl: 'https://videos.example/seldom.mp4' });
-
-    await vi.advanceTimersByTimeAsync(5_000 + 10 * HOP);
-    expect(api.batchCalls).toEqual([['often', 'seldom']]);
-    expect(outcomes).toEqual(['seldom']);
-    expect((await store.get(seldom.id))?.state).toBe('succeeded');
-
-    // Its own check time passes: nothing is asked or reported again for it.
-    await vi.advanceTimersByTimeAsync(MINUTE);
-    expect(outcomes).toEqual(['seldom']);
-    expect(api.batchCalls.slice(1).every((call) => !call.includes('seldom'))).toBe(true);
-    registry.stop();
-  });
-});
-
 /** What `GenerationService.cancel` writes for a running task: the poller keeps its own older copy. */
 const stopFollowing = (store: MemoryTaskStore, task: Task) =>
   store.update(task.id, (t) => transition(t, 'cancelled', new Date(), { finishedAt: new Date().toISOString() }));

@@ -39,6 +39,28 @@ describe('PollerRegistry', () => {
     vi.useRealTimers();
   });
 
+  it('applies a finish heard in another guild’s request at once, and reports it exactly once', async () => {
+    const h = setup();
+    const often = await h.submit('guild-often', 'often');
+    const seldom = await h.submit('guild-seldom', 'seldom');
+    h.registry.follow(often, 5_000);
+    // Its own first check is a minute away.
+    h.registry.follow(seldom, 60_000);
+    h.api.setStatus('often', { kind: 'pending' });
+    h.api.setStatus('seldom', { kind: 'succeeded', videoUrl: 'https://videos.example/seldom.mp4' });
+
+    await vi.advanceTimersByTimeAsync(5_000 + 200);
+    expect(h.api.batchCalls).toEqual([['often', 'seldom']]);
+    expect(h.outcomes.map((t) => t.providerTaskId)).toEqual(['seldom']);
+    expect((await h.store.get(seldom.id))?.state).toBe('succeeded');
+
+    // Its own check time passes: nothing is asked or reported again for it.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(h.outcomes.map((t) => t.providerTaskId)).toEqual(['seldom']);
+    expect(h.api.batchCalls.slice(1).every((call) => !call.includes('seldom'))).toBe(true);
+    h.registry.stop();
+  });
+
   it('runs one poller per guild and counts the followed tasks', async () => {
     const h = setup();
     h.registry.follow(await h.submit('g1', 'p1'));
