@@ -83,6 +83,24 @@ describe('createLogger redaction by key', () => {
     expect(records()[0]).toMatchObject({ guildId: '42', msg: 'event' });
   });
 
+  it('redacts a secret key at any depth, whatever its value type, and only that key', () => {
+    const { logger, lines, records } = capture();
+    const deep = { a: { b: { c: { d: { e: { token: INTERACTION_TOKEN, tokenCount: 3 } } } } } };
+    logger.info({ deep, secret: 12345678, apiToken: true, note: 'the "token": field is shown as is in prose' }, 'event');
+    expect(lines.join('')).not.toContain(INTERACTION_TOKEN);
+    const record = records()[0] as { deep: typeof deep; secret: unknown; apiToken: unknown; note: string };
+    expect(record.deep.a.b.c.d.e).toEqual({ token: '[redacted]', tokenCount: 3 });
+    expect(record.secret).toBe('[redacted]');
+    expect(record.apiToken).toBe('[redacted]');
+    expect(record.note).toBe('the "token": field is shown as is in prose');
+  });
+
+  it('redacts a string value with escaped quotes and backslashes whole', () => {
+    const { logger, records } = capture();
+    logger.info({ guildId: '42', token: 'a"b\\c,"d":"e' }, 'event');
+    expect(records()[0]).toMatchObject({ guildId: '42', token: '[redacted]', msg: 'event' });
+  });
+
   it('redacts secrets in child bindings', () => {
     const { logger, lines } = capture();
     logger.child({ interaction: { token: INTERACTION_TOKEN }, interactionId: '7' }).info('deferred');
