@@ -63,4 +63,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const port=(process.env.HTTP_PORT||'').trim().toLowerCase()||'8080';if(port==='off'||port==='0')process.exit(0);const h=(process.env.HTTP_HOST||'').trim();const host=!h||h==='0.0.0.0'||h==='::'?'127.0.0.1':h.includes(':')?'['+h+']':h;fetch('http://'+host+':'+port+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--enable-source-maps", "dist/src/main.js"]
+# The flags of `npm start` (package.json; test/docker/start-flags.test.ts keeps the two the same).
+CMD ["node", "--enable-source-maps", "--max-old-space-size=512", "--max-semi-space-size=8", "dist/src/main.js"]

@@ -126,7 +126,8 @@ async function bareClientBurst(world: World, targets: ReturnType<typeof targetsO
   await world.bot?.kill('SIGKILL');
   await until(() => !world.discord.isGatewayConnected, 10_000, 'the bot to disconnect');
   const script = fileURLToPath(new URL('../bare-ack-client.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  // The bot's own node flags (world.nodeFlags, those of `npm start`): the floor runs on the same heap sizing.
+  const child = spawn(process.execPath, [...world.nodeFlags, '--import', 'tsx', script], {
     env: { PATH: process.env.PATH ?? '', DISCORD_TOKEN: world.discord.token, DISCORD_API_URL: world.discord.apiUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

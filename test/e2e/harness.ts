@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect } from 'vitest';
+import { startNodeFlags } from './start-command.js';
 import { startAceDataEmulator, type AceDataEmulator, type AceDataEmulatorOptions } from '../emulators/acedata-emulator.js';
 import {
   startDiscordEmulator,
@@ -62,6 +63,8 @@ export interface WorldOptions {
   storeUrl?: string;
   /** Guild names to create (each with one text channel `general`); default one guild. */
   guilds?: string[];
+  /** Node flags of every bot process; default those of `npm start` (the bench's V8-defaults anchor overrides them). */
+  nodeFlags?: readonly string[];
 }
 
 /** Two emulators and a store, shared by the bot processes a test starts and restarts. */
@@ -71,6 +74,8 @@ export interface World {
   readonly guilds: GuildState[];
   readonly storeUrl: string;
   readonly env: Record<string, string>;
+  /** The node flags every bot process of the world starts with. */
+  readonly nodeFlags: readonly string[];
   /** The bot currently running, if any. */
   bot: BotProcess | undefined;
   /** Starts the bot and waits until it logged in and recovered its tasks. */
@@ -92,6 +97,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   );
   const tempDir = mkdtempSync(join(tmpdir(), 'sora-e2e-'));
   const storeUrl = options.storeUrl ?? `sqlite://${join(tempDir, 'bot.sqlite')}`;
+  const nodeFlags = options.nodeFlags ?? startNodeFlags();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     DISCORD_TOKEN: discord.token,
@@ -118,9 +124,10 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     guilds,
     storeUrl,
     env,
+    nodeFlags,
     bot: undefined,
     async startBot(extraEnv = {}) {
-      const bot = spawnBot({ ...env, ...extraEnv });
+      const bot = spawnBot({ ...env, ...extraEnv }, nodeFlags);
       world.bot = bot;
       await untilReady(bot);
       return bot;
@@ -144,14 +151,14 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
  * waits until it serves commands; the caller stops it.
  */
 export async function startExtraBot(world: World, extraEnv: Record<string, string> = {}): Promise<BotProcess> {
-  const bot = spawnBot({ ...world.env, ...extraEnv });
+  const bot = spawnBot({ ...world.env, ...extraEnv }, world.nodeFlags);
   await untilReady(bot);
   return bot;
 }
 
 /** Starts one more bot process in the world without waiting for it: for a start that should fail. */
 export function spawnExtraBot(world: World, extraEnv: Record<string, string> = {}): BotProcess {
-  return spawnBot({ ...world.env, ...extraEnv });
+  return spawnBot({ ...world.env, ...extraEnv }, world.nodeFlags);
 }
 
 /** Waits for the bot's "ready" line (logged in, its tasks recovered or taken over). */
@@ -164,11 +171,11 @@ async function untilReady(bot: BotProcess): Promise<void> {
   ]);
 }
 
-function spawnBot(env: Record<string, string>): BotProcess {
+function spawnBot(env: Record<string, string>, nodeFlags: readonly string[]): BotProcess {
   // BOT_EXEC_ARGV: node flags for the bot only, to profile it inside a test or the bench
-  // (e.g. `--inspect=127.0.0.1:9339`; NODE_OPTIONS refuses --cpu-prof).
-  const nodeFlags = process.env.BOT_EXEC_ARGV?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeFlags, '--enable-source-maps', 'dist/src/main.js'], {
+  // (e.g. `--inspect=127.0.0.1:9339`; NODE_OPTIONS refuses --cpu-prof). Last, so they win.
+  const extraFlags = process.env.BOT_EXEC_ARGV?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeFlags, ...extraFlags, 'dist/src/main.js'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
