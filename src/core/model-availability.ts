@@ -57,6 +57,8 @@ export class ModelAvailability {
 
   /** The models among `modelIds` that are unavailable now. */
   unavailableAmong(modelIds: readonly string[]): Set<string> {
+    // Asked by every command: with no refusal on record (the usual case) there is nothing to look up.
+    if (this.modelRefusals.size === 0 && this.serviceRefusals.size === 0) return new Set();
     return new Set(modelIds.filter((id) => this.isUnavailable(id)));
   }
 

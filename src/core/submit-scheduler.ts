@@ -613,9 +613,14 @@ export class SubmitScheduler {
    * A guild's waiting tasks in service order: round-robin over its members, the member served least
    * recently first, FIFO for each member — one member's burst cannot starve the rest of the server.
    */
-  private orderWithinGuild(guildId: string): string[] {
+  private orderWithinGuild(guildId: string): readonly string[] {
+    const queue = this.queues.get(guildId) ?? [];
+    // One member waiting (most guilds, most of the time): FIFO is the order. Walked per guild for
+    // every estimate and refresh, so the common case allocates nothing.
+    const firstMember = this.waiting.get(queue[0] ?? '')?.userId;
+    if (queue.every((id) => this.waiting.get(id)?.userId === firstMember)) return queue;
     const byMember = new Map<string, string[]>();
-    for (const id of this.queues.get(guildId) ?? []) {
+    for (const id of queue) {
       const userId = this.waiting.get(id)?.userId ?? '';
       const tasks = byMember.get(userId);
       if (tasks) tasks.push(id);
@@ -625,7 +630,7 @@ export class SubmitScheduler {
     // Stable sort: members never served keep their order of arrival.
     const members = [...byMember.keys()].sort((a, b) => (served?.get(a) ?? 0) - (served?.get(b) ?? 0));
     const order: string[] = [];
-    for (let round = 0; order.length < (this.queues.get(guildId)?.length ?? 0); round++) {
+    for (let round = 0; order.length < queue.length; round++) {
       for (const member of members) {
         const id = byMember.get(member)![round];
         if (id !== undefined) order.push(id);
