@@ -336,8 +336,11 @@ export class GuildPoller {
     if (task.state === 'timed_out') return schedule.slowPollIntervalMs;
     if (!schedule.cadence || !estimator) return schedule.pollIntervalMs;
     const elapsedMs = this.nowMs() - Date.parse(task.submittedAt ?? task.createdAt);
-    // A steady model's finish is probed directly (atPredictedFinish): the spare request is not spent on dense beats.
-    const denseMs = this.steadySpanOf(task) ? schedule.pollIntervalMs : this.denseStepMs(task);
+    // A steady model's finish is probed directly (atPredictedFinish): the spare request is not spent
+    // on dense beats, unless this generation already outlived the span (finishes seen together by one
+    // check can agree on a span that the rest of their batch then runs past).
+    const span = this.steadySpanOf(task);
+    const denseMs = span && !this.outlived(task, span) ? schedule.pollIntervalMs : this.denseStepMs(task);
     const key = cadenceKey(task.request);
     return nextCheckDelayMs(
       elapsedMs,
@@ -363,7 +366,7 @@ export class GuildPoller {
     const submittedMs = Date.parse(task.submittedAt ?? task.createdAt);
     const pendingAtMs = Math.max(this.lastPendingAtMs.get(task.id) ?? submittedMs, submittedMs) - submittedMs;
     // Still running past the span's end: this generation is not a steady one; the beats go on.
-    if (pendingAtMs >= span.toMs + PREDICTED_FINISH_MARGIN_MS) return nextBeatAtMs;
+    if (this.outlived(task, span)) return nextBeatAtMs;
     // One probe in the middle (just past the lower end once the span is narrow); still running
     // there, the next is sure to see it (a budget of two requests per interval cannot afford
     // bisecting further).
@@ -392,6 +395,13 @@ export class GuildPoller {
     const span = this.steadySpanOf(task);
     if (!span || lastPendingMs >= span.fromMs || seenMs <= span.fromMs) return lastPendingMs;
     return Math.max(lastPendingMs, span.fromMs * (1 - CARRIED_LOWER_END_DECAY));
+  }
+
+  /** Whether a check saw `task` still running past the end of its model's steady span. */
+  private outlived(task: Task, span: { toMs: number }): boolean {
+    const submittedMs = Date.parse(task.submittedAt ?? task.createdAt);
+    const pendingAtMs = Math.max(this.lastPendingAtMs.get(task.id) ?? submittedMs, submittedMs) - submittedMs;
+    return pendingAtMs >= span.toMs + PREDICTED_FINISH_MARGIN_MS;
   }
 
   private steadySpanOf(task: Task): { fromMs: number; toMs: number } | undefined {
