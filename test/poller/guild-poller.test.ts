@@ -314,6 +314,58 @@ describe('GuildPoller with an adaptive cadence', () => {
     for (let i = 2; i < sentAtMs.length; i++) expect(sentAtMs[i]! - sentAtMs[i - 2]!).toBeGreaterThanOrEqual(5_000);
     poller.stop();
   });
+
+  it('with a request budget, checks a generation that outlived its steady model’s span at the dense step again', async () => {
+    const store = new MemoryTaskStore();
+    const api = new FakeVideoApi();
+    const sentAtMs: number[] = [];
+    const retrieve = api.retrieveBatch.bind(api);
+    api.retrieveBatch = (service, ids) => {
+      sentAtMs.push(Date.now());
+      return retrieve(service, ids);
+    };
+    const batcher = new StatusBatcher({
+      api,
+      timers: systemTimers,
+      maxBatchSize: 50,
+      gatherMs: 0,
+      minRequestIntervalMs: 0,
+      budgetWindowMs: 5_000,
+    });
+    const estimator = new GenerationTimeEstimator();
+    const poller = new PollerRegistry({
+      store,
+      batcher,
+      clock: systemClock,
+      timers: systemTimers,
+      logger: new SilentLogger(),
+      schedule: { ...schedule, cadence: { baseIntervalMs: 5_000, earlyFactor: 3, maxIntervalMs: 30_000 } },
+      events: { onOutcome: () => undefined },
+      estimator,
+    });
+    const follow = async (providerTaskId: string) => {
+      const task = makeTask({ state: 'submitted', providerTaskId, submittedAt: new Date().toISOString() });
+      await store.create(task);
+      poller.follow(task);
+    };
+    for (let i = 0; i < 12; i++) {
+      await follow(`steady-${i}`);
+      await vi.advanceTimersByTimeAsync(61_000);
+      api.setStatus(`steady-${i}`, { kind: 'succeeded', videoUrl: `https://videos.example/${i}.mp4` });
+      await vi.advanceTimersByTimeAsync(30_000);
+    }
+    const key = cadenceKey(makeTask().request);
+    expect(estimator.steadySpan(key)).toBeDefined();
+    // This one runs on well past the span: the budget's two requests per 5 s are its to use.
+    await follow('slow');
+    await vi.advanceTimersByTimeAsync(75_000);
+    const from = sentAtMs.length;
+    await vi.advanceTimersByTimeAsync(20_000);
+    // Every 2.5 s (8 in 20 s), not only on the 5 s beats (4).
+    expect(sentAtMs.length - from).toBeGreaterThanOrEqual(7);
+    for (let i = 2; i < sentAtMs.length; i++) expect(sentAtMs[i]! - sentAtMs[i - 2]!).toBeGreaterThanOrEqual(5_000);
+    poller.stop();
+  });
 });
 
 /** What `GenerationService.cancel` writes for a running task: the poller keeps its own older copy. */
