@@ -206,6 +206,41 @@ describe('GuildPoller', () => {
   });
 });
 
+/**
+ * A registry with the adaptive cadence (5 s base interval) over one StatusBatcher, recording when
+ * each batch request was sent; `budgetWindowMs` 5 000 gives one followed task two requests per 5 s.
+ */
+function cadenceRegistry(options: { budgetWindowMs?: number; onOutcome?: (task: Task) => void } = {}) {
+  const store = new MemoryTaskStore();
+  const api = new FakeVideoApi();
+  const sentAtMs: number[] = [];
+  const retrieve = api.retrieveBatch.bind(api);
+  api.retrieveBatch = (service, ids) => {
+    sentAtMs.push(Date.now());
+    return retrieve(service, ids);
+  };
+  const batcher = new StatusBatcher({
+    api,
+    timers: systemTimers,
+    maxBatchSize: 50,
+    gatherMs: 0,
+    minRequestIntervalMs: 0,
+    ...(options.budgetWindowMs === undefined ? {} : { budgetWindowMs: options.budgetWindowMs }),
+  });
+  const estimator = new GenerationTimeEstimator();
+  const poller = new PollerRegistry({
+    store,
+    batcher,
+    clock: systemClock,
+    timers: systemTimers,
+    logger: new SilentLogger(),
+    schedule: { ...schedule, cadence: { baseIntervalMs: 5_000, earlyFactor: 3, maxIntervalMs: 30_000 } },
+    events: { onOutcome: options.onOutcome ?? (() => undefined) },
+    estimator,
+  });
+  return { store, api, sentAtMs, estimator, poller };
+}
+
 describe('GuildPoller with an adaptive cadence', () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: START });
@@ -215,21 +250,8 @@ describe('GuildPoller with an adaptive cadence', () => {
   });
 
   it('learns generation times and then checks seldom early and at the base interval near the finish', async () => {
-    const store = new MemoryTaskStore();
-    const api = new FakeVideoApi();
-    const batcher = new StatusBatcher({ api, timers: systemTimers, maxBatchSize: 50, gatherMs: 0, minRequestIntervalMs: 0 });
-    const estimator = new GenerationTimeEstimator();
     // The registry starts a new guild poller whenever the previous one emptied.
-    const poller = new PollerRegistry({
-      store,
-      batcher,
-      clock: systemClock,
-      timers: systemTimers,
-      logger: new SilentLogger(),
-      schedule: { ...schedule, cadence: { baseIntervalMs: 5_000, earlyFactor: 3, maxIntervalMs: 30_000 } },
-      events: { onOutcome: () => undefined },
-      estimator,
-    });
+    const { store, api, estimator, poller } = cadenceRegistry();
     const runOne = async (providerTaskId: string, generationMs: number) => {
       const task = makeTask({ state: 'submitted', providerTaskId, submittedAt: new Date().toISOString() });
       await store.create(task);
@@ -262,34 +284,10 @@ describe('GuildPoller with an adaptive cadence', () => {
   });
 
   it('with a request budget, checks near the finish between beats and sees a steady generation finish at once', async () => {
-    const store = new MemoryTaskStore();
-    const api = new FakeVideoApi();
-    const sentAtMs: number[] = [];
-    const retrieve = api.retrieveBatch.bind(api);
-    api.retrieveBatch = (service, ids) => {
-      sentAtMs.push(Date.now());
-      return retrieve(service, ids);
-    };
-    // One followed task: 2 requests per 5 s window.
-    const batcher = new StatusBatcher({
-      api,
-      timers: systemTimers,
-      maxBatchSize: 50,
-      gatherMs: 0,
-      minRequestIntervalMs: 0,
-      budgetWindowMs: 5_000,
-    });
-    const estimator = new GenerationTimeEstimator();
     const seenAtMs = new Map<string, number>();
-    const poller = new PollerRegistry({
-      store,
-      batcher,
-      clock: systemClock,
-      timers: systemTimers,
-      logger: new SilentLogger(),
-      schedule: { ...schedule, cadence: { baseIntervalMs: 5_000, earlyFactor: 3, maxIntervalMs: 30_000 } },
-      events: { onOutcome: (t) => void seenAtMs.set(t.providerTaskId!, Date.now()) },
-      estimator,
+    const { store, api, sentAtMs, poller } = cadenceRegistry({
+      budgetWindowMs: 5_000,
+      onOutcome: (t) => void seenAtMs.set(t.providerTaskId!, Date.now()),
     });
     const runOne = async (providerTaskId: string, generationMs: number) => {
       const task = makeTask({ state: 'submitted', providerTaskId, submittedAt: new Date().toISOString() });
@@ -316,33 +314,7 @@ describe('GuildPoller with an adaptive cadence', () => {
   });
 
   it('with a request budget, checks a generation that outlived its steady model’s span at the dense step again', async () => {
-    const store = new MemoryTaskStore();
-    const api = new FakeVideoApi();
-    const sentAtMs: number[] = [];
-    const retrieve = api.retrieveBatch.bind(api);
-    api.retrieveBatch = (service, ids) => {
-      sentAtMs.push(Date.now());
-      return retrieve(service, ids);
-    };
-    const batcher = new StatusBatcher({
-      api,
-      timers: systemTimers,
-      maxBatchSize: 50,
-      gatherMs: 0,
-      minRequestIntervalMs: 0,
-      budgetWindowMs: 5_000,
-    });
-    const estimator = new GenerationTimeEstimator();
-    const poller = new PollerRegistry({
-      store,
-      batcher,
-      clock: systemClock,
-      timers: systemTimers,
-      logger: new SilentLogger(),
-      schedule: { ...schedule, cadence: { baseIntervalMs: 5_000, earlyFactor: 3, maxIntervalMs: 30_000 } },
-      events: { onOutcome: () => undefined },
-      estimator,
-    });
+    const { store, api, sentAtMs, estimator, poller } = cadenceRegistry({ budgetWindowMs: 5_000 });
     const follow = async (providerTaskId: string) => {
       const task = makeTask({ state: 'submitted', providerTaskId, submittedAt: new Date().toISOString() });
       await store.create(task);
