@@ -246,7 +246,7 @@ export class GuildPoller {
           // sparse early check must not teach a longer time than it took.
           const submittedMs = Date.parse(task.submittedAt ?? task.createdAt);
           const seenMs = now.getTime() - submittedMs;
-          const lastPendingMs = Math.max(this.lastPendingAtMs.get(task.id) ?? submittedMs, submittedMs) - submittedMs;
+          const lastPendingMs = this.lastPendingSinceSubmitMs(task);
           this.deps.estimator?.record(cadenceKey(task.request), seenMs, this.carriedLowerEnd(task, lastPendingMs, seenMs));
         }
         this.forget(task.id);
@@ -364,7 +364,7 @@ export class GuildPoller {
     const span = this.steadySpanOf(task);
     if (!span) return nextBeatAtMs;
     const submittedMs = Date.parse(task.submittedAt ?? task.createdAt);
-    const pendingAtMs = Math.max(this.lastPendingAtMs.get(task.id) ?? submittedMs, submittedMs) - submittedMs;
+    const pendingAtMs = this.lastPendingSinceSubmitMs(task);
     // Still running past the span's end: this generation is not a steady one; the beats go on.
     if (this.outlived(task, span)) return nextBeatAtMs;
     // One probe in the middle (just past the lower end once the span is narrow); still running
@@ -399,9 +399,13 @@ export class GuildPoller {
 
   /** Whether a check saw `task` still running past the end of its model's steady span. */
   private outlived(task: Task, span: { toMs: number }): boolean {
+    return this.lastPendingSinceSubmitMs(task) >= span.toMs + PREDICTED_FINISH_MARGIN_MS;
+  }
+
+  /** How long after its submit a check last saw `task` still running (0: none has yet). */
+  private lastPendingSinceSubmitMs(task: Task): number {
     const submittedMs = Date.parse(task.submittedAt ?? task.createdAt);
-    const pendingAtMs = Math.max(this.lastPendingAtMs.get(task.id) ?? submittedMs, submittedMs) - submittedMs;
-    return pendingAtMs >= span.toMs + PREDICTED_FINISH_MARGIN_MS;
+    return Math.max(this.lastPendingAtMs.get(task.id) ?? submittedMs, submittedMs) - submittedMs;
   }
 
   private steadySpanOf(task: Task): { fromMs: number; toMs: number } | undefined {
