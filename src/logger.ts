@@ -26,7 +26,10 @@ const SECRET_KEYS = ['token', 'apiToken', 'authorization', 'Authorization', 'cal
 // inspector in a burst of 5 000 commands, that was a third of all the bot's allocation (about 55 KB
 // per line): the garbage that held the bot at 250 MB after a burst. One regex over the line is
 // cheap, and it also reaches keys deeper than the paths listed.
-const SECRET_FIELD = new RegExp(`(?<=[{,]"(?:${SECRET_KEYS.join('|')})":)(?:"(?:[^"\\\\]|\\\\.)*"|-?\\d[\\d.eE+-]*|true|false)`, 'g');
+// A secret key's value: a string, number or boolean, or an array of those (raw header lists). An
+// object value is not censored whole, but any secret key inside it is.
+const JSON_SCALAR = `"(?:[^"\\\\]|\\\\.)*"|-?\\d[\\d.eE+-]*|true|false|null`;
+const SECRET_FIELD = new RegExp(`(?<=[{,]"(?:${SECRET_KEYS.join('|')})":)(?:${JSON_SCALAR}|\\[(?:(?:${JSON_SCALAR}),?)*\\])`, 'g');
 
 /**
  * Builds the root logger: JSON lines to stdout (or `destination`), secrets redacted by key (any

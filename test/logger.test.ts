@@ -95,6 +95,13 @@ describe('createLogger redaction by key', () => {
     expect(record.note).toBe('the "token": field is shown as is in prose');
   });
 
+  it('redacts an array value whole (a raw header list)', () => {
+    const { logger, lines, records } = capture();
+    logger.info({ headers: { authorization: [`token-one-${API_TOKEN}`, 'two'] }, guildId: '42' }, 'event');
+    expect(lines.join('')).not.toContain(API_TOKEN);
+    expect(records()[0]).toMatchObject({ headers: { authorization: '[redacted]' }, guildId: '42' });
+  });
+
   it('redacts a string value with escaped quotes and backslashes whole', () => {
     const { logger, records } = capture();
     logger.info({ guildId: '42', token: 'a"b\\c,"d":"e' }, 'event');
