@@ -109,6 +109,11 @@ const mb = (bytes: number): string => `${(bytes / 1_000_000).toFixed(1)} MB`;
 const args = process.argv.slice(2);
 const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.slice('--jobs='.length) ?? 5_000);
 const outDir = args.find((a) => a.startsWith('--out='))?.slice('--out='.length) ?? 'bench/profiles';
+const unknown = args.filter((a) => !a.startsWith('--jobs=') && !a.startsWith('--out='));
+if (!Number.isInteger(jobs) || jobs < 1 || unknown.length > 0) {
+  console.error('usage: npm run profile:burst [-- --jobs=N (a positive whole number, default 5000)] [-- --out=DIR]');
+  process.exit(2);
+}
 const port = await freePort();
 process.env.BOT_EXEC_ARGV = `${process.env.BOT_EXEC_ARGV ?? ''} --inspect=127.0.0.1:${port}`;
 
